@@ -1,0 +1,41 @@
+/**
+ * rapidai/background: background jobs on a worker-thread pool, with an
+ * in-memory queue and a Redis queue. This file is the package's one public
+ * entry: everything public is exported here by name.
+ */
+import { registerBackend } from "./get-queue.js";
+import { InMemoryQueue, type InMemoryQueueOptions } from "./memory/in-memory-queue.js";
+
+registerBackend("memory", (options) => new InMemoryQueue(options as InMemoryQueueOptions));
+
+export type { Backoff, BackoffOptions } from "./backoff.js";
+export { type JobContext, currentJob } from "./current-job.js";
+export { ErrorCode, type ErrorCodeValue, JobError, RapidAIException } from "./errors.js";
+export type {
+  CancelledEvent,
+  CompletedEvent,
+  EnqueuedEvent,
+  FailedEvent,
+  JobQueueEvents,
+  ProgressEvent,
+  QueueErrorEvent,
+  RetryingEvent,
+  StartedEvent,
+  StatusEvent,
+} from "./events.js";
+export type { ExecutorOptions as PoolOptions } from "./executor/executor.js";
+export { type BackendName, getQueue, resetDefaultQueue } from "./get-queue.js";
+export {
+  type CloseOptions,
+  type EnqueueOptions,
+  type JobCounts,
+  JobQueue,
+  type ListOptions,
+  type TaskRef,
+  type WaitOptions,
+} from "./job-queue.js";
+export { JobResult } from "./job-result.js";
+export { isTerminal, JOB_STATUSES, JobStatus, parseJobStatus } from "./job-status.js";
+export { InMemoryQueue, type InMemoryQueueOptions, type RetentionOptions } from "./memory/in-memory-queue.js";
+export { TRANSITIONS, canTransition } from "./state-machine.js";
+export { type BackgroundOptions, background, type EnqueueHandle, type Task } from "./task.js";

@@ -1,0 +1,45 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import { ErrorCode, jobError } from "./errors.js";
+
+/** What a running job sees of itself through {@link currentJob}. */
+export interface JobContext {
+  /** The job's id. */
+  readonly id: string;
+  /** The task's name. */
+  readonly task: string;
+  /** 1 for the first attempt, 2 for the first retry, and so on. */
+  readonly attempt: number;
+  /** Aborts when the job is cancelled or its attempt times out. */
+  readonly signal: AbortSignal;
+  /** Reports progress (any cloneable value, often a number from 0 to 1) to the queue's `progress` event. */
+  progress(value: unknown): void;
+  /**
+   * Throws if the job was cancelled or timed out. It reads shared memory, so it
+   * works inside a CPU loop that never yields to the event loop.
+   */
+  throwIfCancelled(): void;
+}
+
+const storage = new AsyncLocalStorage<JobContext>();
+
+/**
+ * The job running in this async context, in a worker thread or on the main
+ * thread. Outside a job it throws `ERR_NO_CURRENT_JOB`.
+ */
+export function currentJob(): JobContext {
+  const ctx = storage.getStore();
+  if (ctx === undefined) {
+    throw jobError(ErrorCode.NO_CURRENT_JOB, "currentJob() was called outside a running job");
+  }
+  return ctx;
+}
+
+/** Runs `fn` with `ctx` as its current job. */
+export function runWithJob<T>(ctx: JobContext, fn: () => T): T {
+  return storage.run(ctx, fn);
+}
+
+/** The current job, or undefined outside one. */
+export function maybeCurrentJob(): JobContext | undefined {
+  return storage.getStore();
+}

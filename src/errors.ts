@@ -1,0 +1,111 @@
+/**
+ * Every error the engine raises, with its stable `code`. One table, so a test
+ * can check each code, name and message, and so callers can branch on `code`
+ * without parsing messages.
+ */
+
+/** Codes carried by {@link JobError}. Stable: safe to compare against. */
+export const ErrorCode = {
+  /** A job id the queue does not know (e.g. `waitFor` on an id never enqueued). */
+  JOB_NOT_FOUND: "ERR_JOB_NOT_FOUND",
+  /** A task name that no `background()` call registered. */
+  UNKNOWN_TASK: "ERR_UNKNOWN_TASK",
+  /** Two different modules registered the same task name. */
+  DUPLICATE_TASK: "ERR_DUPLICATE_TASK",
+  /** `background()` got an anonymous function and no `name`. */
+  TASK_NAME_REQUIRED: "ERR_TASK_NAME_REQUIRED",
+  /** An option is outside its allowed range or of the wrong type. */
+  INVALID_OPTION: "ERR_INVALID_OPTION",
+  /** A job argument cannot be structured-cloned. */
+  ARGUMENT_NOT_CLONEABLE: "ERR_ARGUMENT_NOT_CLONEABLE",
+  /** The serialized arguments exceed the queue's payload limit. */
+  PAYLOAD_TOO_LARGE: "ERR_PAYLOAD_TOO_LARGE",
+  /** A job id that is empty, too long or holds forbidden characters. */
+  INVALID_JOB_ID: "ERR_INVALID_JOB_ID",
+  /** A status string that is not one of the five job states. */
+  INVALID_STATUS: "ERR_INVALID_STATUS",
+  /** An attempt ran longer than the task's `timeoutMs`. */
+  TIMEOUT: "ERR_JOB_TIMEOUT",
+  /** The job was cancelled. */
+  CANCELLED: "ERR_JOB_CANCELLED",
+  /** `enqueue` (or another write) on a queue that was closed. */
+  QUEUE_CLOSED: "ERR_QUEUE_CLOSED",
+  /** `getQueue()` asked for a different backend or options than the existing default. */
+  QUEUE_CONFLICT: "ERR_QUEUE_CONFLICT",
+  /** The backend (Redis) cannot be reached. */
+  BACKEND_UNAVAILABLE: "ERR_BACKEND_UNAVAILABLE",
+  /** The worker thread running the attempt died (exit, out of memory, crash). */
+  WORKER_CRASHED: "ERR_WORKER_CRASHED",
+  /** The module that defines a task could not be imported in a worker thread. */
+  TASK_MODULE_IMPORT: "ERR_TASK_MODULE_IMPORT",
+  /** A stored payload could not be decoded. */
+  PAYLOAD_CORRUPT: "ERR_PAYLOAD_CORRUPT",
+  /** The job's lease expired and no retry was left. */
+  LEASE_EXPIRED: "ERR_LEASE_EXPIRED",
+  /** A call that only makes sense in some context (e.g. `currentJob()` outside a job). */
+  NO_CURRENT_JOB: "ERR_NO_CURRENT_JOB",
+  /** An illegal state transition was attempted (a bug, or a lost race). */
+  ILLEGAL_TRANSITION: "ERR_ILLEGAL_TRANSITION",
+  /** A queue with `process: false` was asked to run jobs. */
+  NOT_A_WORKER: "ERR_NOT_A_WORKER",
+} as const;
+
+/** One of the values of {@link ErrorCode}. */
+export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Base of every error this package throws. */
+export class RapidAIException extends Error {
+  override name = "RapidAIException";
+}
+
+/** A background-job error, with a stable {@link ErrorCode} in `code`. */
+export class JobError extends RapidAIException {
+  override name = "JobError";
+  readonly code: ErrorCodeValue;
+
+  constructor(code: ErrorCodeValue, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/** Shorthand used across the code base: `jobError(ErrorCode.X, "...")`. */
+export function jobError(code: ErrorCodeValue, message: string, cause?: unknown): JobError {
+  return new JobError(code, message, cause === undefined ? undefined : { cause });
+}
+
+/** The shape an error takes when it crosses a thread or a process boundary. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string;
+}
+
+/** Keeps name, message, stack and code, which structured clone would drop or mangle. */
+export function serializeError(error: unknown): SerializedError {
+  if (error instanceof Error) {
+    const out: SerializedError = { name: error.name, message: error.message };
+    if (error.stack !== undefined) out.stack = error.stack;
+    const code = (error as { code?: unknown }).code;
+    if (typeof code === "string") out.code = code;
+    return out;
+  }
+  if (error !== null && typeof error === "object" && "message" in error) {
+    const e = error as { name?: unknown; message?: unknown; stack?: unknown; code?: unknown };
+    const out: SerializedError = {
+      name: typeof e.name === "string" ? e.name : "Error",
+      message: String(e.message),
+    };
+    if (typeof e.stack === "string") out.stack = e.stack;
+    if (typeof e.code === "string") out.code = e.code;
+    return out;
+  }
+  return { name: "Error", message: String(error) };
+}
+
+/** The one-line message stored on a failed job: `Name: message` unless the name says nothing. */
+export function errorMessage(error: SerializedError): string {
+  if (error.name === "Error" || error.message.startsWith(`${error.name}:`)) return error.message;
+  return `${error.name}: ${error.message}`;
+}

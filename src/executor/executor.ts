@@ -1,0 +1,256 @@
+import { availableParallelism } from "node:os";
+import { performance } from "node:perf_hooks";
+import type { MessagePort, ResourceLimits } from "node:worker_threads";
+import * as Comlink from "comlink";
+import { Piscina } from "piscina";
+import { ErrorCode, type SerializedError, serializeError } from "../errors.js";
+import type { TaskDefinition } from "../task-definition.js";
+import type { WorkerHost } from "../thread-role.js";
+import type { TimerQueue } from "../timer-queue.js";
+import { Attempt, type AttemptOutcome } from "./attempt.js";
+import { hostEndpoint } from "./host-endpoint.js";
+import {
+  type AbortMessage,
+  type ArgsEncoding,
+  CancelFlag,
+  type EngineWorkerData,
+  isWorkerError,
+  type ProgressMessage,
+  type RunRequest,
+  type WorkerHello,
+} from "./protocol.js";
+
+/** Options of the worker-thread pool behind a queue. */
+export interface ExecutorOptions {
+  /** Worker threads. @default os.availableParallelism() */
+  threads?: number;
+  /** Jobs one thread runs at once (raise it for jobs that mostly await I/O). @default 1 */
+  concurrencyPerThread?: number;
+  /** How long a cancelled or timed-out job may take to stop before its thread is terminated. @default 1000 */
+  cancelGraceMs?: number;
+  /** V8 limits for each worker thread; a job over them fails and its thread is replaced. */
+  resourceLimits?: ResourceLimits;
+}
+
+export interface ExecutorHooks {
+  /** Handles `task.enqueue()` called inside a job. */
+  host: WorkerHost;
+  /** `currentJob().progress(value)` arrived for a running attempt. */
+  progress(jobId: string, value: unknown): void;
+  /** A problem outside any one job (a task module that cannot be imported). */
+  error(error: Error): void;
+  timers: TimerQueue;
+}
+
+/** One attempt to run: what the executor needs from the queue. */
+export interface RunSpec {
+  jobId: string;
+  task: TaskDefinition;
+  args: Uint8Array | undefined;
+  encoding: ArgsEncoding;
+  attempt: number;
+  /** Ask the worker for the result as msgpack bytes. */
+  encodeResult: boolean;
+}
+
+const workerUrl = new URL("../../workers/job-worker.js", import.meta.url);
+
+// Errors that no retry can fix: the job fails at once.
+const PERMANENT = new Set<string>([ErrorCode.UNKNOWN_TASK, ErrorCode.TASK_MODULE_IMPORT, ErrorCode.PAYLOAD_CORRUPT]);
+
+/**
+ * The Piscina pool and everything around it: cancel flags in shared memory,
+ * one channel per thread for progress and follow-up enqueues, and the
+ * cancel → grace → terminate sequence. The pool starts at the first `run`.
+ */
+export class Executor {
+  readonly threads: number;
+  readonly capacity: number;
+  readonly cancelGraceMs: number;
+  #options: ExecutorOptions;
+  #hooks: ExecutorHooks;
+  #pool: Piscina | undefined;
+  #flagsBuffer: SharedArrayBuffer;
+  #flags: Int32Array;
+  #attempts: (Attempt | undefined)[];
+  #freeSlots: number[];
+  #ports = new Set<MessagePort>();
+  #reportedModules = new Map<string, SerializedError>();
+
+  constructor(options: ExecutorOptions, hooks: ExecutorHooks) {
+    this.threads = options.threads ?? availableParallelism();
+    const perThread = options.concurrencyPerThread ?? 1;
+    this.capacity = this.threads * perThread;
+    this.cancelGraceMs = options.cancelGraceMs ?? 1000;
+    this.#options = options;
+    this.#hooks = hooks;
+    this.#flagsBuffer = new SharedArrayBuffer(this.capacity * Int32Array.BYTES_PER_ELEMENT);
+    this.#flags = new Int32Array(this.#flagsBuffer);
+    this.#attempts = new Array(this.capacity).fill(undefined);
+    this.#freeSlots = Array.from({ length: this.capacity }, (_, i) => this.capacity - 1 - i);
+  }
+
+  /** Attempts running now. */
+  get active(): number {
+    return this.capacity - this.#freeSlots.length;
+  }
+
+  /** Room for another attempt. */
+  get hasCapacity(): boolean {
+    return this.#freeSlots.length > 0;
+  }
+
+  /** True once the pool exists. */
+  get started(): boolean {
+    return this.#pool !== undefined;
+  }
+
+  /** Starts the threads now instead of at the first job. */
+  start(): void {
+    if (this.#pool !== undefined) return;
+    const workerData: EngineWorkerData = { rapidai: true, flags: this.#flagsBuffer, preload: [] };
+    const perThread = this.capacity / this.threads;
+    this.#pool = new Piscina({
+      filename: workerUrl.href,
+      minThreads: this.threads,
+      maxThreads: this.threads,
+      concurrentTasksPerWorker: perThread,
+      idleTimeout: 60_000,
+      maxQueue: "auto",
+      workerData,
+      ...(this.#options.resourceLimits ? { resourceLimits: this.#options.resourceLimits } : {}),
+    });
+    this.#pool.on("message", (message: unknown) => {
+      const hello = message as WorkerHello;
+      if (hello !== null && typeof hello === "object" && hello.rapidaiHello !== undefined) {
+        this.#attach(hello.rapidaiHello);
+      }
+    });
+    // Piscina reports thread errors on the pool too; each one already failed its task.
+    this.#pool.on("error", () => {});
+  }
+
+  /** The module of a task that could not be imported, with the error, once reported. */
+  brokenModule(moduleUrl: string | undefined): SerializedError | undefined {
+    return moduleUrl === undefined ? undefined : this.#reportedModules.get(moduleUrl);
+  }
+
+  /**
+   * Runs one attempt. `done` is called exactly once with its outcome. The
+   * caller must check {@link hasCapacity} first.
+   */
+  run(spec: RunSpec, done: (outcome: AttemptOutcome, attempt: Attempt) => void): Attempt {
+    this.start();
+    const slot = this.#freeSlots.pop()!;
+    const moduleUrl = spec.task.moduleUrl ?? "";
+    const attempt = new Attempt(spec.jobId, spec.task.name, moduleUrl, slot, done, performance.now());
+    this.#attempts[slot] = attempt;
+    const request: RunRequest = {
+      i: spec.jobId,
+      n: spec.task.name,
+      m: moduleUrl,
+      a: spec.args,
+      e: spec.encoding,
+      t: spec.attempt,
+      s: slot,
+      r: spec.encodeResult,
+    };
+    this.#pool!.run(request, { signal: attempt }).then(
+      (value) => this.#settle(attempt, value, undefined),
+      (error) => this.#settle(attempt, undefined, error ?? new Error("attempt failed")),
+    );
+    return attempt;
+  }
+
+  /**
+   * Asks a running attempt to stop: its signal aborts, `throwIfCancelled()`
+   * starts throwing, and after the grace period its thread is terminated.
+   */
+  stop(attempt: Attempt, why: typeof CancelFlag.CANCELLED | typeof CancelFlag.TIMED_OUT): void {
+    if (this.#attempts[attempt.slot] !== attempt || attempt.stop !== CancelFlag.NONE) return;
+    attempt.stop = why;
+    Atomics.store(this.#flags, attempt.slot, why);
+    const message: AbortMessage = { c: attempt.slot, i: attempt.jobId, r: why };
+    for (const port of this.#ports) port.postMessage(message);
+    attempt.graceEntry = this.#hooks.timers.add(Date.now() + this.cancelGraceMs, () =>
+      attempt.terminate(why === CancelFlag.CANCELLED ? "cancelled" : "timed out"),
+    );
+  }
+
+  /** Stops every running attempt with no grace: used by `close()` after its timeout. */
+  terminateAll(): void {
+    for (const attempt of this.#attempts) {
+      if (attempt === undefined) continue;
+      if (attempt.stop === CancelFlag.NONE) {
+        attempt.stop = CancelFlag.CANCELLED;
+        Atomics.store(this.#flags, attempt.slot, CancelFlag.CANCELLED);
+      }
+      attempt.terminate("queue closed");
+    }
+  }
+
+  /** Ends the pool. Running attempts are terminated. */
+  async close(): Promise<void> {
+    const pool = this.#pool;
+    this.#pool = undefined;
+    for (const port of this.#ports) port.close();
+    this.#ports.clear();
+    if (pool !== undefined) await pool.destroy();
+  }
+
+  #attach(port: MessagePort): void {
+    this.#ports.add(port);
+    const endpoint = hostEndpoint(port, (data) => {
+      const progress = data as ProgressMessage;
+      if (progress === null || typeof progress !== "object" || typeof progress.p !== "number") return false;
+      const attempt = this.#attempts[progress.p];
+      if (attempt !== undefined && attempt.jobId === progress.i) this.#hooks.progress(progress.i, progress.v);
+      return true;
+    });
+    Comlink.expose(this.#hooks.host, endpoint);
+    port.on("close", () => this.#ports.delete(port));
+    port.unref();
+  }
+
+  #settle(attempt: Attempt, value: unknown, error: unknown): void {
+    const slot = attempt.slot;
+    if (this.#attempts[slot] !== attempt) return;
+    this.#attempts[slot] = undefined;
+    Atomics.store(this.#flags, slot, CancelFlag.NONE);
+    this.#freeSlots.push(slot);
+    this.#hooks.timers.remove(attempt.timeoutEntry);
+    this.#hooks.timers.remove(attempt.graceEntry);
+    attempt.done(this.#outcome(attempt, value, error), attempt);
+  }
+
+  #outcome(attempt: Attempt, value: unknown, error: unknown): AttemptOutcome {
+    // Once asked to stop, how the job ended no longer matters: a job that
+    // returns after its timeout still timed out.
+    if (attempt.stop === CancelFlag.CANCELLED) return { kind: "cancelled" };
+    if (attempt.stop === CancelFlag.TIMED_OUT) return { kind: "timeout" };
+    if (error === undefined) return { kind: "ok", value };
+    if (isWorkerError(error)) {
+      const { rapidaiError: _, ...serialized } = error;
+      if (serialized.code === ErrorCode.TASK_MODULE_IMPORT) this.#reportBrokenModule(attempt, serialized);
+      return { kind: "error", error: serialized, permanent: PERMANENT.has(serialized.code ?? "") };
+    }
+    const crash = serializeError(error);
+    return {
+      kind: "crashed",
+      error: {
+        name: "JobError",
+        code: ErrorCode.WORKER_CRASHED,
+        message: `the worker thread running the job died: ${crash.message}`,
+        ...(crash.stack === undefined ? {} : { stack: crash.stack }),
+      },
+    };
+  }
+
+  #reportBrokenModule(attempt: Attempt, error: SerializedError): void {
+    if (this.#reportedModules.has(attempt.moduleUrl)) return;
+    this.#reportedModules.set(attempt.moduleUrl, error);
+    const e = new Error(error.message) as Error & { code?: string };
+    e.code = error.code;
+    this.#hooks.error(e);
+  }
+}

@@ -1,0 +1,86 @@
+import type { MessagePort } from "node:worker_threads";
+
+/**
+ * The worker-thread protocol, typed in one place. Keys are short because a
+ * run request is built and cloned once per job on the hot path.
+ */
+
+/** How the arguments in a {@link RunRequest} are encoded. */
+export const ArgsEncoding = {
+  /** No arguments. */
+  NONE: 0,
+  /** `v8.serialize` (same process: the in-memory queue). */
+  V8: 1,
+  /** msgpackr structured-clone bytes (the Redis payload, decoded off the main thread). */
+  MSGPACK: 2,
+} as const;
+export type ArgsEncoding = (typeof ArgsEncoding)[keyof typeof ArgsEncoding];
+
+/** One job attempt, the one message sent to the pool per job. */
+export interface RunRequest {
+  /** Job id. */
+  i: string;
+  /** Task name, looked up in the worker's registry. */
+  n: string;
+  /** Module URL from the main thread's registry (never from a job record). */
+  m: string;
+  /** Encoded arguments. */
+  a: Uint8Array | undefined;
+  /** Encoding of `a`. */
+  e: ArgsEncoding;
+  /** Attempt number, 1-based. */
+  t: number;
+  /** Cancel-flag slot in the shared buffer. */
+  s: number;
+  /** When true, the worker returns the result msgpack-encoded (the Redis backend stores bytes). */
+  r: boolean;
+}
+
+/** Values of a cancel-flag slot. */
+export const CancelFlag = { NONE: 0, CANCELLED: 1, TIMED_OUT: 2 } as const;
+export type CancelFlag = (typeof CancelFlag)[keyof typeof CancelFlag];
+
+/** Sent once by each worker thread through `parentPort`: its end of the thread's channel. */
+export interface WorkerHello {
+  rapidaiHello: MessagePort;
+  threadId: number;
+}
+
+/** Worker → main on the thread's channel: `currentJob().progress(v)`. */
+export interface ProgressMessage {
+  /** Slot of the attempt. */
+  p: number;
+  /** Job id, to drop progress of an attempt that already ended. */
+  i: string;
+  v: unknown;
+}
+
+/** Main → every worker on their channels: stop the job in this slot. */
+export interface AbortMessage {
+  /** Slot of the attempt. */
+  c: number;
+  i: string;
+  r: CancelFlag;
+}
+
+/** What a worker throws for a failed attempt: an Error's fields, which clone intact. */
+export interface WorkerErrorPayload {
+  rapidaiError: true;
+  name: string;
+  message: string;
+  stack?: string;
+  code?: string;
+}
+
+/** The data piscina's `workerData` carries to every engine thread. */
+export interface EngineWorkerData {
+  rapidai: true;
+  /** Int32 cancel flags, one per slot. */
+  flags: SharedArrayBuffer;
+  /** Module URLs to import before the first job (start-up checks). */
+  preload: string[];
+}
+
+export function isWorkerError(value: unknown): value is WorkerErrorPayload {
+  return typeof value === "object" && value !== null && (value as WorkerErrorPayload).rapidaiError === true;
+}

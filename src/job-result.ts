@@ -1,0 +1,79 @@
+import { isTerminal, type JobStatus } from "./job-status.js";
+
+/** The fields a backend hands over to build a {@link JobResult}. */
+export interface JobResultInit<T = unknown> {
+  jobId: string;
+  task: string;
+  status: JobStatus;
+  result?: T;
+  error?: string;
+  errorCode?: string;
+  createdAt: Date;
+  startedAt?: Date;
+  completedAt?: Date;
+  attempts: number;
+  maxRetries: number;
+  progress?: unknown;
+  args?: unknown[];
+}
+
+/**
+ * A snapshot of one job, as the seed's `JobResult` describes it. It is a copy:
+ * it does not change when the job moves on; call `getResult` again for news.
+ */
+export class JobResult<T = unknown> {
+  /** Unique job identifier. */
+  readonly jobId: string;
+  /** Name of the task the job runs. */
+  readonly task: string;
+  /** Current status. */
+  readonly status: JobStatus;
+  /** The task's return value, once completed. */
+  readonly result?: T;
+  /** The last error message, once failed (or of the last failed attempt while retrying). */
+  readonly error?: string;
+  /** The stable code of that error, when it had one (e.g. `ERR_JOB_TIMEOUT`). */
+  readonly errorCode?: string;
+  /** When the job was enqueued. */
+  readonly createdAt: Date;
+  /** When its latest attempt started. */
+  readonly startedAt?: Date;
+  /** When it reached its terminal state. */
+  readonly completedAt?: Date;
+  /** Number of attempts started so far. */
+  readonly attempts: number;
+  /** Retries allowed after the first attempt. */
+  readonly maxRetries: number;
+  /** The last value the job passed to `currentJob().progress()`. */
+  readonly progress?: unknown;
+  /** The arguments, when the backend was asked to include them. */
+  readonly args?: unknown[];
+
+  constructor(init: JobResultInit<T>) {
+    this.jobId = init.jobId;
+    this.task = init.task;
+    this.status = init.status;
+    if (init.result !== undefined) this.result = init.result;
+    if (init.error !== undefined) this.error = init.error;
+    if (init.errorCode !== undefined) this.errorCode = init.errorCode;
+    this.createdAt = init.createdAt;
+    if (init.startedAt !== undefined) this.startedAt = init.startedAt;
+    if (init.completedAt !== undefined) this.completedAt = init.completedAt;
+    this.attempts = init.attempts;
+    this.maxRetries = init.maxRetries;
+    if (init.progress !== undefined) this.progress = init.progress;
+    if (init.args !== undefined) this.args = init.args;
+  }
+
+  /** Seconds from start to completion, or `undefined` until the job is done. */
+  get duration(): number | undefined {
+    if (this.completedAt === undefined) return undefined;
+    const from = this.startedAt ?? this.createdAt;
+    return (this.completedAt.getTime() - from.getTime()) / 1000;
+  }
+
+  /** True once the job is completed, failed or cancelled. */
+  get isDone(): boolean {
+    return isTerminal(this.status);
+  }
+}

@@ -1,0 +1,186 @@
+/**
+ * The Piscina worker entry. It imports only what a job needs in a thread:
+ * the registry, the job context and the codecs, never the queues' machinery.
+ * A task module is imported by the URL the main thread's registry gave, the
+ * task is found by name, and its return value or error is sent back.
+ */
+import { MessageChannel, parentPort, threadId, workerData } from "node:worker_threads";
+import * as Comlink from "comlink";
+import { displayModule } from "../src/caller-module.js";
+import { decodeMsgpack, decodeV8, encodeMsgpack } from "../src/codec.js";
+import { type JobContext, runWithJob } from "../src/current-job.js";
+import { ErrorCode, type ErrorCodeValue, JobError, jobError, serializeError } from "../src/errors.js";
+import {
+  type AbortMessage,
+  ArgsEncoding,
+  CancelFlag,
+  type EngineWorkerData,
+  type ProgressMessage,
+  type RunRequest,
+  type WorkerErrorPayload,
+  type WorkerHello,
+} from "../src/executor/protocol.js";
+import { findTask } from "../src/registry.js";
+import type { TaskDefinition } from "../src/task-definition.js";
+import { setWorkerHost, type WorkerHost } from "../src/thread-role.js";
+
+const data = workerData as EngineWorkerData;
+const flags = new Int32Array(data.flags);
+
+// The thread's one channel to the main thread: progress and follow-up
+// enqueues go up it, aborts come down it. Its far end travels in a hello
+// message through parentPort, which the pool forwards as a 'message' event.
+const { port1: port, port2 } = new MessageChannel();
+parentPort!.postMessage({ rapidaiHello: port2, threadId } satisfies WorkerHello, [port2]);
+
+const host = Comlink.wrap<WorkerHost>({
+  postMessage: (message: unknown, transfer?: Transferable[]) => port.postMessage(message, transfer as never),
+  addEventListener: (_type: string, listener: EventListenerOrEventListenerObject) => {
+    port.on("message", (data: unknown) => {
+      const event = { data } as MessageEvent;
+      if (typeof listener === "function") listener(event);
+      else listener.handleEvent(event);
+    });
+  },
+  removeEventListener: () => {},
+});
+setWorkerHost({
+  enqueue: (task, args, options) => host.enqueue(task, args, options),
+});
+
+const running = new Map<number, WorkerJob>();
+port.on("message", (message: AbortMessage) => {
+  if (typeof message?.c !== "number") return;
+  const job = running.get(message.c);
+  if (job !== undefined && job.id === message.i) job.abort(message.r);
+});
+port.unref();
+
+function stopError(flag: number): JobError {
+  return flag === CancelFlag.TIMED_OUT
+    ? jobError(ErrorCode.TIMEOUT, "the job timed out")
+    : jobError(ErrorCode.CANCELLED, "the job was cancelled");
+}
+
+/** A running job as the task sees it through `currentJob()`. */
+class WorkerJob implements JobContext {
+  #controller: AbortController | undefined;
+  /** An uncaught error or unhandled rejection raised while this job ran. */
+  lateError: unknown = undefined;
+
+  constructor(
+    readonly id: string,
+    readonly task: string,
+    readonly attempt: number,
+    readonly slot: number,
+  ) {}
+
+  // Made on first use: most jobs never look at their signal.
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      const flag = Atomics.load(flags, this.slot);
+      if (flag !== CancelFlag.NONE) this.#controller.abort(stopError(flag));
+    }
+    return this.#controller.signal;
+  }
+
+  progress(value: unknown): void {
+    port.postMessage({ p: this.slot, i: this.id, v: value } satisfies ProgressMessage);
+  }
+
+  throwIfCancelled(): void {
+    const flag = Atomics.load(flags, this.slot);
+    if (flag !== CancelFlag.NONE) throw stopError(flag);
+  }
+
+  abort(flag: number): void {
+    if (this.#controller === undefined) {
+      this.signal; // creates it already aborted, from the shared flag
+    } else if (!this.#controller.signal.aborted) {
+      this.#controller.abort(stopError(flag));
+    }
+  }
+}
+
+// An error thrown after a job resolved, or a promise it left rejected,
+// belongs to that job while it is the only one on the thread: it fails that
+// attempt instead of killing the thread under the next job.
+function blame(error: unknown): void {
+  if (running.size === 1) {
+    const job = running.values().next().value as WorkerJob;
+    job.lateError ??= error;
+    return;
+  }
+  console.error("rapidai: an error escaped a job on worker thread", threadId, error);
+}
+process.on("uncaughtException", blame);
+process.on("unhandledRejection", blame);
+
+function payload(error: unknown): WorkerErrorPayload {
+  return { rapidaiError: true, ...serializeError(error) };
+}
+
+function codedPayload(code: ErrorCodeValue, message: string): WorkerErrorPayload {
+  return payload(jobError(code, message));
+}
+
+const tasks = new Map<string, TaskDefinition>();
+const imports = new Map<string, Promise<unknown>>();
+
+async function load(req: RunRequest): Promise<TaskDefinition> {
+  if (req.m === "") {
+    throw codedPayload(ErrorCode.UNKNOWN_TASK, `task "${req.n}" has no module to load it from`);
+  }
+  let loading = imports.get(req.m);
+  if (loading === undefined) {
+    loading = import(req.m);
+    imports.set(req.m, loading);
+  }
+  try {
+    await loading;
+  } catch (error) {
+    throw codedPayload(
+      ErrorCode.TASK_MODULE_IMPORT,
+      `the module of task "${req.n}" (${displayModule(req.m)}) failed to import: ${(error as Error)?.message ?? error}`,
+    );
+  }
+  const def = findTask(req.n);
+  if (def === undefined) {
+    throw codedPayload(ErrorCode.UNKNOWN_TASK, `task "${req.n}" is not defined by ${displayModule(req.m)}`);
+  }
+  tasks.set(req.n, def);
+  return def;
+}
+
+function decodeArgs(req: RunRequest): unknown[] {
+  if (req.e === ArgsEncoding.NONE || req.a === undefined) return [];
+  const args = req.e === ArgsEncoding.V8 ? decodeV8(req.a) : decodeMsgpack(req.a);
+  if (!Array.isArray(args)) throw jobError(ErrorCode.PAYLOAD_CORRUPT, "the job's arguments are not a list");
+  return args;
+}
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function execute(def: TaskDefinition, req: RunRequest): Promise<unknown> {
+  const job = new WorkerJob(req.i, req.n, req.t, req.s);
+  running.set(req.s, job);
+  try {
+    const args = decodeArgs(req);
+    const result = await runWithJob(job, () => def.fn(...args));
+    // One turn of the event loop lets an error thrown just after the job
+    // returned surface while the job still owns it.
+    await nextTurn();
+    if (job.lateError !== undefined) throw job.lateError;
+    return req.r ? encodeMsgpack(result) : result;
+  } catch (error) {
+    throw payload(error);
+  } finally {
+    running.delete(req.s);
+  }
+}
+
+export default async function runJob(req: RunRequest): Promise<unknown> {
+  const def = tasks.get(req.n) ?? (await load(req));
+  return execute(def, req);
+}
