@@ -159,7 +159,7 @@ export class InMemoryQueue extends JobQueue {
 
   async getResult<T = unknown>(jobId: string): Promise<JobResult<T> | undefined> {
     const job = this.#jobs.get(jobId);
-    return job === undefined ? undefined : (this.#snapshot(job) as JobResult<T>);
+    return job === undefined ? undefined : (this.#snapshot(job, true) as JobResult<T>);
   }
 
   async cancel(jobId: string): Promise<boolean> {
@@ -194,7 +194,7 @@ export class InMemoryQueue extends JobQueue {
         skip--;
         continue;
       }
-      out.push(this.#snapshot(job));
+      out.push(this.#snapshot(job, false));
     }
     return out;
   }
@@ -434,7 +434,8 @@ export class InMemoryQueue extends JobQueue {
     }
   }
 
-  #snapshot(job: MemoryJob): JobResult {
+  /** A copy for the caller; arguments are decoded only for `getResult`, not for each listed job. */
+  #snapshot(job: MemoryJob, withArgs: boolean): JobResult {
     const error = job.error;
     const at = (offset: number) => (offset < 0 ? undefined : new Date(this.#epoch + offset));
     return new JobResult({
@@ -450,7 +451,7 @@ export class InMemoryQueue extends JobQueue {
       attempts: job.attempts,
       maxRetries: job.maxRetries,
       ...(job.progress === undefined ? {} : { progress: job.progress }),
-      args: job.args === undefined ? [] : (decodeV8(job.args) as unknown[]),
+      ...(withArgs ? { args: job.args === undefined ? [] : (decodeV8(job.args) as unknown[]) } : {}),
     });
   }
 }
