@@ -7,7 +7,9 @@ export type Decision =
   | { to: "completed"; result: unknown }
   | { to: "cancelled" }
   | { to: "failed"; error: SerializedError }
-  | { to: "pending"; error: SerializedError; delayMs: number };
+  | { to: "pending"; error: SerializedError; delayMs: number }
+  /** Back to pending at once, the attempt not counted: it never started. */
+  | { to: "requeued" };
 
 /**
  * `attempts` counts the attempt that just ended; a job may run
@@ -42,6 +44,8 @@ export function decide(
       );
     case "crashed":
       return retryOrFail(outcome.error, attempts, maxRetries, backoff);
+    case "not-started":
+      return { to: "requeued" };
   }
 }
 

@@ -8,7 +8,7 @@ import { MessageChannel, parentPort, threadId, workerData } from "node:worker_th
 import * as Comlink from "comlink";
 import { displayModule } from "../src/caller-module.js";
 import { decodeMsgpack, decodeV8, encodeMsgpack } from "../src/codec.js";
-import { type JobContext, runWithJob } from "../src/current-job.js";
+import { type JobContext, maybeCurrentJob, runWithJob } from "../src/current-job.js";
 import { ErrorCode, type ErrorCodeValue, JobError, jobError, serializeError } from "../src/errors.js";
 import {
   type AbortMessage,
@@ -26,6 +26,7 @@ import { setWorkerHost, type WorkerHost } from "../src/thread-role.js";
 
 const data = workerData as EngineWorkerData;
 const flags = new Int32Array(data.flags);
+const owners = new Int32Array(data.owners);
 
 // The thread's one channel to the main thread: progress and follow-up
 // enqueues go up it, aborts come down it. Its far end travels in a hello
@@ -104,15 +105,18 @@ class WorkerJob implements JobContext {
 }
 
 // An error thrown after a job resolved, or a promise it left rejected,
-// belongs to that job while it is the only one on the thread: it fails that
-// attempt instead of killing the thread under the next job.
+// belongs to the job whose async context raised it (AsyncLocalStorage follows
+// timers and promises): it fails that attempt instead of killing the thread
+// under the next job.
 function blame(error: unknown): void {
-  if (running.size === 1) {
-    const job = running.values().next().value as WorkerJob;
+  const ctx = maybeCurrentJob();
+  const job =
+    ctx instanceof WorkerJob ? ctx : running.size === 1 ? (running.values().next().value as WorkerJob) : undefined;
+  if (job !== undefined && running.get(job.slot) === job) {
     job.lateError ??= error;
     return;
   }
-  console.error("rapidai: an error escaped a job on worker thread", threadId, error);
+  console.error("rapidai: an error escaped a finished job on worker thread", threadId, error);
 }
 process.on("uncaughtException", blame);
 process.on("unhandledRejection", blame);
@@ -180,7 +184,42 @@ async function execute(def: TaskDefinition, req: RunRequest): Promise<unknown> {
   }
 }
 
+// At most `perThread` jobs run on this thread at once. The pool may hand the
+// thread one more (prefetched, so it starts without waiting a round trip to
+// the main thread); it waits here, not yet owning its slot, so a crash of the
+// running job cannot be blamed on it.
+let runningCount = 0;
+const turns: (() => void)[] = [];
+
+function acquire(): Promise<void> | undefined {
+  if (runningCount < data.perThread) {
+    runningCount++;
+    return undefined;
+  }
+  return new Promise<void>((resolve) => turns.push(resolve));
+}
+
+function release(): void {
+  const next = turns.shift();
+  // The next job starts after this one's answer is posted, not before.
+  if (next !== undefined) setImmediate(next);
+  else runningCount--;
+}
+
 export default async function runJob(req: RunRequest): Promise<unknown> {
-  const def = tasks.get(req.n) ?? (await load(req));
-  return execute(def, req);
+  const wait = acquire();
+  if (wait !== undefined) await wait;
+  // Claim the slot: if this thread dies from here on (even while importing
+  // the task's module), the main thread counts it as this job's crash.
+  Atomics.store(owners, req.s, threadId);
+  try {
+    // Cancelled (or timed out) while it waited: end without running.
+    const flag = Atomics.load(flags, req.s);
+    if (flag !== CancelFlag.NONE) throw payload(stopError(flag));
+    const def = tasks.get(req.n) ?? (await load(req));
+    return await execute(def, req);
+  } finally {
+    Atomics.store(owners, req.s, 0);
+    release();
+  }
 }

@@ -10,19 +10,15 @@ export type AttemptOutcome =
   | { kind: "cancelled" }
   | { kind: "timeout" }
   /** The thread died under the job: exit, out of memory, a crash. */
-  | { kind: "crashed"; error: SerializedError };
+  | { kind: "crashed"; error: SerializedError }
+  /**
+   * The job was waiting in a thread's queue when that thread died because of
+   * another job: it never started, so the attempt does not count.
+   */
+  | { kind: "not-started" };
 
-/**
- * One running attempt. It doubles as the abort signal piscina watches (piscina
- * accepts any object with `aborted` and `addEventListener`), so a job costs no
- * AbortController on the main thread: the listener is only called when a
- * stuck job's thread must be terminated.
- */
+/** One attempt handed to the pool. */
 export class Attempt {
-  /** Read by piscina: true once the thread must be terminated. */
-  aborted = false;
-  reason: unknown = undefined;
-  #listener: (() => void) | undefined = undefined;
   /** Why the job was asked to stop (cancel or timeout), or NONE. */
   stop: CancelFlag = CancelFlag.NONE;
   /** Deadline entries in the shared timer queue. */
@@ -40,21 +36,5 @@ export class Attempt {
     now: number,
   ) {
     this.startedAt = now;
-  }
-
-  addEventListener(_type: "abort", listener: () => void): void {
-    this.#listener = listener;
-  }
-
-  removeEventListener(_type: "abort", _listener: () => void): void {
-    this.#listener = undefined;
-  }
-
-  /** Terminates the thread running this attempt (piscina's abort). */
-  terminate(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    this.#listener?.();
   }
 }

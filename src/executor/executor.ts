@@ -58,6 +58,12 @@ const workerUrl = new URL("../../workers/job-worker.js", import.meta.url);
 // Errors that no retry can fix: the job fails at once.
 const PERMANENT = new Set<string>([ErrorCode.UNKNOWN_TASK, ErrorCode.TASK_MODULE_IMPORT, ErrorCode.PAYLOAD_CORRUPT]);
 
+// Below this average attempt time, each thread gets one job queued behind
+// the one it runs, so it starts the next job without waiting a round trip
+// to the main thread (~30 µs). Longer jobs gain nothing from it and a queued
+// job could wait behind a long one while another thread is free.
+const PREFETCH_BELOW_MS = 1;
+
 /**
  * The Piscina pool and everything around it: cancel flags in shared memory,
  * one channel per thread for progress and follow-up enqueues, and the
@@ -65,39 +71,47 @@ const PERMANENT = new Set<string>([ErrorCode.UNKNOWN_TASK, ErrorCode.TASK_MODULE
  */
 export class Executor {
   readonly threads: number;
-  readonly capacity: number;
+  /** Jobs that run at once: threads × concurrency per thread. */
+  readonly concurrency: number;
   readonly cancelGraceMs: number;
   #options: ExecutorOptions;
   #hooks: ExecutorHooks;
   #pool: Piscina | undefined;
   #flagsBuffer: SharedArrayBuffer;
   #flags: Int32Array;
+  #ownersBuffer: SharedArrayBuffer;
+  #owners: Int32Array;
   #attempts: (Attempt | undefined)[];
   #freeSlots: number[];
   #ports = new Set<MessagePort>();
   #reportedModules = new Map<string, SerializedError>();
+  /** Moving average of attempt times, in ms; decides prefetching. */
+  #averageMs = Number.POSITIVE_INFINITY;
 
   constructor(options: ExecutorOptions, hooks: ExecutorHooks) {
     this.threads = options.threads ?? availableParallelism();
-    const perThread = options.concurrencyPerThread ?? 1;
-    this.capacity = this.threads * perThread;
+    this.concurrency = this.threads * (options.concurrencyPerThread ?? 1);
     this.cancelGraceMs = options.cancelGraceMs ?? 1000;
     this.#options = options;
     this.#hooks = hooks;
-    this.#flagsBuffer = new SharedArrayBuffer(this.capacity * Int32Array.BYTES_PER_ELEMENT);
+    const slots = this.concurrency + this.threads;
+    this.#flagsBuffer = new SharedArrayBuffer(slots * Int32Array.BYTES_PER_ELEMENT);
     this.#flags = new Int32Array(this.#flagsBuffer);
-    this.#attempts = new Array(this.capacity).fill(undefined);
-    this.#freeSlots = Array.from({ length: this.capacity }, (_, i) => this.capacity - 1 - i);
+    this.#ownersBuffer = new SharedArrayBuffer(slots * Int32Array.BYTES_PER_ELEMENT);
+    this.#owners = new Int32Array(this.#ownersBuffer);
+    this.#attempts = new Array(slots).fill(undefined);
+    this.#freeSlots = Array.from({ length: slots }, (_, i) => slots - 1 - i);
   }
 
-  /** Attempts running now. */
+  /** Attempts handed to the pool now. */
   get active(): number {
-    return this.capacity - this.#freeSlots.length;
+    return this.#attempts.length - this.#freeSlots.length;
   }
 
-  /** Room for another attempt. */
+  /** Room for another attempt: one per concurrent job, plus one per thread while jobs are short. */
   get hasCapacity(): boolean {
-    return this.#freeSlots.length > 0;
+    const limit = this.#averageMs < PREFETCH_BELOW_MS ? this.#attempts.length : this.concurrency;
+    return this.active < limit;
   }
 
   /** True once the pool exists. */
@@ -108,13 +122,19 @@ export class Executor {
   /** Starts the threads now instead of at the first job. */
   start(): void {
     if (this.#pool !== undefined) return;
-    const workerData: EngineWorkerData = { rapidai: true, flags: this.#flagsBuffer, preload: [] };
-    const perThread = this.capacity / this.threads;
+    const workerData: EngineWorkerData = {
+      rapidai: true,
+      flags: this.#flagsBuffer,
+      owners: this.#ownersBuffer,
+      perThread: this.concurrency / this.threads,
+      preload: [],
+    };
     this.#pool = new Piscina({
       filename: workerUrl.href,
       minThreads: this.threads,
       maxThreads: this.threads,
-      concurrentTasksPerWorker: perThread,
+      // One more than the thread runs at once: room for the prefetched job.
+      concurrentTasksPerWorker: this.concurrency / this.threads + 1,
       idleTimeout: 60_000,
       maxQueue: "auto",
       workerData,
@@ -155,7 +175,7 @@ export class Executor {
       s: slot,
       r: spec.encodeResult,
     };
-    this.#pool!.run(request, { signal: attempt }).then(
+    this.#pool!.run(request).then(
       (value) => this.#settle(attempt, value, undefined),
       (error) => this.#settle(attempt, undefined, error ?? new Error("attempt failed")),
     );
@@ -172,12 +192,13 @@ export class Executor {
     Atomics.store(this.#flags, attempt.slot, why);
     const message: AbortMessage = { c: attempt.slot, i: attempt.jobId, r: why };
     for (const port of this.#ports) port.postMessage(message);
-    attempt.graceEntry = this.#hooks.timers.add(Date.now() + this.cancelGraceMs, () =>
-      attempt.terminate(why === CancelFlag.CANCELLED ? "cancelled" : "timed out"),
-    );
+    attempt.graceEntry = this.#hooks.timers.add(Date.now() + this.cancelGraceMs, () => {
+      attempt.graceEntry = undefined;
+      this.#terminate(attempt);
+    });
   }
 
-  /** Stops every running attempt with no grace: used by `close()` after its timeout. */
+  /** Stops every attempt at once, with no grace: used by `close()` after its timeout. */
   terminateAll(): void {
     for (const attempt of this.#attempts) {
       if (attempt === undefined) continue;
@@ -185,7 +206,21 @@ export class Executor {
         attempt.stop = CancelFlag.CANCELLED;
         Atomics.store(this.#flags, attempt.slot, CancelFlag.CANCELLED);
       }
-      attempt.terminate("queue closed");
+      this.#terminate(attempt);
+    }
+  }
+
+  /**
+   * Terminates the thread that runs the attempt; the pool replaces it. A job
+   * still waiting in a thread's queue needs nothing: it sees its stop flag
+   * when it reaches the front and ends without running.
+   */
+  #terminate(attempt: Attempt): void {
+    if (this.#attempts[attempt.slot] !== attempt) return;
+    const threadId = Atomics.load(this.#owners, attempt.slot);
+    if (threadId === 0 || this.#pool === undefined) return;
+    for (const worker of this.#pool.threads) {
+      if (worker.threadId === threadId) void worker.terminate();
     }
   }
 
@@ -216,14 +251,20 @@ export class Executor {
     const slot = attempt.slot;
     if (this.#attempts[slot] !== attempt) return;
     this.#attempts[slot] = undefined;
+    // A thread that died under its job never cleared the owner: that tells a
+    // crash from a job that was only waiting in the dead thread's queue.
+    const started = Atomics.load(this.#owners, slot) !== 0;
+    Atomics.store(this.#owners, slot, 0);
     Atomics.store(this.#flags, slot, CancelFlag.NONE);
     this.#freeSlots.push(slot);
     this.#hooks.timers.remove(attempt.timeoutEntry);
     this.#hooks.timers.remove(attempt.graceEntry);
-    attempt.done(this.#outcome(attempt, value, error), attempt);
+    const ms = performance.now() - attempt.startedAt;
+    this.#averageMs = this.#averageMs === Number.POSITIVE_INFINITY ? ms : this.#averageMs * 0.9 + ms * 0.1;
+    attempt.done(this.#outcome(attempt, value, error, started), attempt);
   }
 
-  #outcome(attempt: Attempt, value: unknown, error: unknown): AttemptOutcome {
+  #outcome(attempt: Attempt, value: unknown, error: unknown, started: boolean): AttemptOutcome {
     // Once asked to stop, how the job ended no longer matters: a job that
     // returns after its timeout still timed out.
     if (attempt.stop === CancelFlag.CANCELLED) return { kind: "cancelled" };
@@ -234,6 +275,7 @@ export class Executor {
       if (serialized.code === ErrorCode.TASK_MODULE_IMPORT) this.#reportBrokenModule(attempt, serialized);
       return { kind: "error", error: serialized, permanent: PERMANENT.has(serialized.code ?? "") };
     }
+    if (!started) return { kind: "not-started" };
     const crash = serializeError(error);
     return {
       kind: "crashed",

@@ -77,6 +77,14 @@ export interface EngineWorkerData {
   rapidai: true;
   /** Int32 cancel flags, one per slot. */
   flags: SharedArrayBuffer;
+  /**
+   * Int32 owners, one per slot: the threadId running the slot's job, 0 while
+   * it waits in a thread's queue or after it ended. The main thread reads it
+   * to know which thread to terminate, and whether a job had started.
+   */
+  owners: SharedArrayBuffer;
+  /** Jobs one thread runs at once; a prefetched job waits in the thread for its turn. */
+  perThread: number;
   /** Module URLs to import before the first job (start-up checks). */
   preload: string[];
 }

@@ -339,6 +339,11 @@ export class InMemoryQueue extends JobQueue {
       case "cancelled":
         this.#finish(job, "cancelled");
         break;
+      case "requeued":
+        job.attempts--;
+        this.#move(job, "pending");
+        this.#ready.push(job, job.priority);
+        break;
       case "pending":
         job.value = decision.error;
         this.#move(job, "pending");
