@@ -9,7 +9,7 @@ import { InMemoryQueue, type InMemoryQueueOptions } from "./memory/in-memory-que
 registerBackend("memory", (options) => new InMemoryQueue(options as InMemoryQueueOptions));
 
 export type { Backoff, BackoffOptions } from "./backoff.js";
-export { type JobContext, currentJob } from "./current-job.js";
+export { currentJob, type JobContext } from "./current-job.js";
 export { ErrorCode, type ErrorCodeValue, JobError, RapidAIException } from "./errors.js";
 export type {
   CancelledEvent,
@@ -36,6 +36,10 @@ export {
 } from "./job-queue.js";
 export { JobResult } from "./job-result.js";
 export { isTerminal, JOB_STATUSES, JobStatus, parseJobStatus } from "./job-status.js";
-export { InMemoryQueue, type InMemoryQueueOptions, type RetentionOptions } from "./memory/in-memory-queue.js";
-export { TRANSITIONS, canTransition } from "./state-machine.js";
+export {
+  InMemoryQueue,
+  type InMemoryQueueOptions,
+  type RetentionOptions,
+} from "./memory/in-memory-queue.js";
+export { canTransition, TRANSITIONS } from "./state-machine.js";
 export { type BackgroundOptions, background, type EnqueueHandle, type Task } from "./task.js";

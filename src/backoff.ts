@@ -1,4 +1,10 @@
-import { objectOption, enumOption, integerOption, numberOption, rejectUnknownKeys } from "./validate.js";
+import {
+  enumOption,
+  integerOption,
+  numberOption,
+  objectOption,
+  rejectUnknownKeys,
+} from "./validate.js";
 
 /** How long a failed job waits before its next attempt. */
 export interface BackoffOptions {
@@ -35,15 +41,30 @@ export const DEFAULT_BACKOFF: Backoff = Object.freeze({
 export function parseBackoff(value: unknown): Backoff {
   if (value === undefined) return DEFAULT_BACKOFF;
   if (typeof value === "number") {
-    return Object.freeze({ ...DEFAULT_BACKOFF, type: "fixed", delayMs: integerOption("backoff", value, 0) });
+    return Object.freeze({
+      ...DEFAULT_BACKOFF,
+      type: "fixed",
+      delayMs: integerOption("backoff", value, 0),
+    });
   }
   const o = objectOption("backoff", value)!;
   rejectUnknownKeys("backoff.", o, ["type", "delayMs", "maxDelayMs", "jitter"]);
-  const type = o.type === undefined ? DEFAULT_BACKOFF.type : enumOption("backoff.type", o.type, ["fixed", "exponential"]);
-  const delayMs = o.delayMs === undefined ? DEFAULT_BACKOFF.delayMs : integerOption("backoff.delayMs", o.delayMs, 0);
+  const type =
+    o.type === undefined
+      ? DEFAULT_BACKOFF.type
+      : enumOption("backoff.type", o.type, ["fixed", "exponential"]);
+  const delayMs =
+    o.delayMs === undefined
+      ? DEFAULT_BACKOFF.delayMs
+      : integerOption("backoff.delayMs", o.delayMs, 0);
   const maxDelayMs =
-    o.maxDelayMs === undefined ? Math.max(DEFAULT_BACKOFF.maxDelayMs, delayMs) : integerOption("backoff.maxDelayMs", o.maxDelayMs, 0);
-  const jitter = o.jitter === undefined ? DEFAULT_BACKOFF.jitter : numberOption("backoff.jitter", o.jitter, 0, 1);
+    o.maxDelayMs === undefined
+      ? Math.max(DEFAULT_BACKOFF.maxDelayMs, delayMs)
+      : integerOption("backoff.maxDelayMs", o.maxDelayMs, 0);
+  const jitter =
+    o.jitter === undefined
+      ? DEFAULT_BACKOFF.jitter
+      : numberOption("backoff.jitter", o.jitter, 0, 1);
   return Object.freeze({ type, delayMs, maxDelayMs, jitter });
 }
 
@@ -52,7 +73,11 @@ export function parseBackoff(value: unknown): Backoff {
  * Exponential: delayMs × 2^(retry-1), capped at maxDelayMs; jitter then takes
  * up to that fraction off, so the cap is never exceeded.
  */
-export function backoffDelay(backoff: Backoff, retry: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  backoff: Backoff,
+  retry: number,
+  random: () => number = Math.random,
+): number {
   const base =
     backoff.type === "fixed" ? backoff.delayMs : backoff.delayMs * 2 ** Math.max(0, retry - 1);
   const capped = Math.min(base, backoff.maxDelayMs);

@@ -25,7 +25,11 @@ export function decodeMsgpack(bytes: Uint8Array): unknown {
   try {
     return packr.unpack(bytes);
   } catch (error) {
-    throw jobError(ErrorCode.PAYLOAD_CORRUPT, `payload cannot be decoded: ${(error as Error).message}`, error);
+    throw jobError(
+      ErrorCode.PAYLOAD_CORRUPT,
+      `payload cannot be decoded: ${(error as Error).message}`,
+      error,
+    );
   }
 }
 
@@ -42,7 +46,11 @@ export function decodeV8(bytes: Uint8Array): unknown {
   try {
     return deserialize(bytes);
   } catch (error) {
-    throw jobError(ErrorCode.PAYLOAD_CORRUPT, `payload cannot be decoded: ${(error as Error).message}`, error);
+    throw jobError(
+      ErrorCode.PAYLOAD_CORRUPT,
+      `payload cannot be decoded: ${(error as Error).message}`,
+      error,
+    );
   }
 }
 
@@ -57,7 +65,10 @@ export function assertCloneable(args: unknown[]): void {
 /** Throws `ERR_PAYLOAD_TOO_LARGE` when the encoded size is over the limit. */
 export function assertPayloadSize(bytes: number, limit: number, what = "arguments"): void {
   if (bytes > limit) {
-    throw jobError(ErrorCode.PAYLOAD_TOO_LARGE, `the encoded ${what} are ${bytes} bytes, over the limit of ${limit}`);
+    throw jobError(
+      ErrorCode.PAYLOAD_TOO_LARGE,
+      `the encoded ${what} are ${bytes} bytes, over the limit of ${limit}`,
+    );
   }
 }
 
@@ -79,8 +90,13 @@ function describe(value: unknown): string {
 }
 
 /** Walks to the first value that structured clone refuses, for the error message. */
-function findUncloneable(value: unknown, path: string, seen: Set<unknown>): { path: string; kind: string } | undefined {
-  if (typeof value === "function" || typeof value === "symbol") return { path, kind: describe(value) };
+function findUncloneable(
+  value: unknown,
+  path: string,
+  seen: Set<unknown>,
+): { path: string; kind: string } | undefined {
+  if (typeof value === "function" || typeof value === "symbol")
+    return { path, kind: describe(value) };
   if (value === null || typeof value !== "object" || seen.has(value)) return undefined;
   seen.add(value);
   const entries: [string, unknown][] = Array.isArray(value)

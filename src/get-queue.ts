@@ -29,10 +29,11 @@ const holder = globalThis as { [KEY]?: DefaultQueue };
  * `ERR_QUEUE_CONFLICT`, never a silent second queue; `getQueue()` with no
  * arguments returns the default, whatever it is.
  */
-export function getQueue(backend?: BackendName, options: Record<string, unknown> = {}): JobQueue {
+export function getQueue(backend?: BackendName, maybeOptions?: Record<string, unknown>): JobQueue {
+  const options = maybeOptions ?? {};
   const current = holder[KEY];
   if (current !== undefined) {
-    if (backend === undefined && arguments.length === 0) return current.queue;
+    if (backend === undefined && maybeOptions === undefined) return current.queue;
     const wanted = backend ?? "memory";
     if (wanted !== current.backend || !isDeepStrictEqual(clean(options), current.options)) {
       throw jobError(
@@ -46,7 +47,10 @@ export function getQueue(backend?: BackendName, options: Record<string, unknown>
   const name = backend ?? "memory";
   const factory = factories.get(name);
   if (factory === undefined) {
-    throw jobError(ErrorCode.INVALID_OPTION, `\`backend\` must be "memory" or "redis" (got ${JSON.stringify(backend)})`);
+    throw jobError(
+      ErrorCode.INVALID_OPTION,
+      `\`backend\` must be "memory" or "redis" (got ${JSON.stringify(backend)})`,
+    );
   }
   const queue = factory(options);
   holder[KEY] = { backend: name, options: clean(options), queue };

@@ -4,7 +4,13 @@ import type { JobQueueEvents } from "./events.js";
 import type { JobResult } from "./job-result.js";
 import { isTerminal, type JobStatus, parseJobStatus } from "./job-status.js";
 import { allTasks } from "./registry.js";
-import { integerOption, numberOption, objectOption, rejectUnknownKeys, validateJobId } from "./validate.js";
+import {
+  integerOption,
+  numberOption,
+  objectOption,
+  rejectUnknownKeys,
+  validateJobId,
+} from "./validate.js";
 
 /** Per-call options of one enqueue. */
 export interface EnqueueOptions {
@@ -81,7 +87,10 @@ export function parseListArgs(
 export function taskName(task: TaskRef): string {
   const name = typeof task === "string" ? task : task?.taskName;
   if (typeof name !== "string" || name.length === 0) {
-    throw jobError(ErrorCode.UNKNOWN_TASK, "enqueue needs a task name or a task made by background()");
+    throw jobError(
+      ErrorCode.UNKNOWN_TASK,
+      "enqueue needs a task name or a task made by background()",
+    );
   }
   return name;
 }
@@ -98,7 +107,12 @@ export abstract class JobQueue extends EventEmitter<JobQueueEvents> {
   #waiters = new Map<string, Set<() => void>>();
 
   /** Stores a job and resolves with its id once it is stored (not once it ran). */
-  abstract enqueue(jobId: string, task: TaskRef, args: unknown[], options?: EnqueueOptions): Promise<string>;
+  abstract enqueue(
+    jobId: string,
+    task: TaskRef,
+    args: unknown[],
+    options?: EnqueueOptions,
+  ): Promise<string>;
   /** A snapshot of the job, or undefined when the queue does not know it. */
   abstract getResult<T = unknown>(jobId: string): Promise<JobResult<T> | undefined>;
   /** Cancels a pending or running job; false for an unknown or finished one. */
@@ -132,10 +146,14 @@ export abstract class JobQueue extends EventEmitter<JobQueueEvents> {
       let timer: NodeJS.Timeout | undefined;
       const onAbort = () => finish(undefined, options.signal?.reason ?? new Error("aborted"));
       const check = () => {
-        this.getResult<T>(jobId).then((r) => {
-          if (r === undefined) finish(undefined, jobError(ErrorCode.JOB_NOT_FOUND, `unknown job ${jobId}`));
-          else if (r.isDone) finish(r);
-        }, (e) => finish(undefined, e));
+        this.getResult<T>(jobId).then(
+          (r) => {
+            if (r === undefined)
+              finish(undefined, jobError(ErrorCode.JOB_NOT_FOUND, `unknown job ${jobId}`));
+            else if (r.isDone) finish(r);
+          },
+          (e) => finish(undefined, e),
+        );
       };
       const set = this.#waiters.get(jobId) ?? new Set();
       this.#waiters.set(jobId, set);
@@ -150,7 +168,14 @@ export abstract class JobQueue extends EventEmitter<JobQueueEvents> {
       };
       if (options.timeoutMs !== undefined) {
         timer = setTimeout(
-          () => finish(undefined, jobError(ErrorCode.TIMEOUT, `job ${jobId} did not finish within ${options.timeoutMs} ms`)),
+          () =>
+            finish(
+              undefined,
+              jobError(
+                ErrorCode.TIMEOUT,
+                `job ${jobId} did not finish within ${options.timeoutMs} ms`,
+              ),
+            ),
           options.timeoutMs,
         );
       }

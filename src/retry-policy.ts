@@ -49,7 +49,12 @@ export function decide(
   }
 }
 
-function retryOrFail(error: SerializedError, attempts: number, maxRetries: number, backoff: Backoff): Decision {
+function retryOrFail(
+  error: SerializedError,
+  attempts: number,
+  maxRetries: number,
+  backoff: Backoff,
+): Decision {
   if (attempts > maxRetries) return { to: "failed", error };
   return { to: "pending", error, delayMs: backoffDelay(backoff, attempts) };
 }

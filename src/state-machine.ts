@@ -28,6 +28,9 @@ export function canTransition(from: JobStatus, to: JobStatus): boolean {
 /** Throws `ERR_ILLEGAL_TRANSITION` unless `from → to` is legal. */
 export function assertTransition(jobId: string, from: JobStatus, to: JobStatus): void {
   if (!canTransition(from, to)) {
-    throw jobError(ErrorCode.ILLEGAL_TRANSITION, `job ${jobId}: illegal transition ${from} → ${to}`);
+    throw jobError(
+      ErrorCode.ILLEGAL_TRANSITION,
+      `job ${jobId}: illegal transition ${from} → ${to}`,
+    );
   }
 }

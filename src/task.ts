@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { parseBackoff, type BackoffOptions } from "./backoff.js";
+import { type BackoffOptions, parseBackoff } from "./backoff.js";
 import { callerModuleUrl, toModuleUrl } from "./caller-module.js";
 import { type JobContext, runWithJob } from "./current-job.js";
 import { ErrorCode, jobError } from "./errors.js";
@@ -86,14 +86,21 @@ function validateOptions(arg: unknown): BackgroundOptions {
   if (o.name !== undefined) stringOption("name", o.name);
   if (o.timeoutMs !== undefined) integerOption("timeoutMs", o.timeoutMs, 1);
   if (o.module !== undefined && !(o.module instanceof URL)) stringOption("module", o.module);
-  if (o.queue !== undefined && (o.queue === null || typeof (o.queue as JobQueue).enqueue !== "function")) {
+  if (
+    o.queue !== undefined &&
+    (o.queue === null || typeof (o.queue as JobQueue).enqueue !== "function")
+  ) {
     throw jobError(ErrorCode.INVALID_OPTION, "`queue` must be a JobQueue");
   }
   parseBackoff(o.backoff);
   return o as BackgroundOptions;
 }
 
-function defineTask<F extends TaskFn>(fn: F, options: BackgroundOptions, caller: string | undefined): Task<F> {
+function defineTask<F extends TaskFn>(
+  fn: F,
+  options: BackgroundOptions,
+  caller: string | undefined,
+): Task<F> {
   const name = options.name ?? fn.name;
   if (typeof name !== "string" || name.length === 0) {
     throw jobError(

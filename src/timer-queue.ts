@@ -67,7 +67,10 @@ export class TimerQueue {
 
   #arm(): void {
     const first = this.#heap[0];
-    if (first === undefined) return this.#disarm();
+    if (first === undefined) {
+      this.#disarm();
+      return;
+    }
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#armedAt = first.at;
     // setTimeout caps at 2^31-1 ms; a later deadline simply re-arms on wake.

@@ -19,7 +19,11 @@ function invalid(name: string, rule: string, value: unknown): never {
 /** An integer `>= min` (and `<= max` when given). */
 export function integerOption(name: string, value: unknown, min: number, max?: number): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-    invalid(name, max === undefined ? `an integer >= ${min}` : `an integer from ${min} to ${max}`, value);
+    invalid(
+      name,
+      max === undefined ? `an integer >= ${min}` : `an integer from ${min} to ${max}`,
+      value,
+    );
   }
   if (max !== undefined && value > max) invalid(name, `an integer from ${min} to ${max}`, value);
   return value;
@@ -28,7 +32,11 @@ export function integerOption(name: string, value: unknown, min: number, max?: n
 /** A finite number `>= min` (and `<= max` when given). */
 export function numberOption(name: string, value: unknown, min: number, max?: number): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value < min) {
-    invalid(name, max === undefined ? `a number >= ${min}` : `a number from ${min} to ${max}`, value);
+    invalid(
+      name,
+      max === undefined ? `a number >= ${min}` : `a number from ${min} to ${max}`,
+      value,
+    );
   }
   if (max !== undefined && value > max) invalid(name, `a number from ${min} to ${max}`, value);
   return value;
@@ -47,7 +55,11 @@ export function booleanOption(name: string, value: unknown): boolean {
 }
 
 /** One of a fixed set of strings. */
-export function enumOption<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
+export function enumOption<T extends string>(
+  name: string,
+  value: unknown,
+  allowed: readonly T[],
+): T {
   if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
     invalid(name, `one of ${allowed.map((a) => `"${a}"`).join(", ")}`, value);
   }

@@ -9,7 +9,13 @@ import * as Comlink from "comlink";
 import { displayModule } from "../src/caller-module.js";
 import { decodeMsgpack, decodeV8, encodeMsgpack } from "../src/codec.js";
 import { type JobContext, maybeCurrentJob, runWithJob } from "../src/current-job.js";
-import { ErrorCode, type ErrorCodeValue, JobError, jobError, serializeError } from "../src/errors.js";
+import {
+  ErrorCode,
+  type ErrorCodeValue,
+  type JobError,
+  jobError,
+  serializeError,
+} from "../src/errors.js";
 import {
   type AbortMessage,
   ArgsEncoding,
@@ -35,7 +41,8 @@ const { port1: port, port2 } = new MessageChannel();
 parentPort!.postMessage({ rapidaiHello: port2, threadId } satisfies WorkerHello, [port2]);
 
 const host = Comlink.wrap<WorkerHost>({
-  postMessage: (message: unknown, transfer?: Transferable[]) => port.postMessage(message, transfer as never),
+  postMessage: (message: unknown, transfer?: Transferable[]) =>
+    port.postMessage(message, transfer as never),
   addEventListener: (_type: string, listener: EventListenerOrEventListenerObject) => {
     port.on("message", (data: unknown) => {
       const event = { data } as MessageEvent;
@@ -111,7 +118,11 @@ class WorkerJob implements JobContext {
 function blame(error: unknown): void {
   const ctx = maybeCurrentJob();
   const job =
-    ctx instanceof WorkerJob ? ctx : running.size === 1 ? (running.values().next().value as WorkerJob) : undefined;
+    ctx instanceof WorkerJob
+      ? ctx
+      : running.size === 1
+        ? (running.values().next().value as WorkerJob)
+        : undefined;
   if (job !== undefined && running.get(job.slot) === job) {
     job.lateError ??= error;
     return;
@@ -151,7 +162,10 @@ async function load(req: RunRequest): Promise<TaskDefinition> {
   }
   const def = findTask(req.n);
   if (def === undefined) {
-    throw codedPayload(ErrorCode.UNKNOWN_TASK, `task "${req.n}" is not defined by ${displayModule(req.m)}`);
+    throw codedPayload(
+      ErrorCode.UNKNOWN_TASK,
+      `task "${req.n}" is not defined by ${displayModule(req.m)}`,
+    );
   }
   tasks.set(req.n, def);
   return def;
@@ -160,7 +174,8 @@ async function load(req: RunRequest): Promise<TaskDefinition> {
 function decodeArgs(req: RunRequest): unknown[] {
   if (req.e === ArgsEncoding.NONE || req.a === undefined) return [];
   const args = req.e === ArgsEncoding.V8 ? decodeV8(req.a) : decodeMsgpack(req.a);
-  if (!Array.isArray(args)) throw jobError(ErrorCode.PAYLOAD_CORRUPT, "the job's arguments are not a list");
+  if (!Array.isArray(args))
+    throw jobError(ErrorCode.PAYLOAD_CORRUPT, "the job's arguments are not a list");
   return args;
 }
 

@@ -56,7 +56,11 @@ export interface RunSpec {
 const workerUrl = new URL("../../workers/job-worker.js", import.meta.url);
 
 // Errors that no retry can fix: the job fails at once.
-const PERMANENT = new Set<string>([ErrorCode.UNKNOWN_TASK, ErrorCode.TASK_MODULE_IMPORT, ErrorCode.PAYLOAD_CORRUPT]);
+const PERMANENT = new Set<string>([
+  ErrorCode.UNKNOWN_TASK,
+  ErrorCode.TASK_MODULE_IMPORT,
+  ErrorCode.PAYLOAD_CORRUPT,
+]);
 
 // Below this average attempt time, each thread gets one job queued behind
 // the one it runs, so it starts the next job without waiting a round trip
@@ -163,7 +167,14 @@ export class Executor {
     this.start();
     const slot = this.#freeSlots.pop()!;
     const moduleUrl = spec.task.moduleUrl ?? "";
-    const attempt = new Attempt(spec.jobId, spec.task.name, moduleUrl, slot, done, performance.now());
+    const attempt = new Attempt(
+      spec.jobId,
+      spec.task.name,
+      moduleUrl,
+      slot,
+      done,
+      performance.now(),
+    );
     this.#attempts[slot] = attempt;
     const request: RunRequest = {
       i: spec.jobId,
@@ -237,9 +248,11 @@ export class Executor {
     this.#ports.add(port);
     const endpoint = hostEndpoint(port, (data) => {
       const progress = data as ProgressMessage;
-      if (progress === null || typeof progress !== "object" || typeof progress.p !== "number") return false;
+      if (progress === null || typeof progress !== "object" || typeof progress.p !== "number")
+        return false;
       const attempt = this.#attempts[progress.p];
-      if (attempt !== undefined && attempt.jobId === progress.i) this.#hooks.progress(progress.i, progress.v);
+      if (attempt !== undefined && attempt.jobId === progress.i)
+        this.#hooks.progress(progress.i, progress.v);
       return true;
     });
     Comlink.expose(this.#hooks.host, endpoint);
@@ -260,7 +273,8 @@ export class Executor {
     this.#hooks.timers.remove(attempt.timeoutEntry);
     this.#hooks.timers.remove(attempt.graceEntry);
     const ms = performance.now() - attempt.startedAt;
-    this.#averageMs = this.#averageMs === Number.POSITIVE_INFINITY ? ms : this.#averageMs * 0.9 + ms * 0.1;
+    this.#averageMs =
+      this.#averageMs === Number.POSITIVE_INFINITY ? ms : this.#averageMs * 0.9 + ms * 0.1;
     attempt.done(this.#outcome(attempt, value, error, started), attempt);
   }
 
@@ -272,7 +286,8 @@ export class Executor {
     if (error === undefined) return { kind: "ok", value };
     if (isWorkerError(error)) {
       const { rapidaiError: _, ...serialized } = error;
-      if (serialized.code === ErrorCode.TASK_MODULE_IMPORT) this.#reportBrokenModule(attempt, serialized);
+      if (serialized.code === ErrorCode.TASK_MODULE_IMPORT)
+        this.#reportBrokenModule(attempt, serialized);
       return { kind: "error", error: serialized, permanent: PERMANENT.has(serialized.code ?? "") };
     }
     if (!started) return { kind: "not-started" };

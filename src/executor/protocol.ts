@@ -90,5 +90,9 @@ export interface EngineWorkerData {
 }
 
 export function isWorkerError(value: unknown): value is WorkerErrorPayload {
-  return typeof value === "object" && value !== null && (value as WorkerErrorPayload).rapidaiError === true;
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    (value as WorkerErrorPayload).rapidaiError === true
+  );
 }

@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { encodeV8, decodeV8, assertPayloadSize } from "../codec.js";
+import { assertPayloadSize, decodeV8, encodeV8 } from "../codec.js";
 import { ErrorCode, errorMessage, jobError, type SerializedError } from "../errors.js";
 import type { Attempt, AttemptOutcome } from "../executor/attempt.js";
 import { Executor, type ExecutorOptions } from "../executor/executor.js";
@@ -21,7 +21,7 @@ import { isTerminal, type JobStatus } from "../job-status.js";
 import { requireTask } from "../registry.js";
 import { decide } from "../retry-policy.js";
 import { assertTransition } from "../state-machine.js";
-import { TimerEntry, TimerQueue } from "../timer-queue.js";
+import { type TimerEntry, TimerQueue } from "../timer-queue.js";
 import { integerOption, objectOption, rejectUnknownKeys, validateJobId } from "../validate.js";
 import { mainThreadHost } from "../worker-host.js";
 import { Deque } from "./deque.js";
@@ -56,7 +56,8 @@ const OPTION_KEYS = [
 /** Checks the pool options shared by both backends. */
 export function validateExecutorOptions(o: Record<string, unknown>): void {
   if (o.threads !== undefined) integerOption("threads", o.threads, 1, 1024);
-  if (o.concurrencyPerThread !== undefined) integerOption("concurrencyPerThread", o.concurrencyPerThread, 1, 1000);
+  if (o.concurrencyPerThread !== undefined)
+    integerOption("concurrencyPerThread", o.concurrencyPerThread, 1, 1000);
   if (o.cancelGraceMs !== undefined) integerOption("cancelGraceMs", o.cancelGraceMs, 0);
   objectOption("resourceLimits", o.resourceLimits);
 }
@@ -93,11 +94,17 @@ export class InMemoryQueue extends JobQueue {
     const retention = objectOption("retention", o.retention) ?? {};
     rejectUnknownKeys("retention.", retention, ["maxAgeMs", "maxCount"]);
     this.#maxAgeMs =
-      retention.maxAgeMs === undefined ? 86_400_000 : integerOption("retention.maxAgeMs", retention.maxAgeMs, 0);
+      retention.maxAgeMs === undefined
+        ? 86_400_000
+        : integerOption("retention.maxAgeMs", retention.maxAgeMs, 0);
     this.#maxCount =
-      retention.maxCount === undefined ? 100_000 : integerOption("retention.maxCount", retention.maxCount, 0);
+      retention.maxCount === undefined
+        ? 100_000
+        : integerOption("retention.maxCount", retention.maxCount, 0);
     this.#maxPayloadBytes =
-      o.maxPayloadBytes === undefined ? 16 * 1024 * 1024 : integerOption("maxPayloadBytes", o.maxPayloadBytes, 1);
+      o.maxPayloadBytes === undefined
+        ? 16 * 1024 * 1024
+        : integerOption("maxPayloadBytes", o.maxPayloadBytes, 1);
     this.#options = options;
   }
 
@@ -122,7 +129,12 @@ export class InMemoryQueue extends JobQueue {
     this.#pump();
   }
 
-  async enqueue(jobId: string, task: TaskRef, args: unknown[], options?: EnqueueOptions): Promise<string> {
+  async enqueue(
+    jobId: string,
+    task: TaskRef,
+    args: unknown[],
+    options?: EnqueueOptions,
+  ): Promise<string> {
     if (this.#closing !== undefined) throw this.#closedError();
     const def = requireTask(taskName(task));
     const opts = options === undefined ? undefined : parseEnqueueOptions(options);
@@ -147,9 +159,17 @@ export class InMemoryQueue extends JobQueue {
     this.#counts.pending++;
     const delayMs = opts?.delayMs ?? 0;
     if (this.listenerCount("status") > 0) {
-      this.emit("status", { jobId, task: def.name, from: null, to: "pending", attempts: 0, at: Date.now() });
+      this.emit("status", {
+        jobId,
+        task: def.name,
+        from: null,
+        to: "pending",
+        attempts: 0,
+        at: Date.now(),
+      });
     }
-    if (this.listenerCount("enqueued") > 0) this.emit("enqueued", { jobId, task: def.name, delayMs });
+    if (this.listenerCount("enqueued") > 0)
+      this.emit("enqueued", { jobId, task: def.name, delayMs });
     if (delayMs > 0) this.#delay(job, delayMs);
     else this.#ready.push(job, job.priority);
     if (!this.#started) await this.start();
@@ -251,7 +271,8 @@ export class InMemoryQueue extends JobQueue {
         const job = this.#jobs.get(jobId);
         if (job === undefined || job.status !== "running") return;
         job.progress = value;
-        if (this.listenerCount("progress") > 0) this.emit("progress", { jobId, task: job.def.name, progress: value });
+        if (this.listenerCount("progress") > 0)
+          this.emit("progress", { jobId, task: job.def.name, progress: value });
       },
       error: (error) => {
         console.error(`rapidai: ${error.message}`);
@@ -316,7 +337,13 @@ export class InMemoryQueue extends JobQueue {
 
   #settled(job: MemoryJob, outcome: AttemptOutcome, attempt: Attempt): void {
     job.ref = undefined;
-    const decision = decide(outcome, job.attempts, job.maxRetries, job.def.backoff, job.def.timeoutMs);
+    const decision = decide(
+      outcome,
+      job.attempts,
+      job.maxRetries,
+      job.def.backoff,
+      job.def.timeoutMs,
+    );
     const task = job.def.name;
     switch (decision.to) {
       case "completed":
@@ -386,7 +413,14 @@ export class InMemoryQueue extends JobQueue {
     this.#counts[from]--;
     this.#counts[to]++;
     if (this.listenerCount("status") > 0) {
-      this.emit("status", { jobId: job.id, task: job.def.name, from, to, attempts: job.attempts, at: Date.now() });
+      this.emit("status", {
+        jobId: job.id,
+        task: job.def.name,
+        from,
+        to,
+        attempts: job.attempts,
+        at: Date.now(),
+      });
     }
   }
 
@@ -456,8 +490,9 @@ export class InMemoryQueue extends JobQueue {
       attempts: job.attempts,
       maxRetries: job.maxRetries,
       ...(job.progress === undefined ? {} : { progress: job.progress }),
-      ...(withArgs ? { args: job.args === undefined ? [] : (decodeV8(job.args) as unknown[]) } : {}),
+      ...(withArgs
+        ? { args: job.args === undefined ? [] : (decodeV8(job.args) as unknown[]) }
+        : {}),
     });
   }
 }
-
