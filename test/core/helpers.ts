@@ -93,7 +93,28 @@ export function nextEvent<K extends EventName>(
   });
 }
 
-/** Enqueues a job and resolves with its id once it has started running. */
+/**
+ * Enqueues a job and resolves with its id once its body runs on a thread (the
+ * fixture bodies report progress "body started"; `started` is emitted
+ * earlier, when the job is handed to the pool).
+ */
+export async function startBody(
+  queue: JobQueue,
+  task: TaskRef,
+  ...args: unknown[]
+): Promise<string> {
+  const id = randomUUID();
+  const running = nextEvent(
+    queue,
+    "progress",
+    (e) => e.jobId === id && e.progress === "body started",
+  );
+  await queue.enqueue(id, task, args);
+  await running;
+  return id;
+}
+
+/** Enqueues a job and resolves with its id once it was handed to the pool. */
 export async function startJob(
   queue: JobQueue,
   task: TaskRef,
@@ -125,4 +146,11 @@ export async function caught(fn: () => unknown): Promise<Error & { code?: string
     return error as Error & { code?: string };
   }
   throw new Error("expected an error, but the call succeeded");
+}
+
+/** The threadId a fresh job lands on (use on a one-thread queue to see whether the thread was replaced). */
+export async function threadOf(queue: JobQueue): Promise<number> {
+  const r = await runToEnd(queue, "whereAmI", "probe");
+  if (r.status !== "completed") throw new Error(`probe job ${r.status}: ${r.error}`);
+  return (r.result as { threadId: number }).threadId;
 }

@@ -1,0 +1,157 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, describe, it } from "node:test";
+import "../fixtures/core-tasks.js";
+import {
+  identity,
+  sleep,
+  sleepStubbornly,
+  spinCooperatively,
+  spinStubbornly,
+} from "../fixtures/core-tasks.js";
+import {
+  closeQueues,
+  delay,
+  enqueue,
+  openQueue,
+  recordEvents,
+  runToEnd,
+  startBody,
+  threadOf,
+  waitAll,
+} from "./helpers.js";
+
+after(() => closeQueues());
+
+describe("cancellation", () => {
+  it("removes a delayed pending job, which never runs", async () => {
+    const queue = openQueue();
+    const events = recordEvents(queue);
+    const id = randomUUID();
+    await queue.enqueue(id, identity, ["never"], { delayMs: 100 });
+    assert.equal(await queue.cancel(id), true);
+    const r = await queue.getResult(id);
+    assert.equal(r?.status, "cancelled");
+    assert.equal(r?.attempts, 0);
+    assert.ok(r?.completedAt instanceof Date);
+    await delay(250);
+    assert.equal(events.started.filter((e) => e.jobId === id).length, 0);
+    assert.equal((await queue.getResult(id))?.status, "cancelled");
+    assert.deepEqual(
+      events.cancelled.filter((e) => e.jobId === id),
+      [{ jobId: id, task: "identity", attempts: 0 }],
+    );
+  });
+
+  it("removes a job queued behind busy threads, which never runs while later jobs do", async () => {
+    const queue = openQueue({ threads: 1 });
+    const events = recordEvents(queue);
+    const busy = await startBody(queue, sleep, 200);
+    const queued = await enqueue(queue, identity, "queued");
+    const after = await enqueue(queue, identity, "after");
+    assert.equal((await queue.getResult(queued))?.status, "pending");
+    assert.equal(await queue.cancel(queued), true);
+    const [b, q, a] = await waitAll(queue, [busy, queued, after]);
+    assert.equal(b?.status, "completed");
+    assert.equal(q?.status, "cancelled");
+    assert.equal(q?.attempts, 0);
+    assert.equal(a?.status, "completed");
+    assert.deepEqual(
+      events.started.map((e) => e.jobId).filter((id) => id !== busy),
+      [after],
+    );
+  });
+
+  it("aborts a running cooperative job's signal, which stops it without losing its thread", async () => {
+    // A long grace period: only a cooperative stop can end the job quickly
+    // and leave the thread alive.
+    const queue = openQueue({ threads: 1, cancelGraceMs: 20_000 });
+    const thread = await threadOf(queue);
+    const id = await startBody(queue, sleep, 60_000);
+    assert.equal((await queue.getResult(id))?.status, "running");
+    assert.equal(await queue.cancel(id), true);
+    const r = await queue.getResult(id);
+    assert.equal(r?.status, "cancelled");
+    assert.equal(r?.attempts, 1);
+    assert.equal(await threadOf(queue), thread, "the thread was not replaced");
+  });
+
+  it("makes throwIfCancelled() throw inside a CPU loop that never yields", async () => {
+    const queue = openQueue({ threads: 1, cancelGraceMs: 20_000 });
+    const thread = await threadOf(queue);
+    const id = await startBody(queue, spinCooperatively, 60_000);
+    assert.equal(await queue.cancel(id), true);
+    assert.equal((await queue.getResult(id))?.status, "cancelled");
+    assert.equal(await threadOf(queue), thread, "the thread was not replaced");
+  });
+
+  it("terminates the thread of a job that ignores cancellation after the grace period, and the pool replaces it", async () => {
+    const queue = openQueue({ threads: 1, cancelGraceMs: 150 });
+    const events = recordEvents(queue);
+    const first = await threadOf(queue);
+    const spinning = await startBody(queue, spinStubbornly, 60_000);
+    assert.equal(await queue.cancel(spinning), true);
+    assert.equal((await queue.getResult(spinning))?.status, "cancelled");
+    const second = await threadOf(queue);
+    assert.notEqual(second, first, "a new thread runs later jobs");
+
+    const sleeping = await startBody(queue, sleepStubbornly, 60_000);
+    assert.equal(await queue.cancel(sleeping), true);
+    assert.equal((await queue.getResult(sleeping))?.status, "cancelled");
+    const third = await threadOf(queue);
+    assert.notEqual(third, second);
+    const later = await runToEnd(queue, identity, "still works");
+    assert.equal(later.status, "completed");
+    assert.equal(later.result, "still works");
+    assert.equal(events.cancelled.length, 2);
+    assert.equal(events.failed.length, 0);
+  });
+
+  it("returns false for an unknown job and for a job that already finished", async () => {
+    const queue = openQueue();
+    assert.equal(await queue.cancel("no-such-job"), false);
+    const done = await runToEnd(queue, identity, 1);
+    assert.equal(await queue.cancel(done.jobId), false);
+    assert.equal((await queue.getResult(done.jobId))?.status, "completed");
+    const failed = await runToEnd(queue, "alwaysFail", "x");
+    assert.equal(await queue.cancel(failed.jobId), false);
+    assert.equal((await queue.getResult(failed.jobId))?.status, "failed");
+    const id = await queue.enqueue(randomUUID(), identity, [1], { delayMs: 60_000 });
+    assert.equal(await queue.cancel(id), true);
+    assert.equal(await queue.cancel(id), false, "a second cancel finds it finished");
+  });
+
+  it("cancels a mix of pending, cooperative and spinning jobs, leaving the pool to run new work", async () => {
+    const queue = openQueue({ threads: 2, cancelGraceMs: 150 });
+    const ids = [
+      await startBody(queue, spinStubbornly, 60_000),
+      await startBody(queue, spinCooperatively, 60_000),
+      await enqueue(queue, sleep, 60_000),
+      await enqueue(queue, identity, "pending"),
+      await queue.enqueue(randomUUID(), identity, ["delayed"], { delayMs: 60_000 }),
+    ];
+    const answers = await Promise.all(ids.map((id) => queue.cancel(id)));
+    assert.deepEqual(answers, [true, true, true, true, true]);
+    const results = await waitAll(queue, ids);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ["cancelled", "cancelled", "cancelled", "cancelled", "cancelled"],
+    );
+    const healthy = await waitAll(queue, [
+      await enqueue(queue, identity, 1),
+      await enqueue(queue, identity, 2),
+      await enqueue(queue, identity, 3),
+    ]);
+    assert.deepEqual(
+      healthy.map((r) => r.result),
+      [1, 2, 3],
+    );
+    assert.deepEqual(await queue.countJobs(), {
+      pending: 0,
+      running: 0,
+      completed: 3,
+      failed: 0,
+      cancelled: 5,
+    });
+  });
+});
