@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+/**
+ * The `rapidai-jobs` command: `serve`, `worker` and `bench`. Exit codes:
+ * 0 success, 1 failure, 2 a usage error (unknown command, bad flag).
+ */
+import { readFileSync } from "node:fs";
+import { isUsageError } from "./args.js";
+
+const HELP = `Usage: rapidai-jobs <command> [options]
+
+Background jobs on a worker-thread pool, with in-memory and Redis queues.
+
+Commands:
+  serve     Run the HTTP job service, dashboard and metrics (default port 3000).
+  worker    Run the jobs of a Redis queue: rapidai-jobs worker <task modules...>
+  bench     Run the throughput benchmarks.
+
+Options:
+  -h, --help      Show this help (rapidai-jobs <command> --help for a command's).
+  -v, --version   Show the version.
+
+Documentation: docs/service.md
+`;
+
+type Command = (argv: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, () => Promise<Command>> = {
+  serve: async () => (await import("./serve-command.js")).serveCommand,
+  worker: async () => {
+    // Held in a variable so this compiles in a build without the Redis worker.
+    const spec = "./worker-command.js";
+    const mod = (await import(spec).catch(() => undefined)) as
+      | { workerCommand?: Command }
+      | undefined;
+    if (mod?.workerCommand === undefined) throw new Error("this build has no worker command");
+    return mod.workerCommand;
+  },
+  bench: async () => (await import("./bench-command.js")).benchCommand,
+};
+
+function version(): string {
+  // dist/src/cli/main.js → the package root.
+  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8"));
+  return String(pkg.version);
+}
+
+async function run(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined) {
+    process.stderr.write(HELP);
+    return 2;
+  }
+  if (first === "--help" || first === "-h" || first === "help") {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  if (first === "--version" || first === "-v") {
+    process.stdout.write(`${version()}\n`);
+    return 0;
+  }
+  const load = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
+  if (load === undefined) {
+    const what = first.startsWith("-") ? `unknown option ${first}` : `unknown command "${first}"`;
+    process.stderr.write(
+      `rapidai-jobs: ${what} (expected serve, worker or bench; see rapidai-jobs --help)\n`,
+    );
+    return 2;
+  }
+  const command = await load();
+  return command(rest);
+}
+
+run(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+    // Everything was closed; if a stray handle still holds the loop, do not hang.
+    setTimeout(() => process.exit(code), 3000).unref();
+  },
+  (error: unknown) => {
+    if (isUsageError(error)) {
+      process.stderr.write(`rapidai-jobs: ${error.message}\n`);
+      process.exitCode = 2;
+    } else {
+      process.stderr.write(
+        `rapidai-jobs: ${error instanceof Error ? error.message : String(error)}\n`,
+      );
+      process.exitCode = 1;
+    }
+    setTimeout(() => process.exit(), 3000).unref();
+  },
+);

@@ -1,0 +1,275 @@
+import { isIP } from "node:net";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+// The package entry, not get-queue.js: importing it registers the backends.
+import { getQueue, type JobQueue } from "../background.js";
+import { createService } from "../service/create-service.js";
+import {
+  formatHelp,
+  intValue,
+  listValue,
+  type OptionSpec,
+  parseCommandArgs,
+  stringValue,
+  usageError,
+} from "./args.js";
+
+/** `--tasks demo` (and the default) loads the demo tasks shipped with the package. */
+const DEMO_MODULE = new URL("../demo/tasks.js", import.meta.url).href;
+
+export const SERVE_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: "port",
+    short: "p",
+    type: "string",
+    env: "PORT",
+    valueName: "n",
+    defaultText: "3000",
+    description: "Port to listen on; 0 picks a free one.",
+  },
+  {
+    name: "host",
+    type: "string",
+    env: "HOST",
+    valueName: "address",
+    defaultText: "127.0.0.1",
+    description: "Address to listen on. Beyond loopback, set a token.",
+  },
+  {
+    name: "redis",
+    type: "string",
+    env: "RAPIDAI_REDIS_URL",
+    valueName: "URL",
+    description:
+      "Use a Redis queue at this URL (redis:// or rediss://): the service only enqueues and reads; `rapidai-jobs worker` processes run the jobs. Without it, an in-memory queue runs jobs in this process.",
+  },
+  {
+    name: "prefix",
+    type: "string",
+    env: "RAPIDAI_PREFIX",
+    valueName: "prefix",
+    defaultText: '"rapidai:jobs:"',
+    description: "Key prefix of the Redis queue (with --redis).",
+  },
+  {
+    name: "token",
+    type: "string",
+    env: "RAPIDAI_TOKEN",
+    valueName: "token",
+    description:
+      "Bearer token every request must carry (Authorization: Bearer <token>; the page and /events also take ?token=). Prefer the environment variable: flags show in `ps`.",
+  },
+  {
+    name: "tasks",
+    type: "string",
+    multiple: true,
+    env: "RAPIDAI_TASKS",
+    valueName: "module",
+    defaultText: "demo",
+    description:
+      "Task module to load (repeatable; the variable is comma-separated). Its tasks are the ones the service accepts. `demo` names the built-in demo tasks (fib, sleep, fail, primes, flaky).",
+  },
+  {
+    name: "threads",
+    type: "string",
+    env: "RAPIDAI_THREADS",
+    valueName: "n",
+    defaultText: "available parallelism",
+    description: "Worker threads of the in-memory queue's pool.",
+  },
+  {
+    name: "body-limit",
+    type: "string",
+    env: "RAPIDAI_BODY_LIMIT",
+    valueName: "bytes",
+    defaultText: "1048576",
+    description: "Largest request body; larger ones get 413.",
+  },
+  {
+    name: "shutdown-timeout",
+    type: "string",
+    env: "RAPIDAI_SHUTDOWN_TIMEOUT_MS",
+    valueName: "ms",
+    defaultText: "10000",
+    description: "On SIGTERM or SIGINT, how long running jobs may finish before they are stopped.",
+  },
+  { name: "help", short: "h", type: "boolean", description: "Show this help." },
+];
+
+export const SERVE_HELP = formatHelp(
+  "rapidai-jobs serve [options]",
+  "Runs the HTTP job service: POST /jobs/:task, GET /jobs/:id, DELETE /jobs/:id, GET /jobs,\n" +
+    "GET /api/stats, GET /events (server-sent events), GET /metrics (Prometheus) and the dashboard at /.",
+  SERVE_OPTIONS,
+);
+
+/** What `serve` needs, read from flags and environment. */
+export interface ServeConfig {
+  port: number;
+  host: string;
+  redis: string | undefined;
+  prefix: string | undefined;
+  token: string | undefined;
+  tasks: string[];
+  threads: number | undefined;
+  bodyLimit: number;
+  shutdownTimeoutMs: number;
+}
+
+export function parseServeArgs(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): ServeConfig | "help" {
+  const parsed = parseCommandArgs(argv, SERVE_OPTIONS, { env });
+  if (parsed.values.help === true) return "help";
+  const config: ServeConfig = {
+    port: intValue(parsed, "port", 3000, 0, 65535),
+    host: stringValue(parsed, "host") ?? "127.0.0.1",
+    redis: stringValue(parsed, "redis"),
+    prefix: stringValue(parsed, "prefix"),
+    token: stringValue(parsed, "token") || undefined,
+    tasks: listValue(parsed, "tasks"),
+    threads:
+      parsed.values.threads === undefined ? undefined : intValue(parsed, "threads", 1, 1, 1024),
+    bodyLimit: intValue(parsed, "body-limit", 1024 * 1024, 1, 1024 * 1024 * 1024),
+    shutdownTimeoutMs: intValue(parsed, "shutdown-timeout", 10_000, 0, 86_400_000),
+  };
+  if (config.redis !== undefined && !/^rediss?:\/\//i.test(config.redis)) {
+    throw usageError(
+      `${parsed.source.redis} must be a redis:// or rediss:// URL (got ${JSON.stringify(config.redis)})`,
+    );
+  }
+  if (config.prefix !== undefined && config.redis === undefined) {
+    throw usageError(`${parsed.source.prefix} only applies to a Redis queue: add --redis <URL>`);
+  }
+  if (config.tasks.length === 0) config.tasks = ["demo"];
+  return config;
+}
+
+/** True when `host` only accepts connections from this machine. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  if (h === "localhost") return true;
+  if (isIP(h) === 4) return h.startsWith("127.");
+  if (isIP(h) === 6) return h === "::1" || /^::ffff:127\./.test(h);
+  return false;
+}
+
+function listenUrl(address: string, port: number): string {
+  return `http://${isIP(address) === 6 ? `[${address}]` : address}:${port}`;
+}
+
+const LOUD = "!".repeat(72);
+
+/** Imports a task module named on the command line (a path, a file URL, or `demo`). */
+async function importTaskModule(spec: string): Promise<void> {
+  const url =
+    spec === "demo" ? DEMO_MODULE : /^file:/i.test(spec) ? spec : pathToFileURL(resolve(spec)).href;
+  try {
+    await import(url);
+  } catch (error) {
+    throw new Error(`cannot import task module ${spec}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+async function openQueue(config: ServeConfig): Promise<JobQueue> {
+  if (config.redis === undefined) {
+    return getQueue("memory", config.threads === undefined ? {} : { threads: config.threads });
+  }
+  if (config.threads !== undefined) {
+    console.warn(
+      "rapidai-jobs: --threads is ignored with --redis: jobs run in `rapidai-jobs worker` processes",
+    );
+  }
+  const background = (await import("../background.js")) as Record<string, unknown>;
+  if (typeof background.RedisQueue !== "function")
+    throw new Error("this build has no Redis backend");
+  return getQueue("redis", {
+    url: config.redis,
+    ...(config.prefix === undefined ? {} : { prefix: config.prefix }),
+    process: false,
+  });
+}
+
+/**
+ * `rapidai-jobs serve`: sets up the default queue, loads the task modules,
+ * starts the HTTP service and runs until SIGTERM or SIGINT, then shuts down
+ * gracefully. Resolves with the exit code.
+ */
+export async function serveCommand(argv: string[]): Promise<number> {
+  const config = parseServeArgs(argv);
+  if (config === "help") {
+    process.stdout.write(SERVE_HELP);
+    return 0;
+  }
+  // The default queue comes first, so tasks defined without a `queue` bind to it.
+  const queue = await openQueue(config);
+  for (const spec of config.tasks) await importTaskModule(spec);
+  const tasks = queue.taskNames();
+  if (tasks.length === 0) {
+    await queue.close();
+    throw new Error(
+      `no task in ${config.tasks.join(", ")} runs on the service's queue: nothing could be enqueued`,
+    );
+  }
+
+  const app = createService({ queue, token: config.token, bodyLimit: config.bodyLimit });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await queue.close();
+    throw new Error(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  const address = app.server.address();
+  const bound =
+    typeof address === "object" && address !== null
+      ? address
+      : { address: config.host, port: config.port };
+  if (config.token === undefined && !isLoopback(config.host)) {
+    console.error(
+      [
+        LOUD,
+        `WARNING: rapidai-jobs listens on ${config.host}, beyond loopback, WITHOUT A TOKEN.`,
+        "Anyone who can reach this port can enqueue, read and cancel jobs.",
+        "Set RAPIDAI_TOKEN (or --token) to require a bearer token.",
+        LOUD,
+      ].join("\n"),
+    );
+  }
+  console.log(
+    `rapidai-jobs: ${queue.backend} queue, tasks: ${[...tasks].sort().join(", ")}${config.token ? ", token required" : ""}`,
+  );
+  console.log(`rapidai-jobs listening on ${listenUrl(bound.address, bound.port)}`);
+
+  return new Promise<number>((resolveExit) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        console.error(`rapidai-jobs: ${signal} again, exiting without waiting`);
+        process.exit(1);
+      }
+      stopping = true;
+      console.log(`rapidai-jobs: ${signal} received, shutting down`);
+      (async () => {
+        // Stop accepting first, so no job is enqueued into a closing queue.
+        await app.close();
+        await queue.close({ timeoutMs: config.shutdownTimeoutMs });
+      })().then(
+        () => {
+          console.log("rapidai-jobs: stopped");
+          resolveExit(0);
+        },
+        (error) => {
+          console.error("rapidai-jobs: shutdown failed:", error);
+          resolveExit(1);
+        },
+      );
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  });
+}

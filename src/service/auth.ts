@@ -1,0 +1,54 @@
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /**
+     * Also accept the token as `?token=`: for `EventSource`, which cannot set
+     * headers, and for the dashboard page and its assets, which a browser
+     * loads by plain URL.
+     */
+    queryToken?: boolean;
+  }
+}
+
+const digest = (s: string): Buffer => createHash("sha256").update(s, "utf8").digest();
+
+/**
+ * Compares a presented token with the expected one in constant time. Both
+ * are hashed first so the comparison does not leak the expected length.
+ */
+export function tokenMatches(presented: string, expectedDigest: Buffer): boolean {
+  return timingSafeEqual(digest(presented), expectedDigest);
+}
+
+function presentedToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header === "string") {
+    const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
+    return match?.[1] ?? "";
+  }
+  if (request.routeOptions.config?.queryToken === true) {
+    const q = (request.query as Record<string, unknown> | undefined)?.token;
+    if (typeof q === "string") return q;
+  }
+  return undefined;
+}
+
+/**
+ * Guards every route with a bearer token. Runs in `onRequest`, before the
+ * body is read, so an unauthenticated client cannot make the server parse
+ * a large body.
+ */
+export function installAuth(app: FastifyInstance, token: string): void {
+  const expected = digest(token);
+  app.addHook("onRequest", async (request, reply) => {
+    const presented = presentedToken(request);
+    if (presented !== undefined && tokenMatches(presented, expected)) return;
+    reply
+      .code(401)
+      .header("www-authenticate", 'Bearer realm="rapidai-jobs"')
+      .send({ error: presented === undefined ? "Missing bearer token" : "Invalid token" });
+    return reply;
+  });
+}

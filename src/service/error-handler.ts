@@ -1,0 +1,67 @@
+import type { FastifyError, FastifyInstance } from "fastify";
+import { ErrorCode, JobError } from "../errors.js";
+
+/** HTTP status of each JobError code a request can cause; anything else is a 500. */
+const STATUS_OF_CODE: Partial<Record<string, number>> = {
+  [ErrorCode.UNKNOWN_TASK]: 404,
+  [ErrorCode.JOB_NOT_FOUND]: 404,
+  [ErrorCode.INVALID_OPTION]: 400,
+  [ErrorCode.INVALID_JOB_ID]: 400,
+  [ErrorCode.INVALID_STATUS]: 400,
+  [ErrorCode.ARGUMENT_NOT_CLONEABLE]: 400,
+  [ErrorCode.PAYLOAD_TOO_LARGE]: 400,
+  [ErrorCode.QUEUE_CLOSED]: 503,
+  [ErrorCode.BACKEND_UNAVAILABLE]: 503,
+};
+
+/** Fastify's own request errors, with the message a client should see. */
+const FASTIFY_MESSAGES: Partial<Record<string, string>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: "Malformed JSON body",
+  FST_ERR_CTP_EMPTY_JSON_BODY: "Empty JSON body",
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: "Unsupported Content-Type: send application/json",
+};
+
+/**
+ * Every error answer is `{"error": message}` (plus `code` for a JobError).
+ * A response never carries a stack trace or the text of an unexpected
+ * error, which may hold paths or secrets: those are logged here and the
+ * client gets a bare 500.
+ */
+export function installErrorHandler(
+  app: FastifyInstance,
+  bodyLimit: number,
+  logError: (message: string, error: unknown) => void,
+): void {
+  app.setErrorHandler((error: FastifyError | JobError | Error, request, reply) => {
+    if (error instanceof JobError) {
+      const status = STATUS_OF_CODE[error.code];
+      if (status !== undefined) {
+        return reply.code(status).send({ error: error.message, code: error.code });
+      }
+    } else {
+      const fe = error as FastifyError;
+      if (fe.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+        return reply.code(413).send({ error: `Request body is larger than ${bodyLimit} bytes` });
+      }
+      const known = fe.code === undefined ? undefined : FASTIFY_MESSAGES[fe.code];
+      if (known !== undefined) return reply.code(fe.statusCode ?? 400).send({ error: known });
+      // Other client errors raised by Fastify itself carry safe, fixed messages.
+      if (
+        typeof fe.code === "string" &&
+        fe.code.startsWith("FST_") &&
+        typeof fe.statusCode === "number" &&
+        fe.statusCode >= 400 &&
+        fe.statusCode < 500
+      ) {
+        return reply.code(fe.statusCode).send({ error: fe.message });
+      }
+    }
+    // The path only: a query string may hold the access token.
+    logError(`${request.method} ${request.url.split("?")[0]} failed`, error);
+    return reply.code(500).send({ error: "Internal server error" });
+  });
+
+  app.setNotFoundHandler((_request, reply) => {
+    reply.code(404).send({ error: "Not found" });
+  });
+}
