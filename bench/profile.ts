@@ -1,0 +1,86 @@
+/**
+ * How big each scenario is in each profile. `quick` takes about three
+ * minutes on two cores; `full` is larger and repeats more; `smoke` only
+ * proves the harness works end to end and measures nothing worth reading.
+ */
+import type { ProfileName } from "./types.js";
+
+export interface Profile {
+  name: ProfileName;
+  /** Measured iterations of each throughput batch (after `warmup` unmeasured ones). */
+  iterations: number;
+  warmup: number;
+  throughput: {
+    /** No-op jobs per batch for the in-process pools and the in-memory queue. */
+    fast: number;
+    /** Per batch for the Redis queues (ours, BullMQ in-process, bee-queue). */
+    redis: number;
+    /** Per batch for BullMQ with sandboxed worker threads, the slowest peer. */
+    sandboxed: number;
+  };
+  cpu: {
+    /** `fib(n)`: about 17 ms at n = 32 on a 2020s server core. */
+    fibN: number;
+    jobs: number;
+  };
+  eventLoop: { fibN: number; jobs: number };
+  latency: {
+    /** One-at-a-time jobs measured at idle. */
+    idleJobs: number;
+    /** How long the steady offered load lasts, ms. */
+    loadMs: number;
+    /** Offered rate as a fraction of the backend's measured throughput. */
+    loadFraction: number;
+  };
+  memory: {
+    /** Pending in-memory job counts to measure. */
+    counts: number[];
+    /** Pending jobs stored in Redis per queue. */
+    redisJobs: number;
+  };
+  scaling: {
+    noopJobs: number;
+    cpuJobs: number;
+    redisJobs: number;
+    /** Worker processes for the Redis scaling curve: 1..this. */
+    maxProcesses: number;
+  };
+}
+
+const quick: Profile = {
+  name: "quick",
+  iterations: 3,
+  warmup: 1,
+  throughput: { fast: 20_000, redis: 10_000, sandboxed: 2_000 },
+  cpu: { fibN: 32, jobs: 48 },
+  eventLoop: { fibN: 32, jobs: 96 },
+  latency: { idleJobs: 300, loadMs: 2_000, loadFraction: 0.5 },
+  memory: { counts: [100_000], redisJobs: 20_000 },
+  scaling: { noopJobs: 10_000, cpuJobs: 32, redisJobs: 4_000, maxProcesses: 4 },
+};
+
+const full: Profile = {
+  name: "full",
+  iterations: 10,
+  warmup: 2,
+  throughput: { fast: 100_000, redis: 50_000, sandboxed: 10_000 },
+  cpu: { fibN: 32, jobs: 200 },
+  eventLoop: { fibN: 32, jobs: 400 },
+  latency: { idleJobs: 2_000, loadMs: 10_000, loadFraction: 0.5 },
+  memory: { counts: [100_000, 1_000_000], redisJobs: 100_000 },
+  scaling: { noopJobs: 50_000, cpuJobs: 120, redisJobs: 20_000, maxProcesses: 4 },
+};
+
+const smoke: Profile = {
+  name: "smoke",
+  iterations: 1,
+  warmup: 0,
+  throughput: { fast: 200, redis: 100, sandboxed: 20 },
+  cpu: { fibN: 20, jobs: 4 },
+  eventLoop: { fibN: 20, jobs: 4 },
+  latency: { idleJobs: 5, loadMs: 100, loadFraction: 0.5 },
+  memory: { counts: [1_000], redisJobs: 100 },
+  scaling: { noopJobs: 100, cpuJobs: 4, redisJobs: 50, maxProcesses: 2 },
+};
+
+export const PROFILES: Record<ProfileName, Profile> = { smoke, quick, full };

@@ -1,0 +1,155 @@
+/**
+ * Scenario 1: no-op job throughput, end to end. Each engine submits a batch
+ * of N no-op jobs (in bulk where the library offers it) and waits until all
+ * have completed; jobs/s is total jobs over total time of the measured batches.
+ */
+import { openEngine } from "../engines/index.js";
+import { fmtInt, fmtPct, fmtRatio, statusOf } from "../format.js";
+import { timeBatches } from "../stats.js";
+import type { CaseResult, CaseSpec } from "../types.js";
+import type { Scenario } from "./scenario.js";
+
+interface Entry {
+  engine: string;
+  label: string;
+  redis: boolean;
+  size: "fast" | "redis" | "sandboxed";
+  setup: string;
+}
+
+const ENTRIES: Entry[] = [
+  {
+    engine: "rapidai-memory",
+    label: "rapidai InMemoryQueue",
+    redis: false,
+    size: "fast",
+    setup: "threads = T",
+  },
+  {
+    engine: "piscina",
+    label: "piscina.run() (raw pool)",
+    redis: false,
+    size: "fast",
+    setup: "threads = T",
+  },
+  {
+    engine: "tinypool",
+    label: "tinypool.run() (raw pool)",
+    redis: false,
+    size: "fast",
+    setup: "threads = T",
+  },
+  {
+    engine: "rapidai-redis",
+    label: "rapidai RedisQueue",
+    redis: true,
+    size: "redis",
+    setup: "threads = T",
+  },
+  {
+    engine: "bullmq",
+    label: "BullMQ in-process",
+    redis: true,
+    size: "redis",
+    setup: "concurrency 50, main thread",
+  },
+  {
+    engine: "bullmq-threads",
+    label: "BullMQ useWorkerThreads",
+    redis: true,
+    size: "sandboxed",
+    setup: "sandboxed file, concurrency 8",
+  },
+  {
+    engine: "bee-queue",
+    label: "bee-queue in-process",
+    redis: true,
+    size: "redis",
+    setup: "concurrency 50, main thread",
+  },
+];
+
+/** Ratio of two engines' jobs/s from this run, or undefined if either was not measured. */
+export function throughputRatio(
+  results: readonly CaseResult[],
+  a: string,
+  b: string,
+): number | undefined {
+  const x = results.find((r) => r.scenario === "throughput" && r.engine === a)?.figures.jobsPerSec;
+  const y = results.find((r) => r.scenario === "throughput" && r.engine === b)?.figures.jobsPerSec;
+  return x === undefined || y === undefined ? undefined : x / y;
+}
+
+export const throughput: Scenario = {
+  id: "throughput",
+  title: "No-op job throughput",
+  method:
+    "Each engine submits a batch of N no-op jobs (BullMQ `addBulk`, bee-queue `saveAll` in chunks of 1,000; " +
+    "one `task.enqueue()` per job for ours; one `run()` per task for the raw pools) and waits until every job " +
+    "has completed. tinybench times the batches (warm-up batches unmeasured); jobs/s = jobs / time over the " +
+    "measured batches. Every library keeps its default job retention.",
+
+  plan({ profile, threads }) {
+    return ENTRIES.map(
+      (e): CaseSpec => ({
+        scenario: "throughput",
+        id: e.engine,
+        label: e.label,
+        engine: e.engine,
+        redis: e.redis,
+        params: {
+          jobs: profile.throughput[e.size],
+          threads,
+          setup: e.setup.replace("T", String(threads)),
+        },
+      }),
+    );
+  },
+
+  async run(spec, ctx) {
+    const size = Number(spec.params.jobs);
+    const engine = await openEngine(spec.engine, {
+      work: { kind: "noop" },
+      threads: ctx.threads,
+      ...(ctx.redisUrl === undefined ? {} : { redisUrl: ctx.redisUrl }),
+    });
+    try {
+      const t = await timeBatches(spec.label, () => engine.run(size), {
+        size,
+        iterations: ctx.profile.iterations,
+        warmup: ctx.profile.warmup,
+        onIteration: (done, total) => ctx.progress(done, total, "batches"),
+      });
+      return {
+        figures: { jobsPerSec: t.perSecond, batchJobs: size },
+        stats: { jobsPerSec: t.stats },
+      };
+    } finally {
+      await engine.close();
+    }
+  },
+
+  derive(results) {
+    const piscina = results.find((r) => r.engine === "piscina")?.figures.jobsPerSec;
+    for (const r of results) {
+      if (piscina !== undefined && r.figures.jobsPerSec !== undefined) {
+        r.figures.vsPiscina = r.figures.jobsPerSec / piscina;
+      }
+    }
+  },
+
+  table(results) {
+    return {
+      headers: ["engine", "setup", "jobs/batch", "jobs/s", "spread", "vs piscina"],
+      rows: results.map((r) => [
+        r.label,
+        String(r.params.setup ?? ""),
+        fmtInt(Number(r.params.jobs)),
+        statusOf(r) ?? fmtInt(r.figures.jobsPerSec),
+        fmtPct(r.stats?.jobsPerSec?.rme),
+        fmtRatio(r.figures.vsPiscina),
+      ]),
+      footnotes: ["spread: 95 % margin of error of the per-batch rate (tinybench rme)."],
+    };
+  },
+};

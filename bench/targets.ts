@@ -1,0 +1,133 @@
+/**
+ * The engine's published targets, judged against figures from this run only.
+ * A target whose figures were not measured in the run is `met: null`, never
+ * guessed from an older run.
+ */
+import { throughputRatio } from "./scenarios/throughput.js";
+import type { CaseResult, TargetResult } from "./types.js";
+
+function find(
+  results: readonly CaseResult[],
+  scenario: string,
+  id: string,
+): CaseResult | undefined {
+  return results.find((r) => r.scenario === scenario && r.id === id);
+}
+
+function judge(t: Omit<TargetResult, "met" | "figure">, figure: number | undefined): TargetResult {
+  const value = figure === undefined || !Number.isFinite(figure) ? null : figure;
+  let met: boolean | null = null;
+  if (value !== null) {
+    met =
+      t.comparator === ">="
+        ? value >= t.threshold
+        : t.comparator === "<="
+          ? value <= t.threshold
+          : value < t.threshold;
+  }
+  return { ...t, figure: value, met };
+}
+
+export function evaluateTargets(results: readonly CaseResult[], cores: number): TargetResult[] {
+  const targets: TargetResult[] = [
+    judge(
+      {
+        id: "memory-throughput-vs-piscina",
+        description: "in-memory no-op throughput ≥ 0.8× raw Piscina",
+        unit: "×",
+        threshold: 0.8,
+        comparator: ">=",
+        basis:
+          "throughput: rapidai InMemoryQueue jobs/s ÷ piscina.run() jobs/s, same run, same threads",
+      },
+      throughputRatio(results, "rapidai-memory", "piscina"),
+    ),
+    judge(
+      {
+        id: "redis-throughput-vs-bullmq-threads",
+        description: "Redis throughput with worker threads ≥ 3× BullMQ useWorkerThreads",
+        unit: "×",
+        threshold: 3,
+        comparator: ">=",
+        basis: "throughput: rapidai RedisQueue jobs/s ÷ BullMQ useWorkerThreads (c=8) jobs/s",
+      },
+      throughputRatio(results, "rapidai-redis", "bullmq-threads"),
+    ),
+    judge(
+      {
+        id: "redis-throughput-vs-bullmq",
+        description: "Redis throughput with worker threads ≥ 1× BullMQ in-process",
+        unit: "×",
+        threshold: 1,
+        comparator: ">=",
+        basis: "throughput: rapidai RedisQueue jobs/s ÷ BullMQ in-process (c=50) jobs/s",
+      },
+      throughputRatio(results, "rapidai-redis", "bullmq"),
+    ),
+    judge(
+      {
+        id: "cpu-speedup",
+        description: `CPU speedup ≥ 0.9 × cores (${cores} cores → ${(0.9 * cores).toFixed(1)}×)`,
+        unit: "×",
+        threshold: 0.9 * cores,
+        comparator: ">=",
+        basis: "cpu-speedup: rapidai InMemoryQueue jobs/s ÷ main-thread serial jobs/s",
+      },
+      find(results, "cpu-speedup", "rapidai-memory")?.figures.speedup,
+    ),
+    judge(
+      {
+        id: "event-loop-p99",
+        description: "event-loop delay p99 < 5 ms while the pool is saturated",
+        unit: "ms",
+        threshold: 5,
+        comparator: "<",
+        basis: "event-loop: rapidai InMemoryQueue, monitorEventLoopDelay p99 minus resolution",
+      },
+      find(results, "event-loop", "rapidai-memory")?.figures.p99Ms,
+    ),
+    judge(
+      {
+        id: "idle-enqueue-to-start-p99",
+        description: "enqueue → start p99 < 1 ms at idle, in memory",
+        unit: "ms",
+        threshold: 1,
+        comparator: "<",
+        basis: "latency: rapidai InMemoryQueue, one job at a time",
+      },
+      find(results, "latency", "rapidai-memory")?.figures.idleStartP99Ms,
+    ),
+  ];
+  const memoryCases = results.filter((r) => r.scenario === "memory" && r.params.store === "heap");
+  for (const r of memoryCases) {
+    targets.push(
+      judge(
+        {
+          id: `memory-per-job-${r.params.mode}-${r.params.jobs}`,
+          description: `≤ 300 bytes per pending in-memory job (${r.params.mode}, ${Number(r.params.jobs).toLocaleString("en-US")} jobs)`,
+          unit: "B",
+          threshold: 300,
+          comparator: "<=",
+          basis: `memory: ${r.label}, heapUsed growth ÷ jobs (no arguments)`,
+        },
+        r.figures.heapBytesPerJob,
+      ),
+    );
+  }
+  if (memoryCases.length === 0) {
+    targets.push(
+      judge(
+        {
+          id: "memory-per-job",
+          description: "≤ 300 bytes per pending in-memory job",
+          unit: "B",
+          threshold: 300,
+          comparator: "<=",
+          basis: "memory scenario not run",
+        },
+        undefined,
+      ),
+    );
+  }
+  return targets;
+}
