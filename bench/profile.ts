@@ -77,7 +77,7 @@ const smoke: Profile = {
   warmup: 0,
   throughput: { fast: 200, redis: 100, sandboxed: 20 },
   cpu: { fibN: 20, jobs: 4 },
-  eventLoop: { fibN: 20, jobs: 4 },
+  eventLoop: { fibN: 25, jobs: 20 },
   latency: { idleJobs: 5, loadMs: 100, loadFraction: 0.5 },
   memory: { counts: [1_000], redisJobs: 100 },
   scaling: { noopJobs: 100, cpuJobs: 4, redisJobs: 50, maxProcesses: 2 },

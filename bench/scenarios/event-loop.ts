@@ -78,6 +78,8 @@ export const eventLoop: Scenario = {
       h.disable();
       const durationMs = performance.now() - started;
       ctx.progress(2, 2, "done");
+      if (h.count === 0)
+        throw new Error("no event-loop samples: the jobs ran for less than one sampling interval");
       const delay = (ns: number) => Math.max(0, ns / 1e6 - RESOLUTION_MS);
       return {
         figures: {
