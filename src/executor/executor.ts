@@ -1,6 +1,6 @@
 import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
-import type { MessagePort, ResourceLimits } from "node:worker_threads";
+import { type MessagePort, type ResourceLimits, receiveMessageOnPort } from "node:worker_threads";
 import * as Comlink from "comlink";
 import { Piscina } from "piscina";
 import { ErrorCode, type SerializedError, serializeError } from "../errors.js";
@@ -88,6 +88,8 @@ export class Executor {
   #attempts: (Attempt | undefined)[];
   #freeSlots: number[];
   #ports = new Set<MessagePort>();
+  /** Each thread's channel with the function that handles its messages. */
+  #deliver = new Map<MessagePort, (data: unknown) => void>();
   #reportedModules = new Map<string, SerializedError>();
   /** Moving average of attempt times, in ms; decides prefetching. */
   #averageMs = Number.POSITIVE_INFINITY;
@@ -241,6 +243,7 @@ export class Executor {
     this.#pool = undefined;
     for (const port of this.#ports) port.close();
     this.#ports.clear();
+    this.#deliver.clear();
     if (pool !== undefined) await pool.destroy();
   }
 
@@ -256,13 +259,25 @@ export class Executor {
       return true;
     });
     Comlink.expose(this.#hooks.host, endpoint);
-    port.on("close", () => this.#ports.delete(port));
+    this.#deliver.set(port, endpoint.deliver);
+    port.on("close", () => {
+      this.#ports.delete(port);
+      this.#deliver.delete(port);
+    });
     port.unref();
   }
 
   #settle(attempt: Attempt, value: unknown, error: unknown): void {
     const slot = attempt.slot;
     if (this.#attempts[slot] !== attempt) return;
+    // The result came on the pool's channel, progress on the thread's own:
+    // read what the thread sent before it returned, so that progress is
+    // delivered while the job still counts as running, and before `completed`.
+    for (const [port, deliver] of this.#deliver) {
+      for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
+        deliver(m.message);
+      }
+    }
     this.#attempts[slot] = undefined;
     // A thread that died under its job never cleared the owner: that tells a
     // crash from a job that was only waiting in the dead thread's queue.
