@@ -5,8 +5,11 @@
  */
 import { registerBackend } from "./get-queue.js";
 import { InMemoryQueue, type InMemoryQueueOptions } from "./memory/in-memory-queue.js";
+import type { RedisQueueOptions } from "./redis/redis-options.js";
+import { RedisQueue } from "./redis/redis-queue.js";
 
 registerBackend("memory", (options) => new InMemoryQueue(options as InMemoryQueueOptions));
+registerBackend("redis", (options) => new RedisQueue(options as RedisQueueOptions));
 
 export type { Backoff, BackoffOptions } from "./backoff.js";
 export { currentJob, type JobContext } from "./current-job.js";
@@ -41,5 +44,8 @@ export {
   type InMemoryQueueOptions,
   type RetentionOptions,
 } from "./memory/in-memory-queue.js";
+export type { RedisQueueOptions, RedisRetentionOptions } from "./redis/redis-options.js";
+export { type BulkJob, RedisQueue } from "./redis/redis-queue.js";
+export type { QueueLogger } from "./redis/redis-worker.js";
 export { canTransition, TRANSITIONS } from "./state-machine.js";
 export { type BackgroundOptions, background, type EnqueueHandle, type Task } from "./task.js";

@@ -1,0 +1,145 @@
+import type { ConnectionOptions } from "node:tls";
+import { Redis, type RedisOptions } from "ioredis";
+import { ErrorCode, JobError, jobError } from "../errors.js";
+
+/** How to reach Redis, as validated from the queue's options. */
+export interface ConnectionSettings {
+  /** `redis://[user:password@]host[:port][/db]` or `rediss://…` for TLS. */
+  url: string;
+  /** Extra TLS options (a private CA, a client certificate) for `rediss://`. */
+  tls: ConnectionOptions | undefined;
+  connectTimeoutMs: number;
+  commandTimeoutMs: number;
+}
+
+/**
+ * Checks a Redis URL without connecting: only `redis:` and `rediss:` URLs
+ * with a host are accepted.
+ */
+export function validateRedisUrl(value: unknown): string {
+  let parsed: URL | undefined;
+  try {
+    if (typeof value === "string") parsed = new URL(value);
+  } catch {}
+  if (
+    parsed === undefined ||
+    (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") ||
+    !parsed.hostname
+  ) {
+    throw jobError(
+      ErrorCode.INVALID_OPTION,
+      `\`url\` must be a redis:// or rediss:// URL with a host (got ${JSON.stringify(redactUrl(String(value)))})`,
+    );
+  }
+  if (parsed.pathname.length > 1 && !/^\/\d+$/.test(parsed.pathname)) {
+    throw jobError(
+      ErrorCode.INVALID_OPTION,
+      "`url` path must be a database number, e.g. redis://host:6379/0",
+    );
+  }
+  return value as string;
+}
+
+/** The URL with any password hidden, for messages and logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]*):([^@/]*)@/, "//$1:***@");
+}
+
+/**
+ * The ioredis options for one connection. `rediss:` turns on TLS (with the
+ * server name checked against the URL's host); user and password come from
+ * the URL (Redis 6 ACL users). Connections never queue commands while
+ * disconnected: a caller learns at once that Redis is unavailable instead of
+ * waiting on a queue that may never drain.
+ */
+export function connectionOptions(settings: ConnectionSettings, name: string): RedisOptions {
+  const u = new URL(settings.url);
+  const options: RedisOptions = {
+    host: u.hostname.replace(/^\[|\]$/g, ""),
+    port: u.port === "" ? 6379 : Number(u.port),
+    db: u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0,
+    connectionName: name,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: settings.connectTimeoutMs,
+    commandTimeout: settings.commandTimeoutMs,
+    enableAutoPipelining: true,
+    // Reconnect for ever, backing off to one attempt every 2 s.
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+  };
+  if (u.username !== "") options.username = decodeURIComponent(u.username);
+  if (u.password !== "") options.password = decodeURIComponent(u.password);
+  if (u.protocol === "rediss:") options.tls = { servername: options.host!, ...settings.tls };
+  return options;
+}
+
+/** A lazily connecting client; call {@link ensureConnected} before use. */
+export function createClient(settings: ConnectionSettings, name: string): Redis {
+  const client = new Redis(connectionOptions(settings, name));
+  // Errors surface through the calls that fail; the client's own event would
+  // otherwise be an unhandled 'error' and end the process.
+  client.on("error", () => {});
+  return client;
+}
+
+/**
+ * Resolves once the client is ready, or rejects with
+ * `ERR_BACKEND_UNAVAILABLE` after `timeoutMs` (or when the first attempt is
+ * refused). Reconnection keeps going in the background.
+ */
+export async function ensureConnected(
+  client: Redis,
+  settings: ConnectionSettings,
+  timeoutMs: number,
+): Promise<void> {
+  if (client.status === "ready") return;
+  if (client.status === "wait") {
+    client.connect().catch(() => {});
+  }
+  await new Promise<void>((resolve, reject) => {
+    const done = (error?: unknown) => {
+      clearTimeout(timer);
+      client.off("ready", onReady);
+      client.off("error", onError);
+      client.off("end", onEnd);
+      if (error === undefined) resolve();
+      else reject(unavailable(settings, error));
+    };
+    const onReady = () => done();
+    const onError = (error: unknown) => {
+      // Authentication and permission errors will not heal by waiting.
+      if (
+        /NOAUTH|WRONGPASS|NOPERM|invalid password|certificate|self.signed|TLS/i.test(String(error))
+      )
+        done(error);
+    };
+    const onEnd = () => done(new Error("the connection was closed"));
+    const timer = setTimeout(
+      () => done(new Error(`no connection within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    client.on("ready", onReady);
+    client.on("error", onError);
+    client.on("end", onEnd);
+  });
+}
+
+/** Maps a connection-level failure to `ERR_BACKEND_UNAVAILABLE`; other errors pass through. */
+export function unavailable(settings: ConnectionSettings, error: unknown): JobError {
+  if (error instanceof JobError) return error;
+  const message = (error as Error)?.message ?? String(error);
+  return jobError(
+    ErrorCode.BACKEND_UNAVAILABLE,
+    `Redis at ${redactUrl(settings.url)} is unavailable: ${message}`,
+    error,
+  );
+}
+
+/** True for errors that mean "Redis could not be reached", not "the command was wrong". */
+export function isConnectionError(error: unknown): boolean {
+  const e = error as { message?: string; code?: string; name?: string };
+  if (e?.name === "ReplyError")
+    return /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY)/.test(e.message ?? "");
+  return true;
+}

@@ -1,0 +1,62 @@
+import { decodeMsgpack } from "../codec.js";
+import { JobResult } from "../job-result.js";
+import { isJobStatus } from "../job-status.js";
+
+/**
+ * The fields of a job hash. Names are one letter: a queue holds many jobs,
+ * and Redis stores field names once per hash.
+ *
+ * t task · s status · a args (msgpack) · m maxRetries · p priority ·
+ * q creation sequence · c created ms · b started ms · f finished ms ·
+ * n attempts · r result (msgpack) · e error message · k error code ·
+ * g progress (msgpack) · w lease token of the running attempt ·
+ * l token of the attempt that last ended · x "1" once a cancel was asked
+ */
+export type JobHash = Record<string, Buffer | undefined>;
+
+/** Builds a hash object from a flat field/value reply. */
+export function hashFromFlat(flat: Buffer[]): JobHash {
+  const h: JobHash = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i]!.toString("latin1")] = flat[i + 1];
+  return h;
+}
+
+const num = (b: Buffer | undefined): number | undefined =>
+  b === undefined ? undefined : Number(b.toString("latin1"));
+
+function decodeOr(b: Buffer | undefined): unknown {
+  if (b === undefined || b.length === 0) return undefined;
+  try {
+    return decodeMsgpack(b);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A snapshot of a stored job, or undefined when the hash is empty or not a job. */
+export function jobResultFromHash(jobId: string, h: JobHash): JobResult | undefined {
+  const status = h.s?.toString("latin1");
+  if (!isJobStatus(status)) return undefined;
+  const created = num(h.c) ?? 0;
+  const started = num(h.b);
+  const finished = num(h.f);
+  const progress = decodeOr(h.g);
+  const args = h.a === undefined ? [] : decodeOr(h.a);
+  return new JobResult({
+    jobId,
+    task: h.t?.toString() ?? "",
+    status,
+    ...(status === "completed" && h.r !== undefined ? { result: decodeOr(h.r) } : {}),
+    ...(status !== "completed" && h.e !== undefined ? { error: h.e.toString() } : {}),
+    ...(status !== "completed" && h.k !== undefined && h.k.length > 0
+      ? { errorCode: h.k.toString() }
+      : {}),
+    createdAt: new Date(created),
+    ...(started === undefined ? {} : { startedAt: new Date(started) }),
+    ...(finished === undefined ? {} : { completedAt: new Date(finished) }),
+    attempts: num(h.n) ?? 0,
+    maxRetries: num(h.m) ?? 0,
+    ...(progress === undefined ? {} : { progress }),
+    ...(Array.isArray(args) ? { args } : {}),
+  });
+}

@@ -1,0 +1,89 @@
+import { ErrorCode, jobError } from "../errors.js";
+
+const STATUSES = ["pending", "running", "completed", "failed", "cancelled"] as const;
+
+/**
+ * Every Redis key and channel a queue uses, all under its prefix. A prefix
+ * that holds a `{hash tag}` keeps the whole queue in one Redis Cluster slot,
+ * which the Lua scripts need: they build job keys from the prefix.
+ */
+export class QueueKeys {
+  readonly prefix: string;
+  /** Runnable jobs: score -priority, member zero-padded creation sequence + id. */
+  readonly ready: string;
+  /** Jobs waiting for their delay or backoff: score = ms when they may run. */
+  readonly delayed: string;
+  /** Claimed jobs: score = ms when the lease expires. */
+  readonly leases: string;
+  /** Finished jobs: score = ms when they finished (retention works from it). */
+  readonly done: string;
+  /** Creation sequence counter. */
+  readonly seq: string;
+  /** Per-status indexes: score = creation sequence. */
+  readonly pending: string;
+  readonly running: string;
+  readonly completed: string;
+  readonly failed: string;
+  readonly cancelled: string;
+  /** Pub/sub channel of job events (batched records, see event-codec.ts). */
+  readonly events: string;
+  /** Pub/sub channel of worker control messages (wake, delayed due, cancel). */
+  readonly control: string;
+
+  constructor(prefix: unknown) {
+    this.prefix = validatePrefix(prefix);
+    const p = this.prefix;
+    this.ready = `${p}ready`;
+    this.delayed = `${p}delayed`;
+    this.leases = `${p}leases`;
+    this.done = `${p}done`;
+    this.seq = `${p}seq`;
+    this.pending = `${p}s:pending`;
+    this.running = `${p}s:running`;
+    this.completed = `${p}s:completed`;
+    this.failed = `${p}s:failed`;
+    this.cancelled = `${p}s:cancelled`;
+    this.events = `${p}events`;
+    this.control = `${p}control`;
+  }
+
+  /** The hash of one job. */
+  job(id: string): string {
+    return `${this.prefix}job:${id}`;
+  }
+
+  /** The five status indexes, in lifecycle order. */
+  get statuses(): string[] {
+    return STATUSES.map((s) => this[s]);
+  }
+}
+
+/**
+ * A prefix is 1 to 200 printable characters without spaces. A `{` must be
+ * closed by a `}` with something between, or Redis Cluster would hash keys
+ * of one queue to different slots.
+ */
+export function validatePrefix(value: unknown): string {
+  if (
+    typeof value !== "string" ||
+    value.length === 0 ||
+    value.length > 200 ||
+    !/^[\x21-\x7e]+$/.test(value)
+  ) {
+    throw jobError(
+      ErrorCode.INVALID_OPTION,
+      `\`prefix\` must be 1 to 200 printable characters without spaces (got ${JSON.stringify(value)})`,
+    );
+  }
+  const open = value.indexOf("{");
+  if (open >= 0) {
+    const close = value.indexOf("}", open + 1);
+    if (close < 0 || close === open + 1) {
+      throw jobError(
+        ErrorCode.INVALID_OPTION,
+        `\`prefix\` has an unclosed or empty {hash tag} (got ${JSON.stringify(value)}): use e.g. "{myapp}:jobs:"`,
+      );
+    }
+  }
+  return value;
+}

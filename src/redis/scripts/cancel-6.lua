@@ -1,0 +1,32 @@
+-- cancel: pending -> cancelled at once; for a running job, records the
+-- request and tells the worker that holds it (its signal aborts; it answers
+-- through fail or complete, which then end the job cancelled; if it died,
+-- expire-leases does).
+-- KEYS[1] ready
+-- KEYS[2] delayed
+-- KEYS[3] s:pending
+-- KEYS[4] s:running
+-- KEYS[5] s:cancelled
+-- KEYS[6] done
+-- ARGV[1] prefix
+-- ARGV[2] job id
+-- Returns 0 unknown or finished, 1 cancelled, 2 cancel asked of a running job.
+--@include "base.lua"
+local id = ARGV[2]
+local key = job_key(id)
+local f = redis.call('HMGET', key, 's', 't', 'q', 'n')
+if f[1] == 'pending' then
+  local now = now_ms()
+  redis.call('ZREM', KEYS[1], ready_member(f[3], id))
+  redis.call('ZREM', KEYS[2], id)
+  finish(id, key, 'pending', 'cancelled', f[3], now, KEYS[6])
+  event('X', id, f[2], 'pending', 'cancelled', f[4], now)
+  flush()
+  return 1
+elseif f[1] == 'running' then
+  redis.call('HSET', key, 'x', '1')
+  CANCELS[1] = id
+  flush()
+  return 2
+end
+return 0

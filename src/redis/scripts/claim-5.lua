@@ -1,0 +1,60 @@
+-- claim: pending -> running, for up to N ready jobs, each with a lease.
+-- First promotes delayed jobs that are due into the ready set.
+-- KEYS[1] ready
+-- KEYS[2] delayed
+-- KEYS[3] s:pending
+-- KEYS[4] s:running
+-- KEYS[5] leases     sorted set, score = ms when the lease expires
+-- ARGV[1] prefix
+-- ARGV[2] worker id (the lease token is "<worker id>:<attempt>")
+-- ARGV[3] N, the most jobs to claim
+-- ARGV[4] lease length in ms
+-- Returns { next delayed due ms or '', then 5 fields per claimed job:
+--           id, task, args, attempt, maxRetries }
+--@include "base.lua"
+local now = now_ms()
+local worker, count, lease = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+
+-- Promote due delayed jobs (bounded, so one call stays short).
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1000)
+for _, id in ipairs(due) do
+  redis.call('ZREM', KEYS[2], id)
+  local f = redis.call('HMGET', job_key(id), 's', 'q', 'p')
+  if f[1] == 'pending' then
+    push_ready(KEYS[1], f[2], f[3], id)
+  end
+end
+-- Whoever promoted claims first; others are woken only for what is left.
+WAKE = false
+
+local out = { '' }
+if count > 0 then
+  local popped = redis.call('ZPOPMIN', KEYS[1], count)
+  for i = 1, #popped, 2 do
+    local id = string.sub(popped[i], 17)
+    local key = job_key(id)
+    local f = redis.call('HMGET', key, 's', 't', 'a', 'n', 'm', 'q')
+    -- A member whose job is no longer pending is stale: drop it.
+    if f[1] == 'pending' then
+      local attempt = tonumber(f[4]) + 1
+      move(id, key, 'pending', 'running', f[6])
+      redis.call('HSET', key, 'n', attempt, 'b', now, 'w', worker .. ':' .. attempt)
+      redis.call('ZADD', KEYS[5], now + lease, id)
+      out[#out + 1] = id
+      out[#out + 1] = f[2]
+      out[#out + 1] = f[3] or ''
+      out[#out + 1] = attempt
+      out[#out + 1] = f[5]
+      event('S', id, f[2], 'pending', 'running', attempt, now)
+    end
+  end
+end
+if #due > 0 and redis.call('ZCARD', KEYS[1]) > 0 then
+  WAKE = true
+end
+local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if first[2] ~= nil then
+  out[1] = first[2]
+end
+flush()
+return out

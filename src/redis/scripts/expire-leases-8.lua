@@ -1,0 +1,47 @@
+-- expire-leases: running -> pending | failed | cancelled for jobs whose lease
+-- ran out (their worker died, hung or lost Redis). The attempt counts: with
+-- no retry left the job fails with ERR_LEASE_EXPIRED; a job whose cancel was
+-- asked ends cancelled. The lease token is cleared, so the old holder's late
+-- answer is refused.
+-- KEYS[1] leases
+-- KEYS[2] ready
+-- KEYS[3] s:running
+-- KEYS[4] s:pending
+-- KEYS[5] s:failed
+-- KEYS[6] s:cancelled
+-- KEYS[7] done
+-- KEYS[8] delayed
+-- ARGV[1] prefix
+-- ARGV[2] most leases to expire in this call
+-- Returns { number expired, then the ids }.
+--@include "base.lua"
+local now = now_ms()
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
+local out = { 0 }
+local msg = 'the lease of the attempt expired (its worker died, stalled or lost Redis)'
+for _, id in ipairs(ids) do
+  redis.call('ZREM', KEYS[1], id)
+  local key = job_key(id)
+  local f = redis.call('HMGET', key, 's', 'x', 't', 'q', 'n', 'm', 'p')
+  if f[1] == 'running' then
+    redis.call('HDEL', key, 'w')
+    local attempts = tonumber(f[5])
+    if f[2] == '1' then
+      finish(id, key, 'running', 'cancelled', f[4], now, KEYS[7])
+      event('X', id, f[3], 'running', 'cancelled', attempts, now)
+    elseif attempts > tonumber(f[6]) then
+      finish(id, key, 'running', 'failed', f[4], now, KEYS[7])
+      redis.call('HSET', key, 'e', msg, 'k', 'ERR_LEASE_EXPIRED')
+      event('F', id, f[3], 'running', 'failed', attempts, now, msg, 'ERR_LEASE_EXPIRED', '')
+    else
+      move(id, key, 'running', 'pending', f[4])
+      redis.call('HSET', key, 'e', msg, 'k', 'ERR_LEASE_EXPIRED')
+      push_ready(KEYS[2], f[4], f[7], id)
+      event('R', id, f[3], 'running', 'pending', attempts, now, msg, 'ERR_LEASE_EXPIRED', 0)
+    end
+    out[1] = out[1] + 1
+    out[#out + 1] = id
+  end
+end
+flush()
+return out

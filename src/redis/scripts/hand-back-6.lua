@@ -1,0 +1,43 @@
+-- hand-back: running -> pending at once, for jobs a stopping worker will not
+-- finish. The attempt is not counted (it did not fail), and no lease has to
+-- run out first. A job whose cancel was asked ends cancelled.
+-- KEYS[1] ready
+-- KEYS[2] s:running
+-- KEYS[3] s:pending
+-- KEYS[4] s:cancelled
+-- KEYS[5] leases
+-- KEYS[6] done
+-- ARGV[1] prefix
+-- ARGV[2] N, then N times: id, lease token
+-- Returns N integers: 1 handed back (or cancelled), 0 refused (lease lost).
+--@include "base.lua"
+local now = now_ms()
+local n = tonumber(ARGV[2])
+local out = {}
+local i = 3
+for j = 1, n do
+  local id, token = ARGV[i], ARGV[i + 1]
+  i = i + 2
+  local key = job_key(id)
+  local f = redis.call('HMGET', key, 's', 'w', 'x', 't', 'q', 'n', 'p')
+  if f[1] == 'running' and f[2] == token then
+    redis.call('ZREM', KEYS[5], id)
+    redis.call('HSET', key, 'l', token)
+    redis.call('HDEL', key, 'w')
+    if f[3] == '1' then
+      finish(id, key, 'running', 'cancelled', f[5], now, KEYS[6])
+      event('X', id, f[4], 'running', 'cancelled', f[6], now)
+    else
+      local attempts = math.max(0, tonumber(f[6]) - 1)
+      move(id, key, 'running', 'pending', f[5])
+      redis.call('HSET', key, 'n', attempts)
+      push_ready(KEYS[1], f[5], f[7], id)
+      event('B', id, f[4], 'running', 'pending', attempts, now)
+    end
+    out[j] = 1
+  else
+    out[j] = 0
+  end
+end
+flush()
+return out

@@ -1,0 +1,121 @@
+-- Shared by every script. ARGV[1] is always the queue's key prefix: job
+-- hashes are named from it inside the script, so they stay in the prefix's
+-- hash slot. Times come from the Redis server's clock (TIME), never from the
+-- callers', so leases mean the same on every machine.
+local PREFIX = ARGV[1]
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local function job_key(id)
+  return PREFIX .. 'job:' .. id
+end
+
+local function status_key(status)
+  return PREFIX .. 's:' .. status
+end
+
+-- Integers as plain decimal strings (tostring would switch to exponents).
+local function int(n)
+  return string.format('%.0f', n)
+end
+
+-- The legal transitions: the mirror of src/state-machine.ts TRANSITIONS
+-- (a test checks that the two agree).
+local LEGAL = {
+  pending = { running = true, cancelled = true, failed = true },
+  running = { pending = true, completed = true, failed = true, cancelled = true },
+  completed = {},
+  failed = {},
+  cancelled = {},
+}
+
+local function can(from, to)
+  local t = LEGAL[from]
+  return t ~= nil and t[to] == true
+end
+
+local function is_terminal(status)
+  return status == 'completed' or status == 'failed' or status == 'cancelled'
+end
+
+-- Moves a job between the per-status indexes (sorted by creation sequence)
+-- and records the new status in its hash. Refuses (returns false) anything
+-- the table above does not allow.
+local function move(id, key, from, to, seq)
+  if not can(from, to) then
+    return false
+  end
+  redis.call('ZREM', status_key(from), id)
+  redis.call('ZADD', status_key(to), seq, id)
+  redis.call('HSET', key, 's', to)
+  return true
+end
+
+-- Ready set member: score is -priority, and equal scores sort by member, so
+-- a zero-padded creation sequence in front of the id keeps FIFO order.
+local function ready_member(seq, id)
+  return string.format('%016.0f', tonumber(seq)) .. id
+end
+
+-- Events: every record is a netstring list (count, then fields), all records
+-- of one script call go out in one PUBLISH. Netstrings carry binary results
+-- and progress values as they are.
+local EVENTS = {}
+local function ns(v)
+  local s = v == nil and '' or tostring(v)
+  return #s .. ':' .. s .. ','
+end
+local function event(kind, id, task, from, to, attempts, at, x1, x2, x3)
+  EVENTS[#EVENTS + 1] = table.concat({
+    ns(10), ns(kind), ns(id), ns(task), ns(from), ns(to), ns(int(attempts)), ns(int(at)), ns(x1), ns(x2), ns(x3),
+  })
+end
+
+-- Control messages to workers: 'w' (jobs are ready), 'd<ms>' (a delayed job
+-- is due at ms), 'c<id>' (cancel this running job).
+local WAKE = false
+local DUE = nil
+local CANCELS = {}
+
+local function push_ready(ready_key, seq, priority, id)
+  if not WAKE and redis.call('ZCARD', ready_key) == 0 then
+    WAKE = true
+  end
+  redis.call('ZADD', ready_key, -tonumber(priority), ready_member(seq, id))
+end
+
+local function push_delayed(delayed_key, at, id)
+  local first = redis.call('ZRANGE', delayed_key, 0, 0, 'WITHSCORES')
+  if (first[2] == nil or tonumber(first[2]) > at) and (DUE == nil or at < DUE) then
+    DUE = at
+  end
+  redis.call('ZADD', delayed_key, at, id)
+end
+
+local function flush()
+  if #EVENTS > 0 then
+    redis.call('PUBLISH', PREFIX .. 'events', table.concat(EVENTS))
+  end
+  if WAKE then
+    redis.call('PUBLISH', PREFIX .. 'control', 'w')
+  end
+  if DUE ~= nil then
+    redis.call('PUBLISH', PREFIX .. 'control', 'd' .. int(DUE))
+  end
+  for i = 1, #CANCELS do
+    redis.call('PUBLISH', PREFIX .. 'control', 'c' .. CANCELS[i])
+  end
+end
+
+-- A job reached a terminal state: stamp it and queue it for retention.
+local function finish(id, key, from, to, seq, now, done_key)
+  if not move(id, key, from, to, seq) then
+    return false
+  end
+  redis.call('HSET', key, 'f', now)
+  redis.call('ZADD', done_key, now, id)
+  return true
+end

@@ -1,0 +1,76 @@
+-- list: jobs newest first (by creation sequence), from the per-status
+-- indexes only (never KEYS or SCAN), as one consistent snapshot.
+-- KEYS[1..5] s:pending, s:running, s:completed, s:failed, s:cancelled
+-- ARGV[1] prefix
+-- ARGV[2] status to list, or '' for all
+-- ARGV[3] offset
+-- ARGV[4] limit, or -1 for no limit
+-- ARGV[5] task name to keep, or '' for all
+-- Returns a flat list: id, then the job hash as a field/value list, per job.
+--@include "base.lua"
+local want, offset, limit, task = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
+local CHUNK = 256
+
+-- One cursor per index; a k-way merge on the scores yields newest first.
+local cursors = {}
+local names = { 'pending', 'running', 'completed', 'failed', 'cancelled' }
+for i = 1, 5 do
+  if want == '' or want == names[i] then
+    cursors[#cursors + 1] = { key = KEYS[i], at = 0, buf = {}, pos = 1, done = false }
+  end
+end
+
+local function head(c)
+  if c.pos > #c.buf then
+    if c.done then
+      return nil
+    end
+    c.buf = redis.call('ZREVRANGE', c.key, c.at, c.at + CHUNK - 1, 'WITHSCORES')
+    c.at = c.at + CHUNK
+    c.pos = 1
+    if #c.buf < CHUNK * 2 then
+      c.done = true
+    end
+    if #c.buf == 0 then
+      return nil
+    end
+  end
+  return c
+end
+
+local out = {}
+local taken = 0
+local skipped = 0
+-- One index and no filter: start reading at the offset.
+if #cursors == 1 and task == '' then
+  cursors[1].at = offset
+  skipped = offset
+end
+while limit < 0 or taken < limit do
+  local best = nil
+  for _, c in ipairs(cursors) do
+    if head(c) ~= nil then
+      if best == nil or tonumber(c.buf[c.pos + 1]) > tonumber(best.buf[best.pos + 1]) then
+        best = c
+      end
+    end
+  end
+  if best == nil then
+    break
+  end
+  local id = best.buf[best.pos]
+  best.pos = best.pos + 2
+  if task == '' or redis.call('HGET', job_key(id), 't') == task then
+    if skipped < offset then
+      skipped = skipped + 1
+    else
+      local h = redis.call('HGETALL', job_key(id))
+      if #h > 0 then
+        out[#out + 1] = id
+        out[#out + 1] = h
+        taken = taken + 1
+      end
+    end
+  end
+end
+return out

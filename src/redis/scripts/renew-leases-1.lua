@@ -1,0 +1,30 @@
+-- renew-leases: extends the leases a worker still holds, all in one call.
+-- Also how a worker learns that a lease was lost, or that a cancel was asked
+-- (in case the control message was missed while disconnected).
+-- KEYS[1] leases
+-- ARGV[1] prefix
+-- ARGV[2] lease length in ms
+-- ARGV[3] N, then N times: id, lease token
+-- Returns pairs: id, 'lost' or 'cancel', for the jobs that need attention.
+--@include "base.lua"
+local now = now_ms()
+local until_ms = now + tonumber(ARGV[2])
+local n = tonumber(ARGV[3])
+local out = {}
+local i = 4
+for _ = 1, n do
+  local id, token = ARGV[i], ARGV[i + 1]
+  i = i + 2
+  local f = redis.call('HMGET', job_key(id), 's', 'w', 'x')
+  if f[1] == 'running' and f[2] == token then
+    redis.call('ZADD', KEYS[1], 'XX', until_ms, id)
+    if f[3] == '1' then
+      out[#out + 1] = id
+      out[#out + 1] = 'cancel'
+    end
+  else
+    out[#out + 1] = id
+    out[#out + 1] = 'lost'
+  end
+end
+return out
