@@ -309,8 +309,8 @@ export class InMemoryQueue extends JobQueue {
   }
 
   #run(executor: Executor, job: MemoryJob): void {
-    this.#move(job, "running");
     job.attempts++;
+    this.#move(job, "running");
     job.startedAt = Date.now() - this.#epoch;
     const attempt = executor.run(
       {

@@ -14,10 +14,16 @@ import { isJobStatus } from "../job-status.js";
  */
 export type JobHash = Record<string, Buffer | undefined>;
 
-/** Builds a hash object from a flat field/value reply. */
-export function hashFromFlat(flat: Buffer[]): JobHash {
+/** The fields the list script returns, in its order. */
+const LISTED = ["t", "s", "m", "c", "b", "f", "n", "r", "e", "k", "g"] as const;
+
+/** Builds a hash object from the list script's values (nil for a missing field). */
+export function hashFromListed(values: (Buffer | null)[]): JobHash {
   const h: JobHash = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) h[flat[i]!.toString("latin1")] = flat[i + 1];
+  LISTED.forEach((name, i) => {
+    const v = values[i];
+    if (v !== null && v !== undefined) h[name] = v;
+  });
   return h;
 }
 
@@ -33,15 +39,22 @@ function decodeOr(b: Buffer | undefined): unknown {
   }
 }
 
-/** A snapshot of a stored job, or undefined when the hash is empty or not a job. */
-export function jobResultFromHash(jobId: string, h: JobHash): JobResult | undefined {
+/**
+ * A snapshot of a stored job, or undefined when the hash is empty or not a
+ * job. Arguments are decoded only when asked (getResult), not for listings.
+ */
+export function jobResultFromHash(
+  jobId: string,
+  h: JobHash,
+  withArgs: boolean,
+): JobResult | undefined {
   const status = h.s?.toString("latin1");
   if (!isJobStatus(status)) return undefined;
   const created = num(h.c) ?? 0;
   const started = num(h.b);
   const finished = num(h.f);
   const progress = decodeOr(h.g);
-  const args = h.a === undefined ? [] : decodeOr(h.a);
+  const args = withArgs ? (h.a === undefined ? [] : decodeOr(h.a)) : undefined;
   return new JobResult({
     jobId,
     task: h.t?.toString() ?? "",

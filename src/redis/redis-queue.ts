@@ -24,7 +24,7 @@ import { validateJobId } from "../validate.js";
 import { createClient, ensureConnected, redactUrl, unavailable } from "./connection.js";
 import { EventBus } from "./event-bus.js";
 import { type EventRecord, parseEventMessage } from "./event-codec.js";
-import { hashFromFlat, jobResultFromHash } from "./job-record.js";
+import { hashFromListed, jobResultFromHash } from "./job-record.js";
 import type { QueueKeys } from "./queue-keys.js";
 import {
   type ParsedRedisOptions,
@@ -398,7 +398,7 @@ export class RedisQueue extends JobQueue {
     } catch (error) {
       throw unavailable(this.#o.connection, error);
     }
-    return jobResultFromHash(jobId, h) as JobResult<T> | undefined;
+    return jobResultFromHash(jobId, h, true) as JobResult<T> | undefined;
   }
 
   async cancel(jobId: string): Promise<boolean> {
@@ -433,7 +433,7 @@ export class RedisQueue extends JobQueue {
     const out: JobResult[] = [];
     for (let i = 0; i + 1 < reply.length; i += 2) {
       const id = (reply[i] as Buffer).toString();
-      const r = jobResultFromHash(id, hashFromFlat(reply[i + 1] as Buffer[]));
+      const r = jobResultFromHash(id, hashFromListed(reply[i + 1] as (Buffer | null)[]), false);
       if (r !== undefined) out.push(r);
     }
     return out;

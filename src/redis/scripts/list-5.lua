@@ -6,7 +6,8 @@
 -- ARGV[3] offset
 -- ARGV[4] limit, or -1 for no limit
 -- ARGV[5] task name to keep, or '' for all
--- Returns a flat list: id, then the job hash as a field/value list, per job.
+-- Returns a flat list: id, then the job's fields t s m c b f n r e k g (in
+-- that order, arguments left out), per job.
 --@include "base.lua"
 local want, offset, limit, task = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
 local CHUNK = 256
@@ -64,8 +65,8 @@ while limit < 0 or taken < limit do
     if skipped < offset then
       skipped = skipped + 1
     else
-      local h = redis.call('HGETALL', job_key(id))
-      if #h > 0 then
+      local h = redis.call('HMGET', job_key(id), 't', 's', 'm', 'c', 'b', 'f', 'n', 'r', 'e', 'k', 'g')
+      if h[2] then
         out[#out + 1] = id
         out[#out + 1] = h
         taken = taken + 1
