@@ -30,6 +30,8 @@ export interface ServiceOptions {
   dashboardDir?: URL | string;
   /** Also export Node process metrics (CPU, memory, event-loop lag) at `/metrics`. @default true */
   processMetrics?: boolean;
+  /** On `close()`, how long requests in flight may take before their connections are cut, in ms. @default 10000 */
+  closeGraceMs?: number;
   /** Fastify's request logging (pino). @default false */
   logger?: boolean;
   /** Where errors of failed requests are reported (never to the client). @default console.error */
@@ -94,7 +96,9 @@ export function createService(options: ServiceOptions): FastifyInstance {
       reply.raw.writeHead(200, {
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-cache, no-transform",
-        connection: "keep-alive",
+        // The stream is the connection's last response: once it ends (the
+        // server closing, a slow client dropped) the socket goes too.
+        connection: "close",
         "x-accel-buffering": "no",
         "x-content-type-options": "nosniff",
       });
@@ -107,10 +111,27 @@ export function createService(options: ServiceOptions): FastifyInstance {
 
   installStaticFiles(app, options.dashboardDir ?? DEFAULT_DASHBOARD_DIR);
 
+  // Graceful close: requests in flight finish; then every connection is
+  // closed, including ones a client opened and never used (a browser's or
+  // fetch's spare connection), which would otherwise hold `close()` open
+  // until the client's own keep-alive timeout.
+  let inFlight = 0;
+  app.addHook("onRequest", async (_request, reply) => {
+    inFlight++;
+    reply.raw.once("close", () => inFlight--);
+  });
+  let closer: NodeJS.Timeout | undefined;
   app.addHook("preClose", async () => {
     stream.closeAll();
+    const deadline = Date.now() + (options.closeGraceMs ?? 10_000);
+    closer = setInterval(() => {
+      if (inFlight > 0 && Date.now() < deadline) return;
+      clearInterval(closer);
+      app.server.closeAllConnections();
+    }, 20);
   });
   app.addHook("onClose", async () => {
+    clearInterval(closer);
     metrics.close();
   });
   return app;

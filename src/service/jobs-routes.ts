@@ -47,7 +47,7 @@ function parseEnqueueBody(body: unknown): { args: unknown[]; options: EnqueueOpt
       );
     }
   }
-  const args = o.args ?? [];
+  const args = o.args === undefined ? [] : o.args;
   if (!Array.isArray(args)) throw jobError(ErrorCode.INVALID_OPTION, "`args` must be an array");
   if (nestingDepth(args, MAX_ARGS_DEPTH + 1) > MAX_ARGS_DEPTH + 1) {
     throw jobError(
