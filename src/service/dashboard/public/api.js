@@ -1,0 +1,79 @@
+// Every call the page makes to the service, with the token on each one.
+import { askForToken, authHeaders, getToken } from "./token.js";
+
+/** An answer that was not 2xx: `status` and the server's `error` message. */
+export class ApiError extends Error {
+  constructor(status, message, body) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.body = body;
+  }
+}
+
+async function request(method, path, body) {
+  const headers = { Accept: "application/json", ...authHeaders() };
+  const init = { method, headers, cache: "no-store" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (error) {
+    throw new ApiError(0, `Service unreachable (${error.message})`);
+  }
+  const text = await response.text();
+  let data;
+  try {
+    data = text ? JSON.parse(text) : undefined;
+  } catch {
+    data = undefined;
+  }
+  if (!response.ok) {
+    const message =
+      (data && typeof data.error === "string" && data.error) ||
+      (data && typeof data.message === "string" && data.message) ||
+      `${response.status} ${response.statusText}`;
+    if (response.status === 401 || response.status === 403) {
+      askForToken(
+        getToken()
+          ? "The service did not accept this token. Enter the right one."
+          : "This service needs an access token.",
+      );
+    }
+    throw new ApiError(response.status, message, data);
+  }
+  return data;
+}
+
+/** `GET /api/stats`: counts by status, task names, backend. */
+export function getStats() {
+  return request("GET", "/api/stats");
+}
+
+/** `GET /jobs`: one page of jobs, newest first. */
+export function listJobs({ status, task, limit, offset }) {
+  const q = new URLSearchParams();
+  if (status) q.set("status", status);
+  if (task) q.set("task", task);
+  q.set("limit", String(limit));
+  q.set("offset", String(offset));
+  return request("GET", `/jobs?${q}`);
+}
+
+/** `GET /jobs/:id`: everything known about one job. */
+export function getJob(id) {
+  return request("GET", `/jobs/${encodeURIComponent(id)}`);
+}
+
+/** `POST /jobs/:task`: resolves with `{ job_id, status, check_url }`. */
+export function enqueueJob(task, args) {
+  return request("POST", `/jobs/${encodeURIComponent(task)}`, { args });
+}
+
+/** `DELETE /jobs/:id`: cancels a pending or running job. */
+export function cancelJob(id) {
+  return request("DELETE", `/jobs/${encodeURIComponent(id)}`);
+}

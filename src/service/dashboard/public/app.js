@@ -1,0 +1,106 @@
+// Wires the dashboard together: the event stream feeds every part, and
+// /api/stats re-syncs the counters every few seconds in case events were lost.
+import { cancelJob, getStats } from "./api.js";
+import { byId } from "./dom.js";
+import { createEnqueueForm } from "./enqueue-form.js";
+import { createJobDetail } from "./job-detail.js";
+import { createJobTable } from "./job-table.js";
+import { connectEvents } from "./live-events.js";
+import { createStatusCounts } from "./status-counts.js";
+import { createThroughputChart } from "./throughput-chart.js";
+import { toast } from "./toast.js";
+
+const STATS_EVERY_MS = 5000;
+
+function start() {
+  const backend = byId("backend");
+  const connection = byId("connection");
+  const connectionLabel = connection.querySelector(".conn-label");
+
+  async function cancel(id) {
+    try {
+      await cancelJob(id);
+      toast(`Cancelled ${id}`, "success");
+    } catch (error) {
+      toast(`${id}: ${error.message}`, "error");
+    }
+    // The events update the table; this catches a refused cancel too.
+    table.load();
+  }
+
+  const detail = createJobDetail({
+    onCancel: cancel,
+    onOpenChange: (id) => table.select(id),
+  });
+  const table = createJobTable({
+    onOpen: (id) => detail.open(id),
+    onCancel: cancel,
+    onFilter: (status) => counts.select(status),
+  });
+  const counts = createStatusCounts(byId("counts"), {
+    onSelect: (status) => table.setFilter({ status }),
+  });
+  const form = createEnqueueForm({
+    onQueued: (id, open) => {
+      if (open) detail.open(id);
+      else table.flash(id);
+    },
+  });
+  const chart = createThroughputChart();
+
+  let statsSeq = 0;
+  async function syncStats() {
+    const mine = ++statsSeq;
+    try {
+      const stats = await getStats();
+      if (mine !== statsSeq) return;
+      counts.set(stats.counts);
+      const tasks = Array.isArray(stats.tasks) ? stats.tasks.map(String) : [];
+      form.setTasks(tasks);
+      table.setTasks(tasks);
+      if (stats.backend) backend.textContent = String(stats.backend);
+    } catch {
+      // Shown by the connection pill and the table; retried on the next tick.
+    }
+  }
+
+  function setConnection(state) {
+    // The stream was refused: a plain request tells why (a 401 asks for a token).
+    if (state === "offline" && connection.dataset.state !== "offline") syncStats();
+    connection.dataset.state = state;
+    connectionLabel.textContent =
+      state === "live" ? "Live" : state === "reconnecting" ? "Reconnecting…" : "Offline";
+  }
+
+  connectEvents({
+    status(event) {
+      counts.apply(event);
+      table.apply(event);
+      detail.apply(event);
+      chart.apply(event);
+    },
+    progress(event) {
+      table.progress(event);
+      detail.progress(event);
+    },
+    state: setConnection,
+    reopened() {
+      syncStats();
+      table.load();
+    },
+  });
+
+  syncStats();
+  setInterval(syncStats, STATS_EVERY_MS);
+  table.load();
+
+  const openFromHash = () => {
+    const match = /^#job=(.+)$/.exec(location.hash);
+    if (match) detail.open(decodeURIComponent(match[1]));
+  };
+  window.addEventListener("hashchange", openFromHash);
+  openFromHash();
+}
+
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+else start();

@@ -1,0 +1,335 @@
+/**
+ * The dashboard in a real headless Chromium, against the real service over
+ * an in-memory queue running the demo tasks on two worker threads.
+ */
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import type { AddressInfo } from "node:net";
+import { after, before, test } from "node:test";
+import type { Browser, Page } from "playwright-core";
+import { getQueue, type JobQueue } from "rapidai/background";
+import { createService } from "rapidai/service";
+import { describeWithChromium, launchChromium } from "../support/chromium.js";
+
+type Service = ReturnType<typeof createService>;
+
+const TOKEN = "dashboard-test-token";
+const NEW_TOKEN = "rotated-token";
+const SCREENSHOT = "test-artifacts/dashboard.png";
+
+async function listen(app: Service): Promise<string> {
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+}
+
+/** A page that records console errors and uncaught exceptions. */
+async function openPage(browser: Browser, url: string) {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  const errors: string[] = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  page.on("pageerror", (e) => errors.push(`uncaught: ${e.message}`));
+  await page.goto(url);
+  // Ready: the event stream is open and the form offers the tasks.
+  await page.locator('#connection[data-state="live"]').waitFor();
+  await page.locator('#enqueue-task option[value="fib"]').waitFor({ state: "attached" });
+  return { page, errors, close: () => context.close() };
+}
+
+/** Enqueues from the page's form and returns the new job's id, as the form shows it. */
+async function enqueueFromForm(page: Page, task: string, args: string): Promise<string> {
+  const before = await page.evaluate(
+    () => document.querySelector("#enqueue-message.success .job-link")?.textContent ?? "",
+  );
+  await page.selectOption("#enqueue-task", task);
+  await page.fill("#enqueue-args", args);
+  await page.click("#enqueue-submit");
+  const handle = await page.waitForFunction((old) => {
+    const now = document.querySelector("#enqueue-message.success .job-link")?.textContent ?? "";
+    return now !== "" && now !== old ? now : false;
+  }, before);
+  const id = (await handle.jsonValue()) as string;
+  assert.match(id, /^[\w-]+$/);
+  return id;
+}
+
+const row = (page: Page, id: string) => page.locator(`#jobs-body tr[data-job-id="${id}"]`);
+
+async function waitForRowStatus(page: Page, id: string, status: string): Promise<void> {
+  await page.locator(`#jobs-body tr[data-job-id="${id}"][data-status="${status}"]`).waitFor();
+}
+
+/** The statuses of the rows on screen, once the table settled on `expected` for all. */
+async function rowStatuses(page: Page): Promise<string[]> {
+  return page.$$eval("#jobs-body tr", (trs) =>
+    trs.map((tr) => (tr as HTMLElement).dataset.status ?? ""),
+  );
+}
+
+async function rowIds(page: Page): Promise<string[]> {
+  return page.$$eval("#jobs-body tr", (trs) =>
+    trs.map((tr) => (tr as HTMLElement).dataset.jobId ?? ""),
+  );
+}
+
+describeWithChromium("dashboard in headless Chromium", () => {
+  let browser: Browser;
+  let queue: JobQueue;
+  let service: Service;
+  let tokenService: Service;
+  let base: string;
+  let tokenBase: string;
+
+  const api = async (path: string, init?: RequestInit) => {
+    const response = await fetch(`${base}${path}`, init);
+    return { status: response.status, body: (await response.json()) as any };
+  };
+  const enqueue = async (task: string, args: unknown[]): Promise<string> => {
+    const { status, body } = await api(`/jobs/${task}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ args }),
+    });
+    assert.equal(status, 202);
+    return body.job_id;
+  };
+
+  before(async () => {
+    queue = getQueue("memory", { threads: 2 });
+    await import("../../src/demo/tasks.js");
+    service = createService({ queue, processMetrics: false });
+    tokenService = createService({ queue, token: TOKEN, processMetrics: false });
+    base = await listen(service);
+    tokenBase = await listen(tokenService);
+    browser = await launchChromium();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await service?.close();
+    await tokenService?.close();
+    await queue?.close({ timeoutMs: 1000 });
+  });
+
+  test("a fib job enqueued from the form goes live from waiting to completed, a sleep job is cancelled by its buttons, and the table filters by status", async () => {
+    const { page, errors, close } = await openPage(browser, `${base}/`);
+    await page.evaluate(() => {
+      (window as any).notReloaded = true;
+    });
+    const failing = await enqueue("fail", ["on purpose"]);
+
+    // Both worker threads sleep for a while, so the fib job is seen waiting first.
+    const sleepers = [await enqueue("sleep", [2000]), await enqueue("sleep", [2000])];
+    const fibId = await enqueueFromForm(page, "fib", "[25]");
+    await row(page, fibId).waitFor();
+    const first = await row(page, fibId).getAttribute("data-status");
+    assert.ok(first === "pending" || first === "running", `first seen as ${first}`);
+    await waitForRowStatus(page, fibId, "completed");
+    for (const id of sleepers) await waitForRowStatus(page, id, "completed");
+    assert.equal(
+      await page.evaluate(() => (window as any).notReloaded),
+      true,
+      "no reload happened",
+    );
+
+    // The detail view of the completed job.
+    await row(page, fibId).click();
+    await page.locator("#detail:not([hidden])").waitFor();
+    await page.locator("#detail-body .status-completed").waitFor();
+    assert.equal(await page.locator("#detail-id").textContent(), fibId);
+    assert.equal((await page.locator("#detail-body pre.ok").textContent())?.trim(), "75025");
+    assert.match((await page.locator("#detail-body .facts").textContent()) ?? "", /Attempts1 of 1/);
+    await page.click("#detail-close");
+    await page.locator("#detail").waitFor({ state: "hidden" });
+
+    // A long sleep job, cancelled from its row.
+    const longId = await enqueueFromForm(page, "sleep", "[60000]");
+    await row(page, longId).waitFor();
+    await row(page, longId).locator("button[data-cancel]").click();
+    await waitForRowStatus(page, longId, "cancelled");
+    assert.equal(await row(page, longId).locator("button[data-cancel]").count(), 0);
+
+    // Another, cancelled from its detail view once its progress bar moved.
+    const watched = await enqueueFromForm(page, "sleep", "[5000]");
+    await row(page, watched).click();
+    await page.waitForFunction(() => {
+      const v = document
+        .querySelector("#detail-body [role=progressbar]")
+        ?.getAttribute("aria-valuenow");
+      return v !== null && v !== undefined && Number(v) > 0;
+    });
+    await page.click("#detail-cancel");
+    await page.locator("#detail-body .status-cancelled").waitFor();
+    await waitForRowStatus(page, watched, "cancelled");
+    await page.click("#detail-close");
+
+    // The counters follow the events (and the periodic re-sync agrees).
+    await waitForRowStatus(page, failing, "failed");
+    const counts = (await api("/api/stats")).body.counts;
+    assert.deepEqual(counts, { pending: 0, running: 0, completed: 3, failed: 1, cancelled: 2 });
+    await page.waitForFunction(
+      () =>
+        document.querySelector('[data-status="cancelled"] .count-value')?.textContent === "2" &&
+        document.querySelector('[data-status="completed"] .count-value')?.textContent === "3" &&
+        document.querySelector('[data-status="failed"] .count-value')?.textContent === "1",
+    );
+
+    // Filter by status, from the select and from a counter.
+    await page.selectOption("#filter-status", "cancelled");
+    await page.waitForFunction(() => document.querySelectorAll("#jobs-body tr").length === 2);
+    assert.deepEqual(await rowStatuses(page), ["cancelled", "cancelled"]);
+    assert.deepEqual(await rowIds(page), [watched, longId]);
+    await page.click('.count-card[data-status="completed"]');
+    await page.waitForFunction(() => document.querySelectorAll("#jobs-body tr").length === 3);
+    assert.deepEqual(await rowStatuses(page), ["completed", "completed", "completed"]);
+    assert.equal(await page.inputValue("#filter-status"), "completed");
+    await page.selectOption("#filter-status", "running");
+    await page.locator("#jobs-empty:not([hidden])").waitFor();
+    await page.selectOption("#filter-status", "");
+    await page.waitForFunction(() => document.querySelectorAll("#jobs-body tr").length === 6);
+
+    // Arguments are checked before sending; what the server refuses is shown as it said.
+    await page.selectOption("#enqueue-task", "fib");
+    await page.fill("#enqueue-args", "[25,");
+    await page.click("#enqueue-submit");
+    await page.locator("#enqueue-message.error").waitFor();
+    assert.match((await page.textContent("#enqueue-message")) ?? "", /Not valid JSON/);
+    await page.fill("#enqueue-args", '{"n": 25}');
+    await page.click("#enqueue-submit");
+    assert.match((await page.textContent("#enqueue-message")) ?? "", /must be a JSON array/);
+    await page.fill("#enqueue-args", JSON.stringify(["x".repeat(1_100_000)]));
+    await page.click("#enqueue-submit");
+    await page.waitForFunction(() =>
+      /larger than/.test(document.querySelector("#enqueue-message")?.textContent ?? ""),
+    );
+    assert.equal((await api("/api/stats")).body.counts.pending, 0, "nothing was enqueued");
+    const refused = errors.splice(0).filter((e) => !/status of 413/.test(e));
+    assert.deepEqual(refused, [], "only the refused request was logged");
+
+    // A job whose data looks like markup is shown as text.
+    const markup = await enqueue("fail", ['<img src=x onerror="window.injected=1">']);
+    await row(page, markup).click();
+    await page.locator("#detail-body pre.bad").waitFor();
+    assert.match((await page.textContent("#detail-body pre.bad")) ?? "", /<img src=x/);
+    assert.equal(await page.evaluate(() => (window as any).injected), undefined);
+    assert.equal(await page.locator("#detail-body img").count(), 0);
+    await page.click("#detail-close");
+
+    // A picture for people: a running job, a mix of states.
+    await enqueue("sleep", [5000]);
+    await page.fill("#enqueue-args", "[30]");
+    await page.locator("#enqueue-args").blur();
+    await page.waitForFunction(
+      () => document.querySelector('#jobs-body tr[data-status="running"]') !== null,
+    );
+    mkdirSync("test-artifacts", { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+    assert.deepEqual(errors, []);
+    await close();
+  });
+
+  test("the job table pages on the server, newer and older, with and without a task filter", async () => {
+    const { page, errors, close } = await openPage(browser, `${base}/`);
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) ids.push(await enqueue("fib", [1]));
+    await queue.onIdle();
+    const total = (await api("/jobs?limit=0")).body.total as number;
+    const all = (await api(`/jobs?limit=${total}`)).body.jobs.map(
+      (j: { job_id: string }) => j.job_id,
+    );
+    assert.ok(total > 30);
+
+    await page.waitForFunction(
+      (first) => document.querySelector("#jobs-body tr")?.getAttribute("data-job-id") === first,
+      all[0],
+    );
+    assert.deepEqual(await rowIds(page), all.slice(0, 25));
+    assert.equal(await page.textContent("#page-info"), `1–25 of ${total}`);
+    assert.equal(await page.isDisabled("#page-prev"), true);
+
+    await page.click("#page-next");
+    await page.waitForFunction(
+      (t) => document.querySelector("#page-info")?.textContent === `26–${t} of ${t}`,
+      total,
+    );
+    assert.deepEqual(await rowIds(page), all.slice(25, 50));
+    assert.equal(await page.isDisabled("#page-next"), total <= 50);
+    await page.click("#page-prev");
+    await page.waitForFunction(
+      (first) => document.querySelector("#jobs-body tr")?.getAttribute("data-job-id") === first,
+      all[0],
+    );
+
+    // With a task filter (the service may not count the total then).
+    await page.selectOption("#filter-task", "fib");
+    const fibs = (await api(`/jobs?task=fib&limit=${total}`)).body.jobs.map(
+      (j: { job_id: string }) => j.job_id,
+    );
+    await page.waitForFunction(
+      (n) => document.querySelectorAll("#jobs-body tr").length === n,
+      Math.min(25, fibs.length),
+    );
+    assert.deepEqual(await rowIds(page), fibs.slice(0, 25));
+    assert.equal(await page.isDisabled("#page-next"), false);
+    await page.click("#page-next");
+    await page.waitForFunction(
+      (first) => document.querySelector("#jobs-body tr")?.getAttribute("data-job-id") === first,
+      fibs[25],
+    );
+    assert.deepEqual(await rowIds(page), fibs.slice(25, 50));
+
+    assert.deepEqual(errors, []);
+    await close();
+  });
+
+  test("with a token, the page works from ?token= (assets, API calls and event stream)", async () => {
+    const refused = await fetch(`${tokenBase}/api/stats`);
+    assert.equal(refused.status, 401);
+    const { page, errors, close } = await openPage(browser, `${tokenBase}/?token=${TOKEN}`);
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("rapidai.token")), TOKEN);
+    await page.waitForFunction(
+      () => document.querySelector('[data-status="completed"] .count-value')?.textContent !== "—",
+    );
+
+    const id = await enqueueFromForm(page, "fib", "[20]");
+    await waitForRowStatus(page, id, "completed");
+    await row(page, id).click();
+    await page.locator("#detail-body pre.ok").waitFor();
+    assert.equal((await page.textContent("#detail-body pre.ok"))?.trim(), "6765");
+    // The chart's script came with the token too.
+    assert.equal(await page.locator("#chart .uplot").count(), 1);
+
+    assert.deepEqual(errors, []);
+    await close();
+  });
+
+  test("when the service stops accepting the token, the page asks for the new one and goes on with it", async () => {
+    const { page, errors, close } = await openPage(browser, `${tokenBase}/?token=${TOKEN}`);
+    // The service restarts on the same port with another token.
+    const port = Number(new URL(tokenBase).port);
+    await tokenService.close();
+    tokenService = createService({ queue, token: NEW_TOKEN, processMetrics: false });
+    await tokenService.listen({ port, host: "127.0.0.1" });
+
+    await page.locator("#token-dialog[open]").waitFor();
+    assert.match((await page.textContent("#token-reason")) ?? "", /did not accept/);
+    await page.fill("#token-dialog input[name=token]", NEW_TOKEN);
+    await page.click("#token-dialog button[type=submit]");
+    await page.waitForURL(`${tokenBase}/?token=${NEW_TOKEN}`);
+    await page.locator('#connection[data-state="live"]').waitFor();
+    assert.equal(await page.evaluate(() => sessionStorage.getItem("rapidai.token")), NEW_TOKEN);
+    const id = await enqueueFromForm(page, "fib", "[10]");
+    await waitForRowStatus(page, id, "completed");
+
+    // The refused requests are logged by the browser itself; nothing else is.
+    assert.deepEqual(
+      errors.filter((e) => !/401|EventSource/.test(e)),
+      [],
+    );
+    await close();
+  });
+});
