@@ -1,9 +1,7 @@
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-// The package entry, not get-queue.js: importing it registers the backends.
-import { getQueue, type JobQueue } from "../background.js";
-import { createService } from "../service/create-service.js";
+import type { JobQueue } from "../job-queue.js";
 import {
   formatHelp,
   intValue,
@@ -175,18 +173,24 @@ async function importTaskModule(spec: string): Promise<void> {
 }
 
 async function openQueue(config: ServeConfig): Promise<JobQueue> {
+  // The package entry, not get-queue.js: importing it registers the backends.
+  // Imported here, not at the top, so `--help` and flag errors answer at once.
+  const background = await import("../background.js");
   if (config.redis === undefined) {
-    return getQueue("memory", config.threads === undefined ? {} : { threads: config.threads });
+    return background.getQueue(
+      "memory",
+      config.threads === undefined ? {} : { threads: config.threads },
+    );
   }
   if (config.threads !== undefined) {
     console.warn(
       "rapidai-jobs: --threads is ignored with --redis: jobs run in `rapidai-jobs worker` processes",
     );
   }
-  const background = (await import("../background.js")) as Record<string, unknown>;
-  if (typeof background.RedisQueue !== "function")
+  if (typeof (background as Record<string, unknown>).RedisQueue !== "function") {
     throw new Error("this build has no Redis backend");
-  return getQueue("redis", {
+  }
+  return background.getQueue("redis", {
     url: config.redis,
     ...(config.prefix === undefined ? {} : { prefix: config.prefix }),
     process: false,
@@ -215,6 +219,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     );
   }
 
+  const { createService } = await import("../service/create-service.js");
   const app = createService({ queue, token: config.token, bodyLimit: config.bodyLimit });
   try {
     await app.listen({ port: config.port, host: config.host });

@@ -1,0 +1,253 @@
+/**
+ * `rapidai-jobs worker [--redis URL] [--threads N] [--prefix P] <task modules...>`:
+ * a dedicated process that runs the jobs of the Redis queues its task
+ * modules bind their tasks to. Exits 0 after a graceful stop on SIGTERM or
+ * SIGINT: it stops claiming, lets running jobs finish within the grace
+ * period, and hands the others back to the queue at once.
+ */
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+// The package entry, not get-queue.js: importing it registers the backends.
+import { getQueue, type JobQueue, RedisQueue, type RedisQueueOptions } from "../background.js";
+import { defaultQueueIfExists } from "../get-queue.js";
+import { redisQueueOptions } from "../redis/redis-queue.js";
+import { allTasks } from "../registry.js";
+import {
+  formatHelp,
+  intValue,
+  type OptionSpec,
+  parseCommandArgs,
+  stringValue,
+  usageError,
+} from "./args.js";
+
+const DEMO_MODULE = new URL("../demo/tasks.js", import.meta.url).href;
+
+export const WORKER_OPTIONS: readonly OptionSpec[] = [
+  {
+    name: "redis",
+    type: "string",
+    env: "RAPIDAI_REDIS_URL",
+    valueName: "URL",
+    defaultText: "the URL of the modules' queues, else redis://localhost:6379",
+    description: "Redis to take jobs from (redis:// or rediss://, user:password@ for ACL users).",
+  },
+  {
+    name: "prefix",
+    type: "string",
+    env: "RAPIDAI_PREFIX",
+    valueName: "prefix",
+    defaultText: '"rapidai:jobs:"',
+    description: "Key prefix of the queue, for tasks not bound to a queue of their own.",
+  },
+  {
+    name: "threads",
+    type: "string",
+    env: "RAPIDAI_THREADS",
+    valueName: "n",
+    defaultText: "available parallelism",
+    description: "Worker threads that run jobs.",
+  },
+  {
+    name: "lease",
+    type: "string",
+    env: "RAPIDAI_LEASE_MS",
+    valueName: "ms",
+    defaultText: "30000",
+    description: "Lease of a claimed job; a job whose worker died runs again after it.",
+  },
+  {
+    name: "grace",
+    type: "string",
+    env: "RAPIDAI_SHUTDOWN_TIMEOUT_MS",
+    valueName: "ms",
+    defaultText: "5000",
+    description:
+      "On SIGTERM or SIGINT, how long running jobs may finish; the rest go back to the queue at once.",
+  },
+  { name: "help", short: "h", type: "boolean", description: "Show this help." },
+];
+
+export const WORKER_HELP = formatHelp(
+  "rapidai-jobs worker [options] <task modules...>",
+  "Runs the jobs of a Redis queue. Each task module (a path, a file: URL, or `demo` for the\n" +
+    "built-in demo tasks) defines tasks with background(); tasks run by name, so every worker\n" +
+    "of a queue must load every task of that queue.",
+  WORKER_OPTIONS,
+);
+
+interface WorkerConfig {
+  redis: string | undefined;
+  prefix: string | undefined;
+  threads: number | undefined;
+  leaseMs: number | undefined;
+  graceMs: number;
+  modules: string[];
+}
+
+function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerConfig | "help" {
+  const parsed = parseCommandArgs(argv, WORKER_OPTIONS, { env, positionals: true });
+  if (parsed.values.help === true) return "help";
+  const redis = stringValue(parsed, "redis");
+  if (redis !== undefined && !/^rediss?:\/\//i.test(redis)) {
+    throw usageError(
+      `${parsed.source.redis} must be a redis:// or rediss:// URL (got ${JSON.stringify(redis)})`,
+    );
+  }
+  if (parsed.positionals.length === 0) {
+    throw usageError("name at least one task module: rapidai-jobs worker <task modules...>");
+  }
+  return {
+    redis,
+    prefix: stringValue(parsed, "prefix"),
+    threads:
+      parsed.values.threads === undefined ? undefined : intValue(parsed, "threads", 1, 1, 1024),
+    leaseMs:
+      parsed.values.lease === undefined ? undefined : intValue(parsed, "lease", 0, 100, 86_400_000),
+    graceMs: intValue(parsed, "grace", 5_000, 0, 86_400_000),
+    modules: parsed.positionals,
+  };
+}
+
+async function importTaskModule(spec: string): Promise<void> {
+  const url =
+    spec === "demo" ? DEMO_MODULE : /^file:/i.test(spec) ? spec : pathToFileURL(resolve(spec)).href;
+  try {
+    await import(url);
+  } catch (error) {
+    throw new Error(`cannot import task module ${spec}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+function isRedisQueue(q: JobQueue | undefined): q is RedisQueue {
+  return q instanceof RedisQueue;
+}
+
+/**
+ * The queues to run: the Redis queue each task is bound to (the default
+ * queue for tasks without a `queue` option, made here as a Redis queue if
+ * the modules did not make one). A queue the modules built is run as is
+ * when it processes and no flag overrides it; otherwise a processing twin
+ * with the overrides is built. One queue per URL and prefix.
+ */
+function queuesToRun(config: WorkerConfig): { queues: RedisQueue[]; skipped: string[] } {
+  const overrides: RedisQueueOptions = {};
+  if (config.threads !== undefined) overrides.threads = config.threads;
+  if (config.leaseMs !== undefined) overrides.leaseMs = config.leaseMs;
+  const byTarget = new Map<string, RedisQueue>();
+  const skipped: string[] = [];
+  const defs = allTasks();
+  if (defaultQueueIfExists() === undefined && defs.some((d) => d.queue === undefined)) {
+    getQueue("redis", {
+      url: config.redis ?? "redis://localhost:6379",
+      ...(config.prefix === undefined ? {} : { prefix: config.prefix }),
+      ...overrides,
+    });
+  }
+  const fallback = defaultQueueIfExists();
+  for (const def of defs) {
+    const bound = def.queue ?? fallback;
+    if (!isRedisQueue(bound)) {
+      skipped.push(def.name);
+      continue;
+    }
+    const built = redisQueueOptions(bound);
+    const url = config.redis ?? built.url ?? "redis://localhost:6379";
+    const key = `${url} ${bound.prefix}`;
+    if (byTarget.has(key)) continue;
+    const asIs =
+      bound.processes &&
+      !bound.closed &&
+      (config.redis === undefined || config.redis === built.url) &&
+      (config.threads === undefined || config.threads === built.threads) &&
+      (config.leaseMs === undefined || config.leaseMs === built.leaseMs);
+    byTarget.set(
+      key,
+      asIs ? bound : new RedisQueue({ ...built, url, process: true, ...overrides }),
+    );
+  }
+  return { queues: [...byTarget.values()], skipped };
+}
+
+/** Runs the worker until SIGTERM or SIGINT; resolves with the exit code. */
+export async function workerCommand(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  const config = parseWorkerArgs(argv, env);
+  if (config === "help") {
+    process.stdout.write(WORKER_HELP);
+    return 0;
+  }
+  for (const spec of config.modules) await importTaskModule(spec);
+  const { queues, skipped } = queuesToRun(config);
+  if (skipped.length > 0) {
+    console.warn(
+      `rapidai-jobs worker: not running ${skipped.join(", ")}: bound to an in-memory queue`,
+    );
+  }
+  if (queues.length === 0) {
+    throw new Error(
+      `no task in ${config.modules.join(", ")} is bound to a Redis queue: nothing to run`,
+    );
+  }
+  for (const q of queues) await q.start();
+  // Report ready once Redis answers; while it does not, the queues keep trying.
+  for (const q of queues) {
+    for (let said = false; ; ) {
+      try {
+        await q.countJobs();
+        break;
+      } catch (error) {
+        if (!said)
+          console.warn(
+            `rapidai-jobs worker: waiting for Redis at ${q.url}: ${(error as Error).message}`,
+          );
+        said = true;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+  const names = allTasks()
+    .map((d) => d.name)
+    .sort();
+  for (const q of queues) {
+    console.log(
+      `rapidai-jobs worker ${process.pid}: running ${names.join(", ")} from ${q.url} prefix ${q.prefix} on ${q.threads} threads`,
+    );
+  }
+  console.log("rapidai-jobs worker ready");
+
+  return new Promise<number>((resolveExit) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        console.warn(
+          `rapidai-jobs worker: ${signal} again: exiting now; unfinished jobs run again after their lease`,
+        );
+        resolveExit(1);
+        process.exit(1);
+      }
+      stopping = true;
+      console.log(
+        `rapidai-jobs worker: ${signal}: finishing running jobs (up to ${config.graceMs} ms), handing back the rest`,
+      );
+      Promise.all(queues.map((q) => q.close({ timeoutMs: config.graceMs }))).then(
+        () => {
+          process.off("SIGTERM", onSignal);
+          process.off("SIGINT", onSignal);
+          console.log("rapidai-jobs worker: stopped");
+          resolveExit(0);
+        },
+        (error) => {
+          console.error(`rapidai-jobs worker: stopping failed: ${(error as Error).message}`);
+          resolveExit(1);
+        },
+      );
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  });
+}
