@@ -44,6 +44,16 @@ export interface BulkJob {
 }
 
 const BATCH = 500;
+
+// The options each queue was built with, for `rapidai-jobs worker`, which
+// builds a processing twin of a queue a task module made. Kept off the class
+// so it is not public API.
+const builtWith = new WeakMap<RedisQueue, RedisQueueOptions>();
+
+/** The options a Redis queue was built with (a copy). */
+export function redisQueueOptions(queue: RedisQueue): RedisQueueOptions {
+  return { ...builtWith.get(queue) };
+}
 type Listener<T extends EventEmitter.EventNames<JobQueueEvents>> = EventEmitter.EventListener<
   JobQueueEvents,
   T
@@ -69,10 +79,13 @@ export class RedisQueue extends JobQueue {
   #closing: Promise<void> | undefined;
   #policyChecked = false;
   #waiting = new Map<string, number>();
+  /** Reads in flight, so close() lets them end before it disconnects. */
+  #reads = new Set<Promise<unknown>>();
 
   constructor(options: RedisQueueOptions = {}) {
     super();
     this.#o = parseRedisOptions(options);
+    builtWith.set(this, { ...options });
   }
 
   /** The key prefix. */
@@ -134,6 +147,7 @@ export class RedisQueue extends JobQueue {
   /** Connected (within the command timeout) and every asked-for subscription confirmed. */
   async #ready(): Promise<{ client: Redis; scripts: ScriptRunner }> {
     const c = this.#connection();
+    if (this.#closing !== undefined && c.client.status === "end") throw closedError();
     try {
       await ensureConnected(c.client, this.#o.connection, this.#o.connection.commandTimeoutMs);
       if (this.#bus !== undefined) await this.#bus.settled();
@@ -389,7 +403,15 @@ export class RedisQueue extends JobQueue {
     ];
   }
 
-  async getResult<T = unknown>(jobId: string): Promise<JobResult<T> | undefined> {
+  getResult<T = unknown>(jobId: string): Promise<JobResult<T> | undefined> {
+    const read = this.#getResult<T>(jobId);
+    this.#reads.add(read);
+    const forget = () => this.#reads.delete(read);
+    read.then(forget, forget);
+    return read;
+  }
+
+  async #getResult<T>(jobId: string): Promise<JobResult<T> | undefined> {
     if (typeof jobId !== "string" || jobId.length === 0) return undefined;
     const { client } = await this.#ready();
     let h: Record<string, Buffer>;
@@ -489,6 +511,10 @@ export class RedisQueue extends JobQueue {
 
   async #close(options: CloseOptions): Promise<void> {
     await this.#worker?.close(options.timeoutMs);
+    // Jobs this process finished last may have their events still on the
+    // way: let whoever waits for them look once more before disconnecting.
+    for (const jobId of this.#waiting.keys()) this.notifyTerminal(jobId, "completed");
+    while (this.#reads.size > 0) await Promise.allSettled([...this.#reads]);
     await this.#bus?.close();
     const client = this.#client;
     if (client !== undefined) {

@@ -170,8 +170,11 @@ export class RedisWorker {
       .catch(() => {
         // Redis is down: polling claims meanwhile, and the next ready connection subscribes.
       });
-    void this.#check();
-    this.#claim();
+    // Until the connection is ready, #onReady does the first claim and check.
+    if (this.#d.client.status === "ready") {
+      void this.#check();
+      this.#claim();
+    }
   }
 
   readonly #onReady = () => {
@@ -191,6 +194,7 @@ export class RedisWorker {
         .catch(() => {});
     }
     void this.#leases.renewNow();
+    void this.#check();
     this.#scheduleFlush();
     this.#wake();
   };
