@@ -18,6 +18,8 @@ export const ErrorCode = {
   INVALID_OPTION: "ERR_INVALID_OPTION",
   /** A job argument cannot be structured-cloned. */
   ARGUMENT_NOT_CLONEABLE: "ERR_ARGUMENT_NOT_CLONEABLE",
+  /** A job returned a value that cannot be structured-cloned back to the main thread. */
+  RESULT_NOT_CLONEABLE: "ERR_RESULT_NOT_CLONEABLE",
   /** The serialized arguments exceed the queue's payload limit. */
   PAYLOAD_TOO_LARGE: "ERR_PAYLOAD_TOO_LARGE",
   /** A job id that is empty, too long or holds forbidden characters. */

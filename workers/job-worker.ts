@@ -179,6 +179,28 @@ function decodeArgs(req: RunRequest): unknown[] {
   return args;
 }
 
+/**
+ * The pool posts a result back by structured clone, outside the job: a value
+ * that cannot be cloned would throw there, where no job owns the error, and
+ * the job would never answer. Checked here, it fails its own job instead.
+ * Primitives and binary data always clone, so they skip the check.
+ */
+function assertCloneableResult(result: unknown): void {
+  if (typeof result !== "object" && typeof result !== "function" && typeof result !== "symbol") {
+    return;
+  }
+  if (result === null || ArrayBuffer.isView(result) || result instanceof ArrayBuffer) return;
+  try {
+    structuredClone(result);
+  } catch (error) {
+    throw jobError(
+      ErrorCode.RESULT_NOT_CLONEABLE,
+      `the job's result cannot be cloned back to the main thread: ${(error as Error)?.message ?? error}`,
+      error,
+    );
+  }
+}
+
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 async function execute(def: TaskDefinition, req: RunRequest): Promise<unknown> {
@@ -191,7 +213,9 @@ async function execute(def: TaskDefinition, req: RunRequest): Promise<unknown> {
     // returned surface while the job still owns it.
     await nextTurn();
     if (job.lateError !== undefined) throw job.lateError;
-    return req.r ? encodeMsgpack(result) : result;
+    if (req.r) return encodeMsgpack(result);
+    assertCloneableResult(result);
+    return result;
   } catch (error) {
     throw payload(error);
   } finally {
