@@ -26,15 +26,7 @@ type Command = (argv: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import("./serve-command.js")).serveCommand,
-  worker: async () => {
-    // Held in a variable so this compiles in a build without the Redis worker.
-    const spec = "./worker-command.js";
-    const mod = (await import(spec).catch(() => undefined)) as
-      | { workerCommand?: Command }
-      | undefined;
-    if (mod?.workerCommand === undefined) throw new Error("this build has no worker command");
-    return mod.workerCommand;
-  },
+  worker: async () => (await import("./worker-command.js")).workerCommand,
   bench: async () => (await import("./bench-command.js")).benchCommand,
 };
 
