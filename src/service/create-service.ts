@@ -51,7 +51,19 @@ export function createService(options: ServiceOptions): FastifyInstance {
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const app = Fastify({
     bodyLimit,
-    logger: options.logger ?? false,
+    // Request logs carry the path only: a query string may hold the token.
+    logger:
+      options.logger === true
+        ? {
+            serializers: {
+              req: (req) => ({
+                method: req.method,
+                url: req.url.split("?")[0],
+                remoteAddress: req.ip,
+              }),
+            },
+          }
+        : false,
     // Job ids may be up to 200 characters (see validateJobId).
     routerOptions: { maxParamLength: 256 },
     // An EventSource connection is never idle; it is ended in preClose.
