@@ -2,7 +2,7 @@
  * The benchmark's entry: `npm run bench` / `rapidai-jobs bench`.
  *
  *   node dist/bench/main.js [--full | --smoke] [--only <scenario,...>] [--case <text>]
- *                           [--threads <n>] [--json <path>] [--summary <path>]
+ *                           [--threads <n>] [--json <path>] [--summary <path>] [--cpu-prof <dir>]
  *
  * Every case runs in its own child process, one after another, with its own
  * redis-server when it needs one, so no case disturbs the next. Results go to
@@ -40,6 +40,8 @@ const USAGE = `usage: node dist/bench/main.js [options]
   --threads <n>       worker threads per pool (default: available parallelism)
   --json <path>       write the JSON report here (default: bench/results/<timestamp>.json and latest.json)
   --summary <path>    write the markdown summary here (default: bench/results/SUMMARY.md, unless --json is given)
+  --cpu-prof <dir>    run each case under \`node --cpu-prof\`, profiles into <dir>
+                      (read them with: node dist/bench/profile-top.js <dir>/*.cpuprofile)
   -h, --help          this text`;
 
 const root = new URL("../../", import.meta.url);
@@ -65,6 +67,7 @@ function parse() {
       threads: { type: "string" },
       json: { type: "string" },
       summary: { type: "string" },
+      "cpu-prof": { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
     allowPositionals: false,
@@ -94,6 +97,7 @@ function parse() {
     threads,
     json: values.json,
     summary: values.summary,
+    cpuProf: values["cpu-prof"],
   };
 }
 
@@ -102,12 +106,16 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
-async function runCase(
-  spec: CaseSpec,
-  profile: Profile,
-  threads: number,
-  progress: Progress,
-): Promise<CaseResult> {
+interface RunOptions {
+  profile: Profile;
+  threads: number;
+  progress: Progress;
+  /** Directory for `--cpu-prof` profiles of the case processes. */
+  cpuProf: string | undefined;
+}
+
+async function runCase(spec: CaseSpec, o: RunOptions): Promise<CaseResult> {
+  const { profile, threads, progress } = o;
   const base = {
     scenario: spec.scenario,
     id: spec.id,
@@ -137,7 +145,10 @@ async function runCase(
       ...(redis ? { redisUrl: redis.url } : {}),
     };
     const c = fork(caseRunner, [JSON.stringify(spec), JSON.stringify(ctx)], {
-      execArgv: spec.execArgv ?? [],
+      execArgv: [
+        ...(spec.execArgv ?? []),
+        ...(o.cpuProf === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${o.cpuProf}`]),
+      ],
       // The child's stdout joins our stderr: stdout carries only the results table.
       stdio: ["ignore", 2, 2, "ipc"],
     });
@@ -230,7 +241,12 @@ async function main(): Promise<void> {
     const mine: CaseResult[] = [];
     for (const [i, spec] of specs.entries()) {
       progress.caseStarted(i + 1, specs.length, spec.label);
-      const result = await runCase(spec, profile, args.threads, progress);
+      const result = await runCase(spec, {
+        profile,
+        threads: args.threads,
+        progress,
+        cpuProf: args.cpuProf,
+      });
       progress.caseFinished(result);
       mine.push(result);
     }

@@ -54,7 +54,7 @@ const quick: Profile = {
   throughput: { fast: 20_000, redis: 10_000, sandboxed: 2_000 },
   cpu: { fibN: 32, jobs: 48 },
   eventLoop: { fibN: 32, jobs: 96 },
-  latency: { idleJobs: 300, loadMs: 2_000, loadFraction: 0.5 },
+  latency: { idleJobs: 300, loadMs: 2_000, loadFraction: 0.25 },
   memory: { counts: [100_000], redisJobs: 20_000 },
   scaling: { noopJobs: 10_000, cpuJobs: 32, redisJobs: 4_000, maxProcesses: 4 },
 };
@@ -66,7 +66,7 @@ const full: Profile = {
   throughput: { fast: 100_000, redis: 50_000, sandboxed: 10_000 },
   cpu: { fibN: 32, jobs: 200 },
   eventLoop: { fibN: 32, jobs: 400 },
-  latency: { idleJobs: 2_000, loadMs: 10_000, loadFraction: 0.5 },
+  latency: { idleJobs: 2_000, loadMs: 10_000, loadFraction: 0.25 },
   memory: { counts: [100_000, 1_000_000], redisJobs: 100_000 },
   scaling: { noopJobs: 50_000, cpuJobs: 120, redisJobs: 20_000, maxProcesses: 4 },
 };
@@ -78,7 +78,7 @@ const smoke: Profile = {
   throughput: { fast: 200, redis: 100, sandboxed: 20 },
   cpu: { fibN: 20, jobs: 4 },
   eventLoop: { fibN: 25, jobs: 20 },
-  latency: { idleJobs: 5, loadMs: 100, loadFraction: 0.5 },
+  latency: { idleJobs: 5, loadMs: 100, loadFraction: 0.25 },
   memory: { counts: [1_000], redisJobs: 100 },
   scaling: { noopJobs: 100, cpuJobs: 4, redisJobs: 50, maxProcesses: 2 },
 };

@@ -131,3 +131,12 @@ export async function usedMemory(client: Redis): Promise<number> {
   if (m === null) throw new Error("INFO memory has no used_memory");
   return Number(m[1]);
 }
+
+/** CPU seconds (user + system) the Redis server has used so far, from `INFO cpu`. */
+export async function redisCpuSeconds(client: Redis): Promise<number> {
+  const info = await client.info("cpu");
+  const user = /used_cpu_user:([\d.]+)/.exec(info);
+  const sys = /used_cpu_sys:([\d.]+)/.exec(info);
+  if (user === null || sys === null) throw new Error("INFO cpu has no used_cpu_user/used_cpu_sys");
+  return Number(user[1]) + Number(sys[1]);
+}

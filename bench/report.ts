@@ -42,6 +42,19 @@ function machineLines(r: BenchReport): string[] {
     `Node ${m.node} (V8 ${m.v8}), ${m.platform} ${m.osRelease} ${m.arch}, redis-server ${m.redisServer ?? "absent"}`,
     `load average at start ${m.loadAvgStart.join(" / ")}${m.loadAvgEnd ? `, at end ${m.loadAvgEnd.join(" / ")}` : ""}`,
     `profile ${r.profile}, ${r.threads} worker threads per pool, run took ${fmtDuration(r.durationMs)}`,
+    ...busyWarning(r),
+  ];
+}
+
+/** Says so when other processes competed for the CPU: every figure of such a run is skewed. */
+function busyWarning(r: BenchReport): string[] {
+  const m = r.machine;
+  const peak = Math.max(m.loadAvgStart[0] ?? 0, m.loadAvgEnd?.[0] ?? 0);
+  if (peak <= m.availableParallelism) return [];
+  return [
+    `WARNING: the 1-minute load average reached ${peak} on ${m.availableParallelism} cores: other processes ` +
+      "competed for the CPU during this run, so CPU-bound figures (speedup, scaling) understate the engines and " +
+      "every figure is noisier than on an idle machine",
   ];
 }
 

@@ -3,8 +3,10 @@
  * of N no-op jobs (in bulk where the library offers it) and waits until all
  * have completed; jobs/s is total jobs over total time of the measured batches.
  */
+import { Redis } from "ioredis";
 import { openEngine } from "../engines/index.js";
-import { fmtInt, fmtPct, fmtRatio, statusOf } from "../format.js";
+import { fmtInt, fmtNum, fmtPct, fmtRatio, statusOf } from "../format.js";
+import { redisCpuSeconds } from "../redis.js";
 import { timeBatches } from "../stats.js";
 import type { CaseResult, CaseSpec } from "../types.js";
 import type { Scenario } from "./scenario.js";
@@ -84,9 +86,10 @@ export const throughput: Scenario = {
   id: "throughput",
   title: "No-op job throughput",
   method:
-    "Each engine submits a batch of N no-op jobs (BullMQ `addBulk`, bee-queue `saveAll` in chunks of 1,000; " +
-    "one `task.enqueue()` per job for ours; one `run()` per task for the raw pools) and waits until every job " +
-    "has completed. tinybench times the batches (warm-up batches unmeasured); jobs/s = jobs / time over the " +
+    "Each engine submits a batch of N no-op jobs and waits until every job has completed: BullMQ `addBulk`, " +
+    "bee-queue `saveAll` and our RedisQueue `enqueueMany` in chunks of 1,000 sent together; one " +
+    "`task.enqueue()` per job on our InMemoryQueue; one `run()` per task on the raw pools. " +
+    "tinybench times the batches (warm-up batches unmeasured); jobs/s = jobs / time over the " +
     "measured batches. Every library keeps its default job retention.",
 
   plan({ profile, threads }) {
@@ -113,18 +116,24 @@ export const throughput: Scenario = {
       threads: ctx.threads,
       ...(ctx.redisUrl === undefined ? {} : { redisUrl: ctx.redisUrl }),
     });
+    // Redis's own CPU time per job shows what each library's scripts cost the server.
+    const redis = ctx.redisUrl === undefined ? undefined : new Redis(ctx.redisUrl);
     try {
+      const cpuBefore = redis === undefined ? 0 : await redisCpuSeconds(redis);
       const t = await timeBatches(spec.label, () => engine.run(size), {
         size,
         iterations: ctx.profile.iterations,
         warmup: ctx.profile.warmup,
         onIteration: (done, total) => ctx.progress(done, total, "batches"),
       });
-      return {
-        figures: { jobsPerSec: t.perSecond, batchJobs: size },
-        stats: { jobsPerSec: t.stats },
-      };
+      const figures: Record<string, number> = { jobsPerSec: t.perSecond, batchJobs: size };
+      if (redis !== undefined) {
+        const jobs = size * (ctx.profile.iterations + ctx.profile.warmup);
+        figures.redisCpuUsPerJob = (((await redisCpuSeconds(redis)) - cpuBefore) * 1e6) / jobs;
+      }
+      return { figures, stats: { jobsPerSec: t.stats } };
     } finally {
+      redis?.disconnect();
       await engine.close();
     }
   },
@@ -140,7 +149,7 @@ export const throughput: Scenario = {
 
   table(results) {
     return {
-      headers: ["engine", "setup", "jobs/batch", "jobs/s", "spread", "vs piscina"],
+      headers: ["engine", "setup", "jobs/batch", "jobs/s", "spread", "vs piscina", "Redis CPU/job"],
       rows: results.map((r) => [
         r.label,
         String(r.params.setup ?? ""),
@@ -148,8 +157,14 @@ export const throughput: Scenario = {
         statusOf(r) ?? fmtInt(r.figures.jobsPerSec),
         fmtPct(r.stats?.jobsPerSec?.rme),
         fmtRatio(r.figures.vsPiscina),
+        r.figures.redisCpuUsPerJob === undefined
+          ? ""
+          : `${fmtNum(r.figures.redisCpuUsPerJob, 1)} µs`,
       ]),
-      footnotes: ["spread: 95 % margin of error of the per-batch rate (tinybench rme)."],
+      footnotes: [
+        "spread: 95 % margin of error of the per-batch rate (tinybench rme).",
+        "Redis CPU/job: the server's user + system CPU time over all batches (warm-up included) ÷ jobs.",
+      ],
     };
   },
 };
