@@ -22,7 +22,13 @@ import { requireTask } from "../registry.js";
 import { decide } from "../retry-policy.js";
 import { assertTransition } from "../state-machine.js";
 import { type TimerEntry, TimerQueue } from "../timer-queue.js";
-import { integerOption, objectOption, rejectUnknownKeys, validateJobId } from "../validate.js";
+import {
+  integerOption,
+  numberOption,
+  objectOption,
+  rejectUnknownKeys,
+  validateJobId,
+} from "../validate.js";
 import { mainThreadHost } from "../worker-host.js";
 import { Deque } from "./deque.js";
 import { MemoryJob } from "./memory-job.js";
@@ -59,7 +65,20 @@ export function validateExecutorOptions(o: Record<string, unknown>): void {
   if (o.concurrencyPerThread !== undefined)
     integerOption("concurrencyPerThread", o.concurrencyPerThread, 1, 1000);
   if (o.cancelGraceMs !== undefined) integerOption("cancelGraceMs", o.cancelGraceMs, 0);
-  objectOption("resourceLimits", o.resourceLimits);
+  const limits = objectOption("resourceLimits", o.resourceLimits);
+  if (limits !== undefined) {
+    // Worker threads only check these when the pool starts: check them here.
+    const keys = [
+      "maxYoungGenerationSizeMb",
+      "maxOldGenerationSizeMb",
+      "codeRangeSizeMb",
+      "stackSizeMb",
+    ];
+    rejectUnknownKeys("resourceLimits.", limits, keys);
+    for (const key of keys) {
+      if (limits[key] !== undefined) numberOption(`resourceLimits.${key}`, limits[key], 0);
+    }
+  }
 }
 
 /**
@@ -138,7 +157,7 @@ export class InMemoryQueue extends JobQueue {
     if (this.#closing !== undefined) throw this.#closedError();
     const def = requireTask(taskName(task));
     const opts = options === undefined ? undefined : parseEnqueueOptions(options);
-    if (opts?.jobId === undefined) validateJobId(jobId);
+    validateJobId(jobId);
     if (!Array.isArray(args)) throw jobError(ErrorCode.INVALID_OPTION, "`args` must be an array");
     if (this.#jobs.has(jobId)) return jobId;
     let bytes: Uint8Array | undefined;
