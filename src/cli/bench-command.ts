@@ -10,12 +10,9 @@ export const BENCH_HELP = `Usage: rapidai-jobs bench [benchmark flags...]
 
 Runs the throughput benchmarks (dist/bench/main.js, built by \`npm run build\`)
 in a child process. Every flag after \`bench\` is passed to the benchmark
-runner unchanged; \`rapidai-jobs bench -- --help\` shows the runner's own flags.
-Benchmarks load the CPU for a while: do not run them on a busy machine.
+runner unchanged. Benchmarks load the CPU for a while: do not run them on a
+busy machine. The runner's flags:
 
-Options:
-  -h, --help
-        Show this help.
 `;
 
 /**
@@ -24,11 +21,12 @@ Options:
  * ended it).
  */
 export async function benchCommand(argv: string[]): Promise<number> {
+  let args = argv[0] === "--" ? argv.slice(1) : argv;
   if (argv[0] === "--help" || argv[0] === "-h") {
     process.stdout.write(BENCH_HELP);
-    return 0;
+    // The runner prints its own flags and exits without benchmarking.
+    args = ["--help"];
   }
-  const args = argv[0] === "--" ? argv.slice(1) : argv;
   if (!existsSync(BENCH_ENTRY)) {
     throw new Error(
       `the benchmark runner is not built (${BENCH_ENTRY} is missing): run \`npm run build\``,

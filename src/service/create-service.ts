@@ -104,6 +104,7 @@ export function createService(options: ServiceOptions): FastifyInstance {
       if (task !== undefined && typeof task !== "string") {
         return reply.code(400).send({ error: "`task` must be given once" });
       }
+      if (request.method === "HEAD") return reply.type("text/event-stream; charset=utf-8").send();
       reply.hijack();
       reply.raw.writeHead(200, {
         "content-type": "text/event-stream; charset=utf-8",

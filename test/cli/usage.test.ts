@@ -50,10 +50,17 @@ describe("rapidai-jobs usage", { concurrency: true }, () => {
     }
   });
 
-  test("bench --help exits 0 without running a benchmark", async () => {
+  test("bench --help shows the runner's flags and exits 0 without running a benchmark", async () => {
     const r = await runCli(["bench", "--help"]);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /Usage: rapidai-jobs bench/);
+    assert.match(r.stdout, /--smoke/);
+  });
+
+  test("bench passes its flags to the runner, which refuses an unknown one", async () => {
+    const r = await runCli(["bench", "--no-such-flag"]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /--no-such-flag/);
   });
 
   test("an unknown flag exits 2 naming it", async () => {
