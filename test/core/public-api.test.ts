@@ -1,0 +1,63 @@
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+import { describe, it } from "node:test";
+import * as api from "rapidai/background";
+
+describe("the public API of rapidai/background", () => {
+  it("exports exactly these names (a change here is a change to the public API)", () => {
+    assert.deepEqual(Object.keys(api).sort(), [
+      "ErrorCode",
+      "InMemoryQueue",
+      "JOB_STATUSES",
+      "JobError",
+      "JobQueue",
+      "JobResult",
+      "JobStatus",
+      "RapidAIException",
+      "RedisQueue",
+      "TRANSITIONS",
+      "background",
+      "canTransition",
+      "currentJob",
+      "getQueue",
+      "isTerminal",
+      "parseJobStatus",
+      "resetDefaultQueue",
+    ]);
+  });
+
+  it("exports the design's names with the right kinds", () => {
+    for (const name of ["background", "currentJob", "getQueue", "parseJobStatus"] as const) {
+      assert.equal(typeof api[name], "function", name);
+    }
+    for (const name of [
+      "JobQueue",
+      "InMemoryQueue",
+      "RedisQueue",
+      "JobResult",
+      "JobError",
+      "RapidAIException",
+    ] as const) {
+      assert.equal(typeof api[name], "function", name);
+      assert.ok(api[name].prototype !== undefined, `${name} is a class`);
+    }
+    assert.ok(api.InMemoryQueue.prototype instanceof api.JobQueue);
+    assert.ok(api.RedisQueue.prototype instanceof api.JobQueue);
+    assert.equal(typeof api.JobStatus, "object");
+  });
+
+  it("keeps internals out of reach of deep imports", async () => {
+    await assert.rejects(
+      () => import("rapidai/dist/src/errors.js" as string),
+      (e: unknown) => (e as { code?: string }).code === "ERR_PACKAGE_PATH_NOT_EXPORTED",
+    );
+    const require = createRequire(import.meta.url);
+    const pkg = require("rapidai/package.json") as { exports: Record<string, unknown> };
+    assert.ok("./background" in pkg.exports);
+    assert.equal(
+      Object.keys(pkg.exports).some((k) => k.includes("*")),
+      false,
+      "no wildcard exports",
+    );
+  });
+});
