@@ -13,15 +13,14 @@ export class QueueKeys {
   readonly ready: string;
   /** Jobs waiting for their delay or backoff: score = ms when they may run. */
   readonly delayed: string;
-  /** Claimed jobs: score = ms when the lease expires. */
+  /** Claimed (running) jobs: score = ms when the lease expires. Also the index of running jobs. */
   readonly leases: string;
   /** Finished jobs: score = ms when they finished (retention works from it). */
   readonly done: string;
   /** Creation sequence counter. */
   readonly seq: string;
-  /** Per-status indexes: score = creation sequence. */
+  /** Per-status indexes: score = creation sequence (running jobs are in `leases`). */
   readonly pending: string;
-  readonly running: string;
   readonly completed: string;
   readonly failed: string;
   readonly cancelled: string;
@@ -29,6 +28,8 @@ export class QueueKeys {
   readonly events: string;
   /** Pub/sub channel of worker control messages (wake, delayed due, cancel). */
   readonly control: string;
+  /** Exists while some process listens to job events: scripts only build events then. */
+  readonly listeners: string;
 
   constructor(prefix: unknown) {
     this.prefix = validatePrefix(prefix);
@@ -39,12 +40,12 @@ export class QueueKeys {
     this.done = `${p}done`;
     this.seq = `${p}seq`;
     this.pending = `${p}s:pending`;
-    this.running = `${p}s:running`;
     this.completed = `${p}s:completed`;
     this.failed = `${p}s:failed`;
     this.cancelled = `${p}s:cancelled`;
     this.events = `${p}events`;
     this.control = `${p}control`;
+    this.listeners = `${p}listeners`;
   }
 
   /** The hash of one job. */
@@ -52,9 +53,9 @@ export class QueueKeys {
     return `${this.prefix}job:${id}`;
   }
 
-  /** The five status indexes, in lifecycle order. */
+  /** The key that indexes each status, in lifecycle order (`leases` for running). */
   get statuses(): string[] {
-    return STATUSES.map((s) => this[s]);
+    return STATUSES.map((s) => (s === "running" ? this.leases : this[s]));
   }
 }
 

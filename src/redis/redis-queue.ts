@@ -44,6 +44,7 @@ export interface BulkJob {
 }
 
 const BATCH = 500;
+const LISTENERS_TTL_MS = 60_000;
 
 // The options each queue was built with, for `rapidai-jobs worker`, which
 // builds a processing twin of a queue a task module made. Kept off the class
@@ -79,6 +80,9 @@ export class RedisQueue extends JobQueue {
   #closing: Promise<void> | undefined;
   #policyChecked = false;
   #waiting = new Map<string, number>();
+  /** Set once job events are subscribed here (and the listeners key is kept alive). */
+  #eventsReady: Promise<void> | undefined;
+  #listenerTimer: NodeJS.Timeout | undefined;
   /** Reads in flight, so close() lets them end before it disconnects. */
   #reads = new Set<Promise<unknown>>();
 
@@ -128,7 +132,11 @@ export class RedisQueue extends JobQueue {
       const client = createClient(this.#o.connection, `rapidai:${this.prefix}`);
       this.#client = client;
       this.#scripts = new ScriptRunner(client, this.prefix);
-      client.on("ready", () => void this.#checkEvictionPolicy());
+      client.on("ready", () => {
+        void this.#checkEvictionPolicy();
+        // A restarted Redis may have lost the key.
+        if (this.#listenerTimer !== undefined) void this.#markListening().catch(() => {});
+      });
     }
     return { client: this.#client, scripts: this.#scripts! };
   }
@@ -150,7 +158,8 @@ export class RedisQueue extends JobQueue {
     if (this.#closing !== undefined && c.client.status === "end") throw closedError();
     try {
       await ensureConnected(c.client, this.#o.connection, this.#o.connection.commandTimeoutMs);
-      if (this.#bus !== undefined) await this.#bus.settled();
+      // Events of what this call does must reach listeners already registered here.
+      if (this.#eventsReady !== undefined) await this.#eventsReady;
     } catch (error) {
       throw unavailable(this.#o.connection, error);
     }
@@ -232,12 +241,34 @@ export class RedisQueue extends JobQueue {
     });
   }
 
+  /**
+   * Subscribes to job events. The scripts only build events while the
+   * listeners key exists, so it is set first and kept alive while this queue
+   * listens (it expires on its own if this process dies).
+   */
   #subscribeEvents(): Promise<void> {
-    return this.#eventBus().subscribe(
-      this.#o.keys.events,
-      (message) => this.#onEvents(message),
-      this.#o.connection.commandTimeoutMs,
-    );
+    if (this.#eventsReady !== undefined) return this.#eventsReady;
+    const timeoutMs = this.#o.connection.commandTimeoutMs;
+    const p = (async () => {
+      const { client } = this.#connection();
+      await ensureConnected(client, this.#o.connection, timeoutMs);
+      await this.#markListening();
+      await this.#eventBus().subscribe(this.#o.keys.events, (m) => this.#onEvents(m), timeoutMs);
+      this.#listenerTimer ??= setInterval(
+        () => void this.#markListening().catch(() => {}),
+        LISTENERS_TTL_MS / 3,
+      );
+      this.#listenerTimer.unref();
+    })();
+    this.#eventsReady = p;
+    p.catch(() => {
+      if (this.#eventsReady === p) this.#eventsReady = undefined;
+    });
+    return p;
+  }
+
+  async #markListening(): Promise<void> {
+    await this.#client?.set(this.#o.keys.listeners, "1", "PX", LISTENERS_TTL_MS);
   }
 
   #onEvents(message: Buffer): void {
@@ -428,7 +459,7 @@ export class RedisQueue extends JobQueue {
     const k = this.#o.keys;
     const r = (await this.#run(
       "cancel",
-      [k.ready, k.delayed, k.pending, k.running, k.cancelled, k.done],
+      [k.ready, k.delayed, k.pending, k.cancelled, k.done],
       [jobId],
     )) as number;
     if (r === 0) return false;
@@ -515,6 +546,7 @@ export class RedisQueue extends JobQueue {
     // way: let whoever waits for them look once more before disconnecting.
     for (const jobId of this.#waiting.keys()) this.notifyTerminal(jobId, "completed");
     while (this.#reads.size > 0) await Promise.allSettled([...this.#reads]);
+    clearInterval(this.#listenerTimer);
     await this.#bus?.close();
     const client = this.#client;
     if (client !== undefined) {

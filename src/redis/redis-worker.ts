@@ -281,7 +281,7 @@ export class RedisWorker {
     this.#d.scripts
       .runBuffer(
         "claim",
-        [k.ready, k.delayed, k.pending, k.running, k.leases],
+        [k.ready, k.delayed, k.pending, k.leases],
         [this.id, want, this.#s.leaseMs],
       )
       .then(
@@ -514,7 +514,7 @@ export class RedisWorker {
       const args: (string | number | Uint8Array)[] = [progress.size];
       for (const [id, p] of progress) args.push(id, p.job.token, p.value);
       // Progress is advisory: a lost update is not retried.
-      void this.#d.scripts.run("progress", [k.running], args).catch(() => 0);
+      void this.#d.scripts.run("progress", [k.leases], args).catch(() => 0);
     }
     const completes: Ending[] = [];
     const fails: Ending[] = [];
@@ -533,11 +533,7 @@ export class RedisWorker {
       }
       groups.push([
         completes,
-        this.#d.scripts.run(
-          "complete",
-          [k.running, k.completed, k.cancelled, k.leases, k.done],
-          args,
-        ),
+        this.#d.scripts.run("complete", [k.completed, k.cancelled, k.leases, k.done], args),
       ]);
     }
     if (fails.length > 0) {
@@ -555,22 +551,13 @@ export class RedisWorker {
           );
         }
       }
-      const keys = [
-        k.ready,
-        k.delayed,
-        k.running,
-        k.pending,
-        k.failed,
-        k.cancelled,
-        k.leases,
-        k.done,
-      ];
+      const keys = [k.ready, k.delayed, k.pending, k.failed, k.cancelled, k.leases, k.done];
       groups.push([fails, this.#d.scripts.run("fail", keys, args)]);
     }
     if (requeues.length > 0) {
       const args: (string | number)[] = [requeues.length];
       for (const e of requeues) args.push(e.job.id, e.job.token);
-      const keys = [k.ready, k.running, k.pending, k.cancelled, k.leases, k.done];
+      const keys = [k.ready, k.pending, k.cancelled, k.leases, k.done];
       groups.push([requeues, this.#d.scripts.run("handBack", keys, args)]);
     }
     const results = await Promise.allSettled(groups.map(([, p]) => p));
@@ -636,7 +623,7 @@ export class RedisWorker {
     try {
       await this.#d.scripts.run(
         "handBack",
-        [k.ready, k.running, k.pending, k.cancelled, k.leases, k.done],
+        [k.ready, k.pending, k.cancelled, k.leases, k.done],
         args,
       );
     } catch (error) {
@@ -655,7 +642,7 @@ export class RedisWorker {
       for (let round = 0; round < 10; round++) {
         const reply = (await this.#d.scripts.run(
           "expireLeases",
-          [k.leases, k.ready, k.running, k.pending, k.failed, k.cancelled, k.done, k.delayed],
+          [k.leases, k.ready, k.pending, k.failed, k.cancelled, k.done, k.delayed],
           [500],
         )) as [number, ...string[]];
         const n = reply[0];

@@ -1,6 +1,6 @@
 -- list: jobs newest first (by creation sequence), from the per-status
 -- indexes only (never KEYS or SCAN), as one consistent snapshot.
--- KEYS[1..5] s:pending, s:running, s:completed, s:failed, s:cancelled
+-- KEYS[1..5] s:pending, leases (the running jobs), s:completed, s:failed, s:cancelled
 -- ARGV[1] prefix
 -- ARGV[2] status to list, or '' for all
 -- ARGV[3] offset
@@ -17,11 +17,37 @@ local cursors = {}
 local names = { 'pending', 'running', 'completed', 'failed', 'cancelled' }
 for i = 1, 5 do
   if want == '' or want == names[i] then
-    cursors[#cursors + 1] = { key = KEYS[i], at = 0, buf = {}, pos = 1, done = false }
+    cursors[#cursors + 1] = { key = KEYS[i], at = 0, buf = {}, pos = 1, done = false, running = i == 2 }
   end
 end
 
+-- Running jobs are few (the leases set holds them, scored by expiry): read
+-- them all and order them by creation sequence here.
+local function load_running(c)
+  local ids = redis.call('ZRANGE', c.key, 0, -1)
+  local rows = {}
+  for _, id in ipairs(ids) do
+    local q = redis.call('HGET', job_key(id), 'q')
+    if q then
+      rows[#rows + 1] = { id, tonumber(q) }
+    end
+  end
+  table.sort(rows, function(a, b)
+    return a[2] > b[2]
+  end)
+  c.buf = {}
+  for _, r in ipairs(rows) do
+    c.buf[#c.buf + 1] = r[1]
+    c.buf[#c.buf + 1] = r[2]
+  end
+  c.pos = 1
+  c.done = true
+end
+
 local function head(c)
+  if c.running and not c.done then
+    load_running(c)
+  end
   if c.pos > #c.buf then
     if c.done then
       return nil
@@ -43,7 +69,7 @@ local out = {}
 local taken = 0
 local skipped = 0
 -- One index and no filter: start reading at the offset.
-if #cursors == 1 and task == '' then
+if #cursors == 1 and task == '' and not cursors[1].running then
   cursors[1].at = offset
   skipped = offset
 end

@@ -1,6 +1,6 @@
 -- progress: stores the last progress value of running attempts and
 -- announces it. Fenced: an attempt that lost its lease reports nothing.
--- KEYS[1] s:running
+-- KEYS[1] leases (routes the call to the queue's slot)
 -- ARGV[1] prefix
 -- ARGV[2] N, then N times: id, lease token, value (msgpack)
 --@include "base.lua"

@@ -43,13 +43,18 @@ end
 
 -- Moves a job between the per-status indexes (sorted by creation sequence)
 -- and records the new status in its hash. Refuses (returns false) anything
--- the table above does not allow.
+-- the table above does not allow. Running jobs have no index of their own:
+-- the leases set is it, and the callers add and remove leases.
 local function move(id, key, from, to, seq)
   if not can(from, to) then
     return false
   end
-  redis.call('ZREM', status_key(from), id)
-  redis.call('ZADD', status_key(to), seq, id)
+  if from ~= 'running' then
+    redis.call('ZREM', status_key(from), id)
+  end
+  if to ~= 'running' then
+    redis.call('ZADD', status_key(to), seq, id)
+  end
   redis.call('HSET', key, 's', to)
   return true
 end
@@ -62,16 +67,40 @@ end
 
 -- Events: every record is a netstring list (count, then fields), all records
 -- of one script call go out in one PUBLISH. Netstrings carry binary results
--- and progress values as they are.
+-- and progress values as they are. Built as one flat list of pieces,
+-- concatenated once at the end.
 local EVENTS = {}
+-- Records are only built while some process listens (it keeps the
+-- 'listeners' key alive); checked once per call.
+local EMIT = nil
 local function ns(v)
-  local s = v == nil and '' or tostring(v)
-  return #s .. ':' .. s .. ','
+  local s = v or ''
+  local n = #EVENTS
+  EVENTS[n + 1] = #s
+  EVENTS[n + 2] = ':'
+  EVENTS[n + 3] = s
+  EVENTS[n + 4] = ','
 end
 local function event(kind, id, task, from, to, attempts, at, x1, x2, x3)
-  EVENTS[#EVENTS + 1] = table.concat({
-    ns(10), ns(kind), ns(id), ns(task), ns(from), ns(to), ns(int(attempts)), ns(int(at)), ns(x1), ns(x2), ns(x3),
-  })
+  if EMIT == nil then
+    EMIT = redis.call('EXISTS', PREFIX .. 'listeners') == 1
+  end
+  if not EMIT then
+    return
+  end
+  local n = #EVENTS
+  EVENTS[n + 1] = '2:10,1:'
+  EVENTS[n + 2] = kind
+  EVENTS[n + 3] = ','
+  ns(id)
+  ns(task)
+  ns(from)
+  ns(to)
+  ns(tostring(attempts))
+  ns(int(at))
+  ns(x1 and tostring(x1))
+  ns(x2)
+  ns(x3 and tostring(x3))
 end
 
 -- Control messages to workers: 'w' (jobs are ready), 'd<ms>' (a delayed job

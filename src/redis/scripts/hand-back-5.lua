@@ -1,12 +1,12 @@
 -- hand-back: running -> pending at once, for jobs a stopping worker will not
--- finish. The attempt is not counted (it did not fail), and no lease has to
--- run out first. A job whose cancel was asked ends cancelled.
+-- finish (or that never started on a thread). The attempt is not counted (it
+-- did not fail), and no lease has to run out first. A job whose cancel was
+-- asked ends cancelled.
 -- KEYS[1] ready
--- KEYS[2] s:running
--- KEYS[3] s:pending
--- KEYS[4] s:cancelled
--- KEYS[5] leases
--- KEYS[6] done
+-- KEYS[2] s:pending
+-- KEYS[3] s:cancelled
+-- KEYS[4] leases
+-- KEYS[5] done
 -- ARGV[1] prefix
 -- ARGV[2] N, then N times: id, lease token
 -- Returns N integers: 1 handed back (or cancelled), 0 refused (lease lost).
@@ -14,18 +14,16 @@
 local now = now_ms()
 local n = tonumber(ARGV[2])
 local out = {}
-local i = 3
 for j = 1, n do
+  local i = 3 + (j - 1) * 2
   local id, token = ARGV[i], ARGV[i + 1]
-  i = i + 2
   local key = job_key(id)
   local f = redis.call('HMGET', key, 's', 'w', 'x', 't', 'q', 'n', 'p')
   if f[1] == 'running' and f[2] == token then
-    redis.call('ZREM', KEYS[5], id)
-    redis.call('HSET', key, 'l', token)
-    redis.call('HDEL', key, 'w')
+    redis.call('ZREM', KEYS[4], id)
+    redis.call('HSET', key, 'l', token, 'w', '')
     if f[3] == '1' then
-      finish(id, key, 'running', 'cancelled', f[5], now, KEYS[6])
+      finish(id, key, 'running', 'cancelled', f[5], now, KEYS[5])
       event('X', id, f[4], 'running', 'cancelled', f[6], now)
     else
       local attempts = math.max(0, tonumber(f[6]) - 1)

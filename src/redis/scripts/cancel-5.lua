@@ -5,9 +5,8 @@
 -- KEYS[1] ready
 -- KEYS[2] delayed
 -- KEYS[3] s:pending
--- KEYS[4] s:running
--- KEYS[5] s:cancelled
--- KEYS[6] done
+-- KEYS[4] s:cancelled
+-- KEYS[5] done
 -- ARGV[1] prefix
 -- ARGV[2] job id
 -- Returns 0 unknown or finished, 1 cancelled, 2 cancel asked of a running job.
@@ -19,7 +18,7 @@ if f[1] == 'pending' then
   local now = now_ms()
   redis.call('ZREM', KEYS[1], ready_member(f[3], id))
   redis.call('ZREM', KEYS[2], id)
-  finish(id, key, 'pending', 'cancelled', f[3], now, KEYS[6])
+  finish(id, key, 'pending', 'cancelled', f[3], now, KEYS[5])
   event('X', id, f[2], 'pending', 'cancelled', f[4], now)
   flush()
   return 1

@@ -3,8 +3,7 @@
 -- KEYS[1] ready
 -- KEYS[2] delayed
 -- KEYS[3] s:pending
--- KEYS[4] s:running
--- KEYS[5] leases     sorted set, score = ms when the lease expires
+-- KEYS[4] leases     sorted set of running jobs, score = ms when the lease expires
 -- ARGV[1] prefix
 -- ARGV[2] worker id (the lease token is "<worker id>:<attempt>")
 -- ARGV[3] N, the most jobs to claim
@@ -30,16 +29,20 @@ WAKE = false
 local out = { '' }
 if count > 0 then
   local popped = redis.call('ZPOPMIN', KEYS[1], count)
+  local unpend = {}
+  local leased = {}
+  local expires = now + lease
   for i = 1, #popped, 2 do
     local id = string.sub(popped[i], 17)
     local key = job_key(id)
-    local f = redis.call('HMGET', key, 's', 't', 'a', 'n', 'm', 'q')
+    local f = redis.call('HMGET', key, 's', 't', 'a', 'n', 'm')
     -- A member whose job is no longer pending is stale: drop it.
     if f[1] == 'pending' then
       local attempt = tonumber(f[4]) + 1
-      move(id, key, 'pending', 'running', f[6])
-      redis.call('HSET', key, 'n', attempt, 'b', now, 'w', worker .. ':' .. attempt)
-      redis.call('ZADD', KEYS[5], now + lease, id)
+      redis.call('HSET', key, 's', 'running', 'n', attempt, 'b', now, 'w', worker .. ':' .. attempt)
+      unpend[#unpend + 1] = id
+      leased[#leased + 1] = expires
+      leased[#leased + 1] = id
       out[#out + 1] = id
       out[#out + 1] = f[2]
       out[#out + 1] = f[3] or ''
@@ -47,6 +50,10 @@ if count > 0 then
       out[#out + 1] = f[5]
       event('S', id, f[2], 'pending', 'running', attempt, now)
     end
+  end
+  if #unpend > 0 then
+    redis.call('ZREM', KEYS[3], unpack(unpend))
+    redis.call('ZADD', KEYS[4], unpack(leased))
   end
 end
 if #due > 0 and redis.call('ZCARD', KEYS[1]) > 0 then

@@ -4,12 +4,11 @@
 -- cancel was asked ends cancelled, never retried.
 -- KEYS[1] ready
 -- KEYS[2] delayed
--- KEYS[3] s:running
--- KEYS[4] s:pending
--- KEYS[5] s:failed
--- KEYS[6] s:cancelled
--- KEYS[7] leases
--- KEYS[8] done
+-- KEYS[3] s:pending
+-- KEYS[4] s:failed
+-- KEYS[5] s:cancelled
+-- KEYS[6] leases
+-- KEYS[7] done
 -- ARGV[1] prefix
 -- ARGV[2] N, then N times:
 --   id, lease token, kind ('f' failed, 'r' retry, 'c' stopped by cancel),
@@ -19,26 +18,22 @@
 local now = now_ms()
 local n = tonumber(ARGV[2])
 local out = {}
-local i = 3
 for j = 1, n do
+  local i = 3 + (j - 1) * 7
   local id, token, kind, err, code, delay, duration =
     ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], tonumber(ARGV[i + 5]), ARGV[i + 6]
-  i = i + 7
   local key = job_key(id)
   local f = redis.call('HMGET', key, 's', 'w', 'x', 't', 'q', 'n', 'm', 'p', 'l')
   if f[1] == 'running' and f[2] == token then
-    -- 'l' remembers the attempt that ended, so a repeated call (its reply was
-    -- lost) is recognised as applied rather than refused.
-    redis.call('HSET', key, 'l', token)
-    redis.call('HDEL', key, 'w')
-    redis.call('ZREM', KEYS[7], id)
+    redis.call('HSET', key, 'l', token, 'w', '')
+    redis.call('ZREM', KEYS[6], id)
     local attempts = tonumber(f[6])
     -- No retry is left once attempts exceed maxRetries, whatever the caller thought.
     if kind == 'r' and attempts > tonumber(f[7]) then
       kind = 'f'
     end
     if f[3] == '1' or kind == 'c' then
-      finish(id, key, 'running', 'cancelled', f[5], now, KEYS[8])
+      finish(id, key, 'running', 'cancelled', f[5], now, KEYS[7])
       event('X', id, f[4], 'running', 'cancelled', attempts, now)
     elseif kind == 'r' then
       move(id, key, 'running', 'pending', f[5])
@@ -50,7 +45,7 @@ for j = 1, n do
       end
       event('R', id, f[4], 'running', 'pending', attempts, now, err, code, delay)
     else
-      finish(id, key, 'running', 'failed', f[5], now, KEYS[8])
+      finish(id, key, 'running', 'failed', f[5], now, KEYS[7])
       redis.call('HSET', key, 'e', err, 'k', code)
       event('F', id, f[4], 'running', 'failed', attempts, now, err, code, duration)
     end

@@ -5,12 +5,11 @@
 -- answer is refused.
 -- KEYS[1] leases
 -- KEYS[2] ready
--- KEYS[3] s:running
--- KEYS[4] s:pending
--- KEYS[5] s:failed
--- KEYS[6] s:cancelled
--- KEYS[7] done
--- KEYS[8] delayed
+-- KEYS[3] s:pending
+-- KEYS[4] s:failed
+-- KEYS[5] s:cancelled
+-- KEYS[6] done
+-- KEYS[7] delayed
 -- ARGV[1] prefix
 -- ARGV[2] most leases to expire in this call
 -- Returns { number expired, then the ids }.
@@ -24,13 +23,13 @@ for _, id in ipairs(ids) do
   local key = job_key(id)
   local f = redis.call('HMGET', key, 's', 'x', 't', 'q', 'n', 'm', 'p')
   if f[1] == 'running' then
-    redis.call('HDEL', key, 'w')
+    redis.call('HSET', key, 'w', '')
     local attempts = tonumber(f[5])
     if f[2] == '1' then
-      finish(id, key, 'running', 'cancelled', f[4], now, KEYS[7])
+      finish(id, key, 'running', 'cancelled', f[4], now, KEYS[6])
       event('X', id, f[3], 'running', 'cancelled', attempts, now)
     elseif attempts > tonumber(f[6]) then
-      finish(id, key, 'running', 'failed', f[4], now, KEYS[7])
+      finish(id, key, 'running', 'failed', f[4], now, KEYS[6])
       redis.call('HSET', key, 'e', msg, 'k', 'ERR_LEASE_EXPIRED')
       event('F', id, f[3], 'running', 'failed', attempts, now, msg, 'ERR_LEASE_EXPIRED', '')
     else
