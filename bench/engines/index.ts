@@ -1,27 +1,23 @@
-/** Opens an engine by the name a case spec carries. */
-import { openBeeQueue } from "./bee-queue.js";
-import { openBullmq } from "./bullmq.js";
+/**
+ * Opens an engine by the name a case spec carries. Each adapter is imported
+ * only when its case runs, so a case process loads no peer library it does
+ * not measure.
+ */
 import type { Engine, EngineOptions } from "./engine.js";
-import { openMainThread } from "./main-thread.js";
-import { openRapidaiMemory } from "./rapidai-memory.js";
-import { openRapidaiRedis } from "./rapidai-redis.js";
-import { openPiscina, openTinypool } from "./raw-pools.js";
 
-export const ENGINES = {
-  "rapidai-memory": openRapidaiMemory,
-  "rapidai-redis": (o: EngineOptions) => openRapidaiRedis(o, 0),
-  piscina: openPiscina,
-  tinypool: openTinypool,
-  bullmq: (o: EngineOptions) => openBullmq(o, "in-process"),
-  "bullmq-threads": (o: EngineOptions) => openBullmq(o, "worker-threads"),
-  "bee-queue": openBeeQueue,
-  "main-thread": openMainThread,
-} satisfies Record<string, (o: EngineOptions) => Promise<Engine>>;
-
-export type EngineName = keyof typeof ENGINES;
+const ENGINES: Record<string, (o: EngineOptions) => Promise<Engine>> = {
+  "rapidai-memory": async (o) => (await import("./rapidai-memory.js")).openRapidaiMemory(o),
+  "rapidai-redis": async (o) => (await import("./rapidai-redis.js")).openRapidaiRedis(o, 0),
+  piscina: async (o) => (await import("./raw-pools.js")).openPiscina(o),
+  tinypool: async (o) => (await import("./raw-pools.js")).openTinypool(o),
+  bullmq: async (o) => (await import("./bullmq.js")).openBullmq(o, "in-process"),
+  "bullmq-threads": async (o) => (await import("./bullmq.js")).openBullmq(o, "worker-threads"),
+  "bee-queue": async (o) => (await import("./bee-queue.js")).openBeeQueue(o),
+  "main-thread": async (o) => (await import("./main-thread.js")).openMainThread(o),
+};
 
 export function openEngine(name: string, o: EngineOptions): Promise<Engine> {
-  const open = ENGINES[name as EngineName];
+  const open = ENGINES[name];
   if (open === undefined) throw new Error(`unknown engine ${name}`);
   return open(o);
 }

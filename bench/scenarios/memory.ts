@@ -5,8 +5,6 @@
  * the peers.
  */
 import { setImmediate as turn } from "node:timers/promises";
-import BeeQueue from "bee-queue";
-import { Queue as BullQueue } from "bullmq";
 import { Redis } from "ioredis";
 import { getQueue } from "rapidai/background";
 import { benchQueueName } from "../engines/engine.js";
@@ -125,6 +123,7 @@ async function redisCase(spec: CaseSpec, ctx: RunContext) {
     }
   }
   if (spec.engine === "bullmq") {
+    const { Queue: BullQueue } = await import("bullmq");
     const queue = new BullQueue(benchQueueName("bullmq-mem"), { connection: redisEndpoint(url) });
     try {
       return await inRedis(url, count, ctx, (size) =>
@@ -134,6 +133,7 @@ async function redisCase(spec: CaseSpec, ctx: RunContext) {
       await queue.close();
     }
   }
+  const { default: BeeQueue } = await import("bee-queue");
   const queue = new BeeQueue(benchQueueName("bee-mem"), {
     redis: redisEndpoint(url) as never,
     isWorker: false,
