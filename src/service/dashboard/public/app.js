@@ -1,7 +1,7 @@
 // Wires the dashboard together: the event stream feeds every part, and
 // /api/stats re-syncs the counters every few seconds in case events were lost.
 import { cancelJob, getStats } from "./api.js";
-import { byId } from "./dom.js";
+import { byId, debounce } from "./dom.js";
 import { createEnqueueForm } from "./enqueue-form.js";
 import { createJobDetail } from "./job-detail.js";
 import { createJobTable } from "./job-table.js";
@@ -11,6 +11,8 @@ import { createThroughputChart } from "./throughput-chart.js";
 import { toast } from "./toast.js";
 
 const STATS_EVERY_MS = 5000;
+/** Quiet time after a burst of events before the counters are re-read. */
+const SETTLE_MS = 700;
 
 function start() {
   const backend = byId("backend");
@@ -72,8 +74,16 @@ function start() {
       state === "live" ? "Live" : state === "reconnecting" ? "Reconnecting…" : "Offline";
   }
 
+  // A stats snapshot and the events around it can overlap by a few jobs; when
+  // a burst ends, one more read makes the counters exact at once.
+  const settle = debounce(() => {
+    syncStats();
+    table.settle();
+  }, SETTLE_MS);
+
   connectEvents({
     status(event) {
+      settle();
       counts.apply(event);
       table.apply(event);
       detail.apply(event);

@@ -74,3 +74,12 @@ export function throttle(fn, ms) {
     }, wait);
   };
 }
+
+/** Runs `fn` once `ms` passed without another call. */
+export function debounce(fn, ms) {
+  let timer;
+  return () => {
+    clearTimeout(timer);
+    timer = setTimeout(fn, ms);
+  };
+}

@@ -117,8 +117,12 @@ export function createJobTable({ onOpen, onCancel, onFilter }) {
       el("td", { className: "task-cell" }, job.task ?? ""),
       el("td", { className: "status-cell" }, statusBadge(job.status, job.progress, job.attempts)),
       el("td", { className: "num hide-narrow" }, String(job.attempts ?? 0)),
-      el("td", { title: formatFullTime(job.created_at) }, formatTime(job.created_at)),
-      el("td", { className: "num duration" }, formatDuration(jobDuration(job))),
+      el(
+        "td",
+        { className: "hide-phone", title: formatFullTime(job.created_at) },
+        formatTime(job.created_at),
+      ),
+      el("td", { className: "num duration hide-phone" }, formatDuration(jobDuration(job))),
       el(
         "td",
         { className: "actions" },
@@ -315,6 +319,10 @@ export function createJobTable({ onOpen, onCancel, onFilter }) {
       if (!enters && !leaves) return;
       if (state.offset === 0) refreshSoon();
       else fresh.hidden = false;
+    },
+    /** After a burst of events: the first page is read again so its total is exact. */
+    settle() {
+      if (state.offset === 0) refreshSoon();
     },
     /** Shows a running job's progress in its row. */
     progress(event) {
