@@ -35,8 +35,17 @@ export function installErrorHandler(
   app.setErrorHandler((error: FastifyError | JobError | Error, request, reply) => {
     if (error instanceof JobError) {
       const status = STATUS_OF_CODE[error.code];
-      if (status !== undefined) {
+      if (status !== undefined && status < 500) {
         return reply.code(status).send({ error: error.message, code: error.code });
+      }
+      if (status !== undefined) {
+        // The message may name internal hosts: the client gets the code only.
+        logError(`${request.method} ${request.url.split("?")[0]} failed`, error);
+        const message =
+          error.code === ErrorCode.QUEUE_CLOSED
+            ? "The service is shutting down"
+            : "Queue backend unavailable";
+        return reply.code(status).send({ error: message, code: error.code });
       }
     } else {
       const fe = error as FastifyError;

@@ -8,7 +8,7 @@ import type {
   RetryingEvent,
   StartedEvent,
 } from "../events.js";
-import type { JobQueue } from "../job-queue.js";
+import type { JobCounts, JobQueue } from "../job-queue.js";
 import { JOB_STATUSES } from "../job-status.js";
 
 const MAX_TRACKED = 100_000;
@@ -30,14 +30,34 @@ export class ServiceMetrics {
     const registers = [this.registry];
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
 
+    // One countJobs() per scrape, shared by the two gauges below. A backend
+    // that is down must not fail the whole scrape: the process metrics still
+    // matter, and rapidai_backend_up says what happened.
+    let scrape: Promise<JobCounts | undefined> | undefined;
+    const counts = () =>
+      (scrape ??= queue.countJobs().then(
+        (c) => c,
+        () => undefined,
+      )).finally(() => {
+        scrape = undefined;
+      });
     new Gauge({
       name: "rapidai_jobs",
       help: "Jobs in the queue by status, read from the queue at scrape time.",
       labelNames: ["status"] as const,
       registers,
       collect: async function (this: Gauge<"status">) {
-        const counts = await queue.countJobs();
-        for (const status of JOB_STATUSES) this.set({ status }, counts[status]);
+        const c = await counts();
+        if (c === undefined) this.reset();
+        else for (const status of JOB_STATUSES) this.set({ status }, c[status]);
+      },
+    });
+    new Gauge({
+      name: "rapidai_backend_up",
+      help: "1 when the queue's backend answered this scrape's job count, else 0.",
+      registers,
+      collect: async function (this: Gauge) {
+        this.set((await counts()) === undefined ? 0 : 1);
       },
     });
     const duration = new Histogram({

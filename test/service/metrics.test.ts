@@ -61,6 +61,7 @@ describe("GET /metrics", () => {
       sample(text, 'rapidai_job_duration_seconds_count{task="fail",outcome="failed"}'),
       3,
     );
+    assert.equal(sample(text, "rapidai_backend_up"), 1);
     assert.match(text, /^# TYPE rapidai_job_duration_seconds histogram$/m);
     assert.match(
       text,
