@@ -1,7 +1,4 @@
 import { isIP } from "node:net";
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
-import type { JobQueue } from "../job-queue.js";
 import {
   formatHelp,
   intValue,
@@ -11,9 +8,7 @@ import {
   stringValue,
   usageError,
 } from "./args.js";
-
-/** `--tasks demo` (and the default) loads the demo tasks shipped with the package. */
-const DEMO_MODULE = new URL("../demo/tasks.js", import.meta.url).href;
+import { openServiceQueue } from "./serve-queue.js";
 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
   {
@@ -159,47 +154,9 @@ function listenUrl(address: string, port: number): string {
 
 const LOUD = "!".repeat(72);
 
-/** Imports a task module named on the command line (a path, a file URL, or `demo`). */
-async function importTaskModule(spec: string): Promise<void> {
-  const url =
-    spec === "demo" ? DEMO_MODULE : /^file:/i.test(spec) ? spec : pathToFileURL(resolve(spec)).href;
-  try {
-    await import(url);
-  } catch (error) {
-    throw new Error(`cannot import task module ${spec}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
-}
-
-async function openQueue(config: ServeConfig): Promise<JobQueue> {
-  // The package entry, not get-queue.js: importing it registers the backends.
-  // Imported here, not at the top, so `--help` and flag errors answer at once.
-  const background = await import("../background.js");
-  if (config.redis === undefined) {
-    return background.getQueue(
-      "memory",
-      config.threads === undefined ? {} : { threads: config.threads },
-    );
-  }
-  if (config.threads !== undefined) {
-    console.warn(
-      "rapidai-jobs: --threads is ignored with --redis: jobs run in `rapidai-jobs worker` processes",
-    );
-  }
-  if (typeof (background as Record<string, unknown>).RedisQueue !== "function") {
-    throw new Error("this build has no Redis backend");
-  }
-  return background.getQueue("redis", {
-    url: config.redis,
-    ...(config.prefix === undefined ? {} : { prefix: config.prefix }),
-    process: false,
-  });
-}
-
 /**
- * `rapidai-jobs serve`: sets up the default queue, loads the task modules,
- * starts the HTTP service and runs until SIGTERM or SIGINT, then shuts down
+ * `rapidai-jobs serve`: loads the task modules, sets up the queue, starts
+ * the HTTP service and runs until SIGTERM or SIGINT, then shuts down
  * gracefully. Resolves with the exit code.
  */
 export async function serveCommand(argv: string[]): Promise<number> {
@@ -208,10 +165,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     process.stdout.write(SERVE_HELP);
     return 0;
   }
-  // The default queue comes first, so tasks defined without a `queue` bind to it.
-  const queue = await openQueue(config);
-  for (const spec of config.tasks) await importTaskModule(spec);
-  const tasks = queue.taskNames();
+  const { queue, tasks } = await openServiceQueue(config);
   if (tasks.length === 0) {
     await queue.close();
     throw new Error(
@@ -220,7 +174,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
 
   const { createService } = await import("../service/create-service.js");
-  const app = createService({ queue, token: config.token, bodyLimit: config.bodyLimit });
+  const app = createService({ queue, tasks, token: config.token, bodyLimit: config.bodyLimit });
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
 import { describeWithRedis, type RedisHandle, startRedis } from "../support/redis-server.js";
 import {
   CLI,
@@ -94,6 +95,33 @@ describeWithRedis("the service over Redis, with a separate worker process", () =
     const metrics = await request(`${service.url}/metrics`);
     assert.match(metrics.text, /^rapidai_jobs\{status="cancelled"\} 1$/m);
     assert.match(metrics.text, /^rapidai_job_failures_total\{task="fail"\} 1$/m);
+  });
+
+  test("a seed-style module with its own Redis queue is served enqueue-only and run by its worker", async () => {
+    const seed = fileURLToPath(new URL("./fixtures/seed-style-tasks.js", import.meta.url));
+    const env = { SEED_REDIS_URL: redis.url };
+    const seedService = await startCli(
+      ["serve", "--port", "0", "--redis", redis.url, "--tasks", seed],
+      env,
+    );
+    const seedWorker = spawn(process.execPath, [CLI, "worker", "--threads", "1", seed], {
+      env: { ...process.env, ...env },
+      stdio: "ignore",
+    });
+    try {
+      const stats = await request(`${seedService.url}/api/stats`);
+      assert.deepEqual(stats.body.tasks, ["processData"]);
+      assert.equal(stats.body.backend, "redis");
+      const id = await enqueue(seedService.url, "processData", ["d-1"]);
+      const job = await pollJob(seedService.url, id);
+      assert.equal(job.status, "completed");
+      assert.equal(job.result.data_id, "d-1");
+      assert.equal(job.result.result, "D-1");
+      assert.equal(job.result.pid, seedWorker.pid, "the worker process ran it, not the service");
+    } finally {
+      seedService.child.kill("SIGKILL");
+      seedWorker.kill("SIGKILL");
+    }
   });
 
   test("service and worker exit 0 on SIGTERM", async () => {
