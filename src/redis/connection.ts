@@ -94,36 +94,51 @@ export async function ensureConnected(
   timeoutMs: number,
 ): Promise<void> {
   if (client.status === "ready") return;
-  if (client.status === "wait") {
-    client.connect().catch(() => {});
+  if (client.status === "wait") client.connect().catch(() => {});
+  // One shared wait per client: many calls at once add one listener set, not many.
+  let ready = readiness.get(client);
+  if (ready === undefined) {
+    ready = new Promise<void>((resolve, reject) => {
+      const done = (error?: unknown) => {
+        client.off("ready", onReady);
+        client.off("error", onError);
+        client.off("end", onEnd);
+        readiness.delete(client);
+        if (error === undefined) resolve();
+        else reject(error);
+      };
+      const onReady = () => done();
+      const onError = (error: unknown) => {
+        // Authentication and permission errors will not heal by waiting.
+        if (
+          /NOAUTH|WRONGPASS|NOPERM|invalid password|certificate|self.signed|TLS/i.test(
+            String(error),
+          )
+        )
+          done(error);
+      };
+      const onEnd = () => done(new Error("the connection was closed"));
+      client.on("ready", onReady);
+      client.on("error", onError);
+      client.on("end", onEnd);
+    });
+    ready.catch(() => {});
+    readiness.set(client, ready);
   }
-  await new Promise<void>((resolve, reject) => {
-    const done = (error?: unknown) => {
-      clearTimeout(timer);
-      client.off("ready", onReady);
-      client.off("error", onError);
-      client.off("end", onEnd);
-      if (error === undefined) resolve();
-      else reject(unavailable(settings, error));
-    };
-    const onReady = () => done();
-    const onError = (error: unknown) => {
-      // Authentication and permission errors will not heal by waiting.
-      if (
-        /NOAUTH|WRONGPASS|NOPERM|invalid password|certificate|self.signed|TLS/i.test(String(error))
-      )
-        done(error);
-    };
-    const onEnd = () => done(new Error("the connection was closed"));
-    const timer = setTimeout(
-      () => done(new Error(`no connection within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    client.on("ready", onReady);
-    client.on("error", onError);
-    client.on("end", onEnd);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs);
   });
+  try {
+    await Promise.race([ready, timeout]);
+  } catch (error) {
+    throw unavailable(settings, error);
+  } finally {
+    clearTimeout(timer);
+  }
 }
+
+const readiness = new WeakMap<Redis, Promise<void>>();
 
 /** Maps a connection-level failure to `ERR_BACKEND_UNAVAILABLE`; other errors pass through. */
 export function unavailable(settings: ConnectionSettings, error: unknown): JobError {

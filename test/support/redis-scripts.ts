@@ -1,0 +1,115 @@
+/**
+ * Direct access to a queue's Lua scripts, for tests that play a worker by
+ * hand (one that claims a job and then "dies", or answers late).
+ */
+import { Redis } from "ioredis";
+import { QueueKeys } from "../../src/redis/queue-keys.js";
+import { ScriptRunner } from "../../src/redis/scripts.js";
+
+export interface ClaimedJob {
+  id: string;
+  attempt: number;
+  token: string;
+}
+
+export class ScriptedWorker {
+  readonly client: Redis;
+  readonly keys: QueueKeys;
+  readonly scripts: ScriptRunner;
+
+  constructor(
+    url: string,
+    prefix: string,
+    readonly workerId = "scripted-worker",
+  ) {
+    this.client = new Redis(url, { maxRetriesPerRequest: 1 });
+    this.keys = new QueueKeys(prefix);
+    this.scripts = new ScriptRunner(this.client, prefix);
+  }
+
+  /** Claims up to `n` ready jobs with a lease of `leaseMs`. */
+  async claim(n: number, leaseMs: number): Promise<ClaimedJob[]> {
+    const k = this.keys;
+    const r = (await this.scripts.run(
+      "claim",
+      [k.ready, k.delayed, k.pending, k.leases],
+      [this.workerId, n, leaseMs],
+    )) as (string | number)[];
+    const out: ClaimedJob[] = [];
+    for (let i = 1; i + 4 < r.length; i += 5) {
+      const attempt = Number(r[i + 3]);
+      out.push({ id: String(r[i]), attempt, token: `${this.workerId}:${attempt}` });
+    }
+    return out;
+  }
+
+  /** Completes jobs with msgpack `result` bytes; resolves with 1 (applied) or 0 (refused) each. */
+  complete(jobs: ClaimedJob[], result = Buffer.from([0xc0])): Promise<number[]> {
+    const k = this.keys;
+    const args: (string | number | Buffer)[] = [jobs.length];
+    for (const j of jobs) args.push(j.id, j.token, result, 1);
+    return this.scripts.run(
+      "complete",
+      [k.completed, k.cancelled, k.leases, k.done],
+      args,
+    ) as Promise<number[]>;
+  }
+
+  /** Ends attempts unsuccessfully: kind 'f' failed, 'r' retry, 'c' cancelled. */
+  fail(jobs: ClaimedJob[], kind: "f" | "r" | "c", delayMs = 0): Promise<number[]> {
+    const k = this.keys;
+    const args: (string | number)[] = [jobs.length];
+    for (const j of jobs)
+      args.push(j.id, j.token, kind, "Error: scripted", "ERR_SCRIPTED", delayMs, 1);
+    return this.scripts.run(
+      "fail",
+      [k.ready, k.delayed, k.pending, k.failed, k.cancelled, k.leases, k.done],
+      args,
+    ) as Promise<number[]>;
+  }
+
+  handBack(jobs: ClaimedJob[]): Promise<number[]> {
+    const k = this.keys;
+    const args: (string | number)[] = [jobs.length];
+    for (const j of jobs) args.push(j.id, j.token);
+    return this.scripts.run(
+      "handBack",
+      [k.ready, k.pending, k.cancelled, k.leases, k.done],
+      args,
+    ) as Promise<number[]>;
+  }
+
+  renew(jobs: ClaimedJob[], leaseMs: number): Promise<string[]> {
+    const args: (string | number)[] = [leaseMs, jobs.length];
+    for (const j of jobs) args.push(j.id, j.token);
+    return this.scripts.run("renewLeases", [this.keys.leases], args) as Promise<string[]>;
+  }
+
+  /** Expires the leases that ran out; resolves with the number expired. */
+  async expire(): Promise<number> {
+    const k = this.keys;
+    const r = (await this.scripts.run(
+      "expireLeases",
+      [k.leases, k.ready, k.pending, k.failed, k.cancelled, k.done, k.delayed],
+      [1000],
+    )) as number[];
+    return r[0]!;
+  }
+
+  cancel(id: string): Promise<number> {
+    const k = this.keys;
+    return this.scripts.run(
+      "cancel",
+      [k.ready, k.delayed, k.pending, k.cancelled, k.done],
+      [id],
+    ) as Promise<number>;
+  }
+
+  status(id: string): Promise<string | null> {
+    return this.client.hget(this.keys.job(id), "s");
+  }
+
+  close(): void {
+    this.client.disconnect();
+  }
+}
