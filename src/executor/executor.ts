@@ -120,6 +120,15 @@ export class Executor {
     return this.active < limit;
   }
 
+  /**
+   * Whether a thread has taken the attempt up (it no longer waits for a
+   * thread to start or for the job before it); undefined once it ended.
+   */
+  hasStarted(attempt: Attempt): boolean | undefined {
+    if (this.#attempts[attempt.slot] !== attempt) return undefined;
+    return Atomics.load(this.#owners, attempt.slot) !== 0;
+  }
+
   /** True once the pool exists. */
   get started(): boolean {
     return this.#pool !== undefined;
