@@ -209,7 +209,16 @@ export class Executor {
    * starts throwing, and after the grace period its thread is terminated.
    */
   stop(attempt: Attempt, why: typeof CancelFlag.CANCELLED | typeof CancelFlag.TIMED_OUT): void {
-    if (this.#attempts[attempt.slot] !== attempt || attempt.stop !== CancelFlag.NONE) return;
+    if (this.#attempts[attempt.slot] !== attempt) return;
+    if (attempt.stop !== CancelFlag.NONE) {
+      // Cancelled while already stopping after a timeout: it must end
+      // cancelled, not go back for a retry. The grace period runs on.
+      if (why === CancelFlag.CANCELLED && attempt.stop === CancelFlag.TIMED_OUT) {
+        attempt.stop = why;
+        Atomics.store(this.#flags, attempt.slot, why);
+      }
+      return;
+    }
     attempt.stop = why;
     Atomics.store(this.#flags, attempt.slot, why);
     const message: AbortMessage = { c: attempt.slot, i: attempt.jobId, r: why };
