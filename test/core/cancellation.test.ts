@@ -8,6 +8,7 @@ import {
   sleepStubbornly,
   spinCooperatively,
   spinStubbornly,
+  stubbornPastTimeout,
 } from "../fixtures/core-tasks.js";
 import {
   closeQueues,
@@ -105,6 +106,22 @@ describe("cancellation", () => {
     assert.equal(later.result, "still works");
     assert.equal(events.cancelled.length, 2);
     assert.equal(events.failed.length, 0);
+  });
+
+  it("ends a job cancelled while it is being stopped after a timeout as cancelled, with no retry", async () => {
+    const queue = openQueue({ threads: 1, cancelGraceMs: 400 });
+    await threadOf(queue);
+    const events = recordEvents(queue);
+    const id = await startBody(queue, stubbornPastTimeout);
+    // Its 50 ms timeout has fired; its thread is terminated only after the grace period.
+    await delay(150);
+    assert.equal(await queue.cancel(id), true);
+    const r = await queue.getResult(id);
+    assert.equal(r?.status, "cancelled");
+    assert.equal(r?.attempts, 1);
+    await delay(50);
+    assert.equal(events.started.filter((e) => e.jobId === id).length, 1, "no retry started");
+    assert.equal(events.retrying.length, 0);
   });
 
   it("returns false for an unknown job and for a job that already finished", async () => {
