@@ -92,3 +92,30 @@ describe("listJobs()", () => {
     }
   });
 });
+
+describe("retention of finished jobs", () => {
+  it("keeps at most retention.maxCount finished jobs, dropping the oldest, and never a pending one", async () => {
+    const queue = openQueue({ threads: 1, retention: { maxCount: 2 } });
+    await queue.enqueue("waiting", identity, [0], { delayMs: 60_000 });
+    for (let i = 0; i < 5; i++) {
+      await queue.enqueue(`r${i}`, identity, [i]);
+      await queue.waitFor(`r${i}`, { timeoutMs: 20_000 });
+    }
+    assert.deepEqual(
+      (await queue.listJobs()).map((j) => j.jobId),
+      ["r4", "r3", "waiting"],
+    );
+    assert.equal(await queue.getResult("r0"), undefined);
+    assert.deepEqual(await queue.countJobs(), {
+      pending: 1,
+      running: 0,
+      completed: 2,
+      failed: 0,
+      cancelled: 0,
+    });
+    // A dropped job's id can be used again.
+    await queue.enqueue("r0", identity, ["again"]);
+    assert.equal((await queue.waitFor("r0", { timeoutMs: 20_000 })).result, "again");
+    assert.equal(await queue.cancel("waiting"), true);
+  });
+});

@@ -8,6 +8,7 @@ import {
   failFixed,
   failJitter,
   failTimes,
+  throwKind,
 } from "../fixtures/core-tasks.js";
 import { echo } from "../fixtures/tasks.js";
 import { closeQueues, enqueue, openQueue, recordEvents } from "./helpers.js";
@@ -101,6 +102,22 @@ describe("retries", () => {
     const id = await enqueue(queue, echo, 1);
     const r = await queue.waitFor(id, { timeoutMs: 20_000 });
     assert.equal(r.maxRetries, 3);
+  });
+
+  it("stores what the job threw: the error's name, message and code", async () => {
+    const cases: [string, string, string | undefined][] = [
+      ["type", "TypeError: not a number", undefined],
+      ["coded", "disk full", "ENOSPC"],
+      ["string", "just a string", undefined],
+      ["object", "plain object", "E_PLAIN"],
+      ["undefined", "undefined", undefined],
+    ];
+    for (const [kind, error, code] of cases) {
+      const r = await queue.waitFor(await enqueue(queue, throwKind, kind), { timeoutMs: 20_000 });
+      assert.equal(r.status, "failed", kind);
+      assert.equal(r.error, error, kind);
+      assert.equal(r.errorCode, code, kind);
+    }
   });
 
   it("keeps a job pending, with the last error, while it waits out its backoff", async () => {
