@@ -67,6 +67,7 @@ describe("cancellation", () => {
     // A long grace period: only a cooperative stop can end the job quickly
     // and leave the thread alive.
     const queue = openQueue({ threads: 1, cancelGraceMs: 20_000 });
+    const events = recordEvents(queue);
     const thread = await threadOf(queue);
     const id = await startBody(queue, sleep, 60_000);
     assert.equal((await queue.getResult(id))?.status, "running");
@@ -74,6 +75,11 @@ describe("cancellation", () => {
     const r = await queue.getResult(id);
     assert.equal(r?.status, "cancelled");
     assert.equal(r?.attempts, 1);
+    assert.deepEqual(
+      events.progress.filter((e) => e.jobId === id).map((e) => e.progress),
+      ["body started", "aborted: ERR_JOB_CANCELLED"],
+      "the job saw its signal abort, with a cancel reason",
+    );
     assert.equal(await threadOf(queue), thread, "the thread was not replaced");
   });
 

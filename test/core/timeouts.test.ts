@@ -43,6 +43,11 @@ describe("timeouts", () => {
     assert.ok(events.retrying.every((e) => e.code === ErrorCode.TIMEOUT));
     assert.equal(events.failed.at(-1)?.code, ErrorCode.TIMEOUT);
     assert.equal(await threadOf(queue), thread, "a cooperative stop keeps the thread");
+    assert.deepEqual(
+      events.progress.map((e) => e.progress),
+      ["aborted: ERR_JOB_TIMEOUT", "aborted: ERR_JOB_TIMEOUT", "aborted: ERR_JOB_TIMEOUT"],
+      "each attempt saw its signal abort, with a timeout reason",
+    );
   });
 
   it("terminates a job that never yields once the grace period is over, and the pool replaces its thread", async () => {

@@ -8,8 +8,16 @@ import {
   viaFactoryModuleUrl,
   viaFactoryNoModule,
 } from "../fixtures/core-factory-tasks.js";
-import { whereAmI } from "../fixtures/core-tasks.js";
-import { caught, closeQueues, enqueue, openQueue, runToEnd, waitAll } from "./helpers.js";
+import { sleep, whereAmI } from "../fixtures/core-tasks.js";
+import {
+  caught,
+  closeQueues,
+  enqueue,
+  openQueue,
+  runToEnd,
+  startBody,
+  waitAll,
+} from "./helpers.js";
 
 after(() => closeQueues());
 
@@ -26,6 +34,7 @@ describe("job bodies on worker threads", () => {
       assert.equal(body.isMainThread, false);
       assert.notEqual(body.threadId, threadId);
       assert.equal(body.jobId, ids[i]);
+      assert.equal(body.afterAwait, ids[i], "currentJob() follows the job across awaits");
       assert.equal(body.attempt, 1);
       assert.equal(body.task, "whereAmI");
       assert.equal(body.tag, `job ${i + 1}`);
@@ -54,6 +63,17 @@ describe("job bodies on worker threads", () => {
     assert.match(r.error ?? "", /viaFactoryNoModule/);
     assert.equal(r.attempts, 1);
     assert.equal(r.maxRetries, 2);
+  });
+
+  it("runs several jobs at once on one thread with concurrencyPerThread, each with its own cancel", async () => {
+    const queue = openQueue({ threads: 1, concurrencyPerThread: 2, cancelGraceMs: 20_000 });
+    const a = await startBody(queue, sleep, 60_000);
+    const b = await startBody(queue, sleep, 200);
+    assert.equal((await queue.getResult(a))?.status, "running");
+    assert.equal(await queue.cancel(a), true);
+    const rb = await queue.waitFor(b, { timeoutMs: 20_000 });
+    assert.equal(rb.status, "completed", "the other job on the thread carries on");
+    assert.equal((await queue.getResult(a))?.status, "cancelled");
   });
 
   it("rejects a job for a task name no background() call registered, at enqueue, storing nothing", async () => {
