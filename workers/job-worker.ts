@@ -7,7 +7,7 @@
 import { MessageChannel, parentPort, threadId, workerData } from "node:worker_threads";
 import * as Comlink from "comlink";
 import { displayModule } from "../src/caller-module.js";
-import { decodeMsgpack, decodeV8, encodeMsgpack } from "../src/codec.js";
+import { assertCloneable, decodeMsgpack, decodeV8, encodeMsgpack } from "../src/codec.js";
 import { type JobContext, maybeCurrentJob, runWithJob } from "../src/current-job.js";
 import {
   ErrorCode,
@@ -21,6 +21,7 @@ import {
   ArgsEncoding,
   CancelFlag,
   type EngineWorkerData,
+  type HostWire,
   type ProgressMessage,
   type RunRequest,
   type WorkerErrorPayload,
@@ -28,7 +29,9 @@ import {
 } from "../src/executor/protocol.js";
 import { findTask } from "../src/registry.js";
 import type { TaskDefinition } from "../src/task-definition.js";
-import { setWorkerHost, type WorkerHost } from "../src/thread-role.js";
+import { setWorkerHost } from "../src/thread-role.js";
+
+const KNOWN_CODES = new Set<string>(Object.values(ErrorCode));
 
 const data = workerData as EngineWorkerData;
 const flags = new Int32Array(data.flags);
@@ -40,7 +43,7 @@ const owners = new Int32Array(data.owners);
 const { port1: port, port2 } = new MessageChannel();
 parentPort!.postMessage({ rapidaiHello: port2, threadId } satisfies WorkerHello, [port2]);
 
-const host = Comlink.wrap<WorkerHost>({
+const host = Comlink.wrap<HostWire>({
   postMessage: (message: unknown, transfer?: Transferable[]) =>
     port.postMessage(message, transfer as never),
   addEventListener: (_type: string, listener: EventListenerOrEventListenerObject) => {
@@ -53,7 +56,17 @@ const host = Comlink.wrap<WorkerHost>({
   removeEventListener: () => {},
 });
 setWorkerHost({
-  enqueue: (task, args, options) => host.enqueue(task, args, options),
+  async enqueue(task, args, options) {
+    // Checked here, so a bad argument is named as on the main thread and
+    // is not a bare DataCloneError from the channel.
+    assertCloneable(args);
+    const answer = await host.enqueue(task, args, options);
+    if ("id" in answer) return answer.id;
+    const { code, message } = answer.error;
+    if (code !== undefined && KNOWN_CODES.has(code))
+      throw jobError(code as ErrorCodeValue, message);
+    throw Object.assign(new Error(message), { name: answer.error.name, code });
+  },
 });
 
 const running = new Map<number, WorkerJob>();

@@ -14,6 +14,7 @@ import {
   type ArgsEncoding,
   CancelFlag,
   type EngineWorkerData,
+  type HostWire,
   isWorkerError,
   type ProgressMessage,
   type RunRequest,
@@ -88,6 +89,14 @@ export class Executor {
   #attempts: (Attempt | undefined)[];
   #freeSlots: number[];
   #ports = new Set<MessagePort>();
+  /** The host as worker threads call it: errors travel as data, code included. */
+  #hostWire: HostWire = {
+    enqueue: (task, args, options) =>
+      this.#hooks.host.enqueue(task, args, options).then(
+        (id) => ({ id }),
+        (error: unknown) => ({ error: serializeError(error) }),
+      ),
+  };
   /** Each thread's channel with the function that handles its messages. */
   #deliver = new Map<MessagePort, (data: unknown) => void>();
   #reportedModules = new Map<string, SerializedError>();
@@ -276,7 +285,7 @@ export class Executor {
         this.#hooks.progress(progress.i, progress.v);
       return true;
     });
-    Comlink.expose(this.#hooks.host, endpoint);
+    Comlink.expose(this.#hostWire, endpoint);
     this.#deliver.set(port, endpoint.deliver);
     port.on("close", () => {
       this.#ports.delete(port);

@@ -1,4 +1,6 @@
 import type { MessagePort } from "node:worker_threads";
+import type { SerializedError } from "../errors.js";
+import type { EnqueueOptions } from "../job-queue.js";
 
 /**
  * The worker-thread protocol, typed in one place. Keys are short because a
@@ -70,6 +72,19 @@ export interface WorkerErrorPayload {
   message: string;
   stack?: string;
   code?: string;
+}
+
+/**
+ * What the main thread exposes to worker threads over comlink. A refused
+ * enqueue comes back as data, not as a thrown error: comlink would keep
+ * only the error's name and message, and the job could not branch on its code.
+ */
+export interface HostWire {
+  enqueue(
+    task: string,
+    args: unknown[],
+    options: EnqueueOptions | undefined,
+  ): Promise<{ id: string } | { error: SerializedError }>;
 }
 
 /** The data piscina's `workerData` carries to every engine thread. */
