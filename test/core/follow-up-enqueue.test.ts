@@ -1,8 +1,13 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, describe, it } from "node:test";
-import { getQueue } from "rapidai/background";
-import { enqueueFollowUp, enqueueFollowUpWith, identity } from "../fixtures/core-tasks.js";
+import { ErrorCode, getQueue } from "rapidai/background";
+import {
+  enqueueFollowUp,
+  enqueueFollowUpWith,
+  identity,
+  tryRefusedFollowUp,
+} from "../fixtures/core-tasks.js";
 import { adoptQueue, closeQueues } from "./helpers.js";
 
 // task.enqueue() inside a job goes to the main thread's queue for that task:
@@ -56,5 +61,41 @@ describe("enqueueing from inside a running job", () => {
       followUps.map((f) => f.result),
       Array.from({ length: 10 }, (_, i) => `n${i} (follow-up)`),
     );
+  });
+
+  it("hands a follow-up the main thread refuses back to the job as a JobError with its code", async () => {
+    const r = await queue.waitFor(await tryRefusedFollowUp.enqueue("bad-id"), {
+      timeoutMs: 20_000,
+    });
+    assert.equal(r.status, "completed", r.error);
+    const caught = r.result as {
+      refused: boolean;
+      isJobError: boolean;
+      code: string;
+      message: string;
+    };
+    assert.equal(caught.refused, true);
+    assert.equal(caught.isJobError, true);
+    assert.equal(caught.code, ErrorCode.INVALID_JOB_ID);
+    assert.match(caught.message, /bad id!/);
+  });
+
+  it("refuses an uncloneable follow-up argument inside the job with ERR_ARGUMENT_NOT_CLONEABLE naming it", async () => {
+    const before = await queue.countJobs();
+    const r = await queue.waitFor(await tryRefusedFollowUp.enqueue("uncloneable"), {
+      timeoutMs: 20_000,
+    });
+    const caught = r.result as {
+      refused: boolean;
+      isJobError: boolean;
+      code: string;
+      message: string;
+    };
+    assert.equal(caught.refused, true);
+    assert.equal(caught.isJobError, true);
+    assert.equal(caught.code, ErrorCode.ARGUMENT_NOT_CLONEABLE);
+    assert.match(caught.message, /args\[0\]\.callback/);
+    const after = await queue.countJobs();
+    assert.equal(after.completed, before.completed + 1, "only the job itself was stored");
   });
 });
