@@ -28,6 +28,8 @@ export interface WorkerProcessOptions {
   graceMs?: number;
   /** Task modules to load. @default the Redis test tasks */
   modules?: string[];
+  /** Run this script with these arguments instead of `rapidai-jobs worker`. */
+  script?: { path: string; args: string[] };
   env?: Record<string, string>;
 }
 
@@ -51,7 +53,8 @@ export async function startWorker(o: WorkerProcessOptions): Promise<WorkerProces
   if (o.leaseMs !== undefined) args.push("--lease", String(o.leaseMs));
   if (o.graceMs !== undefined) args.push("--grace", String(o.graceMs));
   args.push(...(o.modules ?? [REDIS_TASKS]));
-  const child = spawn(process.execPath, args, {
+  const argv = o.script === undefined ? args : [o.script.path, ...o.script.args];
+  const child = spawn(process.execPath, argv, {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...o.env },
   });

@@ -1,0 +1,99 @@
+/**
+ * Fencing: a worker frozen (SIGSTOP) past its lease loses the job to
+ * another worker, which completes it; once thawed (SIGCONT), its late answer
+ * is refused and logged, and it carries on with other jobs.
+ */
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, it } from "node:test";
+import { RedisQueue } from "rapidai/background";
+import "../fixtures/redis-tasks.js";
+import { describeWithRedis, type RedisHandle, startRedis } from "../support/redis-server.js";
+import { startWorker, type WorkerProcess } from "../support/worker-process.js";
+import { ChaosLog } from "./checker.js";
+
+const LEASE_MS = 1000;
+
+describeWithRedis("chaos: fencing with SIGSTOP and SIGCONT", () => {
+  let server: RedisHandle;
+  const log = new ChaosLog();
+  const workers: WorkerProcess[] = [];
+  before(async () => {
+    server = await startRedis();
+  });
+  after(async () => {
+    for (const w of workers) {
+      w.kill("SIGCONT");
+      w.kill("SIGKILL");
+    }
+    await server?.stop();
+    log.dispose();
+  });
+
+  it("refuses the late completion of a worker that lost its lease while frozen, and keeps one result", async () => {
+    const prefix = `fence:${randomUUID()}:`;
+    const producer = new RedisQueue({ url: server.url, prefix, process: false });
+    log.watch(producer);
+    const env = { RAPIDAI_ATTEMPT_LOG: log.file };
+    const startedBy = async (id: string, attempt: number) => {
+      for (let i = 0; i < 500; i++) {
+        const a = log
+          .attempts()
+          .find((x) => x.id === id && x.attempt === attempt && x.phase === "start");
+        if (a) return a;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error(`attempt ${attempt} of ${id} never started`);
+    };
+    try {
+      const frozen = await startWorker({
+        url: server.url,
+        prefix,
+        threads: 1,
+        leaseMs: LEASE_MS,
+        env,
+      });
+      workers.push(frozen);
+      const id = await producer.enqueue(randomUUID(), "rq.logged", [2000]);
+      log.enqueued.add(id);
+      assert.equal((await startedBy(id, 1)).pid, frozen.pid);
+      frozen.kill("SIGSTOP");
+      const rescuer = await startWorker({
+        url: server.url,
+        prefix,
+        threads: 1,
+        leaseMs: LEASE_MS,
+        env,
+      });
+      workers.push(rescuer);
+      assert.equal((await startedBy(id, 2)).pid, rescuer.pid, "the other worker took the job over");
+      const r = await producer.waitFor(id, { timeoutMs: 15_000 });
+      assert.equal(r.status, "completed");
+      assert.deepEqual(r.result, { pid: rescuer.pid, attempt: 2 });
+
+      // Thaw the first worker: its attempt ends, and its answer must be refused.
+      rescuer.kill("SIGKILL");
+      frozen.kill("SIGCONT");
+      await frozen.waitFor(/lost the lease of job|was refused|was dropped/, 15_000);
+      assert.match(frozen.output(), new RegExp(id));
+      const after = await producer.getResult(id);
+      assert.deepEqual(
+        after?.result,
+        { pid: rescuer.pid, attempt: 2 },
+        "the result stays the rescuer's",
+      );
+      assert.equal(after?.attempts, 2);
+
+      // And it carries on.
+      const next = await producer.enqueue(randomUUID(), "rq.logged", [10]);
+      log.enqueued.add(next);
+      const n = await producer.waitFor(next, { timeoutMs: 15_000 });
+      assert.deepEqual(n.result, { pid: frozen.pid, attempt: 1 });
+      const verdict = await log.verdict(producer, 5_000);
+      console.log(log.summary("fencing", verdict));
+      assert.deepEqual([verdict.lost, verdict.duplicated, verdict.unexpected], [[], [], []]);
+    } finally {
+      await producer.close();
+    }
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * No false stalls: a worker whose event loop is blocked for 0.4 of a lease,
+ * again and again, keeps its leases: its long jobs run exactly once.
+ */
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { after, before, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { RedisQueue, type RetryingEvent } from "rapidai/background";
+import "../fixtures/redis-tasks.js";
+import { describeWithRedis, type RedisHandle, startRedis } from "../support/redis-server.js";
+import { startWorker, type WorkerProcess } from "../support/worker-process.js";
+import { ChaosLog, FULL } from "./checker.js";
+
+const BUSY_WORKER = fileURLToPath(new URL("../fixtures/busy-worker.js", import.meta.url));
+const LEASE_MS = 1000;
+const JOB_MS = FULL ? 4000 : 2500;
+const JOBS = FULL ? 8 : 4;
+
+describeWithRedis("chaos: no false stalls", () => {
+  let server: RedisHandle;
+  const log = new ChaosLog();
+  const workers: WorkerProcess[] = [];
+  before(async () => {
+    server = await startRedis();
+  });
+  after(async () => {
+    for (const w of workers) w.kill("SIGKILL");
+    await server?.stop();
+    log.dispose();
+  });
+
+  it(`keeps the leases of ${JOBS} jobs of ${JOB_MS} ms while the event loop is blocked 400 ms at a time (lease ${LEASE_MS} ms)`, async () => {
+    const prefix = `busy:${randomUUID()}:`;
+    const producer = new RedisQueue({ url: server.url, prefix, process: false });
+    log.watch(producer);
+    const retrying: RetryingEvent[] = [];
+    producer.on("retrying", (e) => retrying.push(e));
+    // A second, healthy worker checks for expired leases all the while and would take the jobs over.
+    const env = { RAPIDAI_ATTEMPT_LOG: log.file };
+    try {
+      const busy = await startWorker({
+        url: server.url,
+        prefix,
+        env,
+        script: {
+          path: BUSY_WORKER,
+          args: [server.url, prefix, String(LEASE_MS), "400", "500", String(JOBS)],
+        },
+      });
+      workers.push(busy);
+      const jobs = Array.from({ length: JOBS }, () => ({
+        jobId: randomUUID(),
+        task: "rq.logged",
+        args: [JOB_MS],
+      }));
+      for (const id of await producer.enqueueMany(jobs)) log.enqueued.add(id);
+      for (
+        let i = 0;
+        i < 500 && log.attempts().filter((a) => a.phase === "start").length < JOBS;
+        i++
+      ) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const watcher = await startWorker({
+        url: server.url,
+        prefix,
+        threads: 1,
+        leaseMs: LEASE_MS,
+        env,
+      });
+      workers.push(watcher);
+      const verdict = await log.verdict(producer, 30_000);
+      console.log(`${log.summary("no false stalls", verdict)}, ${retrying.length} retries`);
+      assert.deepEqual([verdict.lost, verdict.duplicated, verdict.unexpected], [[], [], []]);
+      assert.deepEqual(verdict.reruns, [], "no job ran twice");
+      assert.deepEqual(retrying, [], "no lease expired");
+      for (const r of verdict.results.values()) assert.equal(r?.attempts, 1);
+      assert.doesNotMatch(busy.output(), /lost the lease|refused/);
+    } finally {
+      await producer.close();
+    }
+  });
+});
