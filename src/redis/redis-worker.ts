@@ -110,7 +110,9 @@ export class RedisWorker {
   #leases: LeaseKeeper<HeldJob>;
   #closing = false;
   #idleWaiters: (() => void)[] = [];
-  #avgJobMs = -1;
+  /** Moving average of the time between two jobs ending here, in ms: the pace. */
+  #msPerJob = -1;
+  #lastEnd = 0;
   #avgClaimMs = 1;
   #downSince = 0;
 
@@ -257,10 +259,11 @@ export class RedisWorker {
   #limit(): number {
     const capacity = this.executor.concurrency;
     if (this.#s.prefetch !== undefined) return capacity + this.#s.prefetch;
-    // Until jobs were timed, keep one extra job per slot; then enough to
-    // cover a claim's round trip at the observed job length.
-    if (this.#avgJobMs < 0) return capacity * 2;
-    const extra = Math.floor((capacity * 2 * this.#avgClaimMs) / Math.max(this.#avgJobMs, 0.01));
+    // Until jobs were timed, keep one extra job per slot. Then hold enough to
+    // keep the threads busy for two claim round trips at the observed pace:
+    // many for jobs shorter than a round trip, none for long ones.
+    if (this.#msPerJob < 0) return capacity * 2;
+    const extra = Math.floor((2 * this.#avgClaimMs) / Math.max(this.#msPerJob, 0.001));
     return capacity + Math.min(extra, MAX_PREFETCH);
   }
 
@@ -404,8 +407,13 @@ export class RedisWorker {
   #settled(job: HeldJob, def: TaskDefinition, outcome: AttemptOutcome, attempt: Attempt): void {
     this.#active--;
     job.run = undefined;
-    const durationMs = performance.now() - attempt.startedAt;
-    this.#avgJobMs = this.#avgJobMs < 0 ? durationMs : this.#avgJobMs * 0.9 + durationMs * 0.1;
+    const now = performance.now();
+    const durationMs = now - attempt.startedAt;
+    // The pace is only measured while the threads are busy; an idle gap says nothing about it.
+    const gap = this.#lastEnd === 0 || this.#active + 1 < this.executor.concurrency ? durationMs : now - this.#lastEnd;
+    this.#lastEnd = now;
+    const pace = Math.min(gap, durationMs);
+    this.#msPerJob = this.#msPerJob < 0 ? pace : this.#msPerJob * 0.95 + pace * 0.05;
     if (job.lost || job.handedBack) {
       this.#held.delete(job.id);
       if (job.lost && outcome.kind !== "cancelled") {
