@@ -131,10 +131,8 @@ describe("worker-thread crashes", () => {
         assert.ok(r.attempts <= 1, `no retry of a broken module (attempts ${r.attempts})`);
       }
       assert.equal(events.error.length, 1, "one error event");
-      assert.equal(
-        (events.error[0]?.error as { code?: string }).code,
-        ErrorCode.TASK_MODULE_IMPORT,
-      );
+      const reported = events.error[0]?.error as { code?: string } | undefined;
+      assert.equal(reported?.code, ErrorCode.TASK_MODULE_IMPORT);
       assert.equal(
         printed.filter((line) => line.includes("failed to import")).length,
         1,

@@ -27,19 +27,26 @@ describe("the public API of rapidai/background", () => {
   });
 
   it("exports the design's names with the right kinds", () => {
-    for (const name of ["background", "currentJob", "getQueue", "parseJobStatus"] as const) {
-      assert.equal(typeof api[name], "function", name);
+    const functions = {
+      background: api.background,
+      currentJob: api.currentJob,
+      getQueue: api.getQueue,
+      parseJobStatus: api.parseJobStatus,
+    };
+    for (const [name, value] of Object.entries(functions)) {
+      assert.equal(typeof value, "function", name);
     }
-    for (const name of [
-      "JobQueue",
-      "InMemoryQueue",
-      "RedisQueue",
-      "JobResult",
-      "JobError",
-      "RapidAIException",
-    ] as const) {
-      assert.equal(typeof api[name], "function", name);
-      assert.ok(api[name].prototype !== undefined, `${name} is a class`);
+    const classes = {
+      JobQueue: api.JobQueue,
+      InMemoryQueue: api.InMemoryQueue,
+      RedisQueue: api.RedisQueue,
+      JobResult: api.JobResult,
+      JobError: api.JobError,
+      RapidAIException: api.RapidAIException,
+    };
+    for (const [name, value] of Object.entries(classes)) {
+      assert.equal(typeof value, "function", name);
+      assert.match(Function.prototype.toString.call(value), /^class /, `${name} is a class`);
     }
     assert.ok(api.InMemoryQueue.prototype instanceof api.JobQueue);
     assert.ok(api.RedisQueue.prototype instanceof api.JobQueue);
