@@ -193,14 +193,47 @@ export async function workerCommand(
       `no task in ${config.modules.join(", ")} is bound to a Redis queue: nothing to run`,
     );
   }
+  let stop: ((signal: NodeJS.Signals) => void) | undefined;
+  const stopped = new Promise<number>((resolveExit) => {
+    let stopping = false;
+    stop = (signal) => {
+      if (stopping) {
+        console.warn(
+          `rapidai-jobs worker: ${signal} again: exiting now; unfinished jobs run again after their lease`,
+        );
+        resolveExit(1);
+        process.exit(1);
+      }
+      stopping = true;
+      console.log(
+        `rapidai-jobs worker: ${signal}: finishing running jobs (up to ${config.graceMs} ms), handing back the rest`,
+      );
+      Promise.all(queues.map((q) => q.close({ timeoutMs: config.graceMs }))).then(
+        () => {
+          process.off("SIGTERM", stop!);
+          process.off("SIGINT", stop!);
+          console.log("rapidai-jobs worker: stopped");
+          resolveExit(0);
+        },
+        (error) => {
+          console.error(`rapidai-jobs worker: stopping failed: ${(error as Error).message}`);
+          resolveExit(1);
+        },
+      );
+    };
+  });
+  // Signals stop the worker gracefully from here on, even while it still waits for Redis.
+  process.on("SIGTERM", stop!);
+  process.on("SIGINT", stop!);
   for (const q of queues) await q.start();
   // Report ready once Redis answers; while it does not, the queues keep trying.
   for (const q of queues) {
-    for (let said = false; ; ) {
+    for (let said = false; !q.closed; ) {
       try {
         await q.countJobs();
         break;
       } catch (error) {
+        if (q.closed) break;
         if (!said)
           console.warn(
             `rapidai-jobs worker: waiting for Redis at ${q.url}: ${(error as Error).message}`,
@@ -219,35 +252,5 @@ export async function workerCommand(
     );
   }
   console.log("rapidai-jobs worker ready");
-
-  return new Promise<number>((resolveExit) => {
-    let stopping = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        console.warn(
-          `rapidai-jobs worker: ${signal} again: exiting now; unfinished jobs run again after their lease`,
-        );
-        resolveExit(1);
-        process.exit(1);
-      }
-      stopping = true;
-      console.log(
-        `rapidai-jobs worker: ${signal}: finishing running jobs (up to ${config.graceMs} ms), handing back the rest`,
-      );
-      Promise.all(queues.map((q) => q.close({ timeoutMs: config.graceMs }))).then(
-        () => {
-          process.off("SIGTERM", onSignal);
-          process.off("SIGINT", onSignal);
-          console.log("rapidai-jobs worker: stopped");
-          resolveExit(0);
-        },
-        (error) => {
-          console.error(`rapidai-jobs worker: stopping failed: ${(error as Error).message}`);
-          resolveExit(1);
-        },
-      );
-    };
-    process.on("SIGTERM", onSignal);
-    process.on("SIGINT", onSignal);
-  });
+  return stopped;
 }

@@ -100,6 +100,8 @@ export class RedisWorker {
   #flushQueued = false;
   #flushRetry: NodeJS.Timeout | undefined;
   #claiming = false;
+  /** The claim in flight, so close() can wait for what it brings. */
+  #claimDone: Promise<void> = Promise.resolve();
   #maybeMore = true;
   #wakeGen = 0;
   #dueTimer: NodeJS.Timeout | undefined;
@@ -224,6 +226,7 @@ export class RedisWorker {
     this.#closing = true;
     clearInterval(this.#pollTimer);
     clearTimeout(this.#dueTimer);
+    await this.#claimDone;
     const notStarted = this.#waiting.splice(0);
     if (notStarted.length > 0) await this.#handBack(notStarted);
     if (this.#active > 0) {
@@ -281,7 +284,7 @@ export class RedisWorker {
     const gen = this.#wakeGen;
     const k = this.#d.keys;
     const t0 = performance.now();
-    this.#d.scripts
+    this.#claimDone = this.#d.scripts
       .runBuffer(
         "claim",
         [k.ready, k.delayed, k.pending, k.leases],
@@ -410,7 +413,10 @@ export class RedisWorker {
     const now = performance.now();
     const durationMs = now - attempt.startedAt;
     // The pace is only measured while the threads are busy; an idle gap says nothing about it.
-    const gap = this.#lastEnd === 0 || this.#active + 1 < this.executor.concurrency ? durationMs : now - this.#lastEnd;
+    const gap =
+      this.#lastEnd === 0 || this.#active + 1 < this.executor.concurrency
+        ? durationMs
+        : now - this.#lastEnd;
     this.#lastEnd = now;
     const pace = Math.min(gap, durationMs);
     this.#msPerJob = this.#msPerJob < 0 ? pace : this.#msPerJob * 0.95 + pace * 0.05;
