@@ -11,8 +11,8 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, path, body) {
-  const headers = { Accept: "application/json", ...authHeaders() };
+async function request(method, path, body, accept = "application/json") {
+  const headers = { Accept: accept, ...authHeaders() };
   const init = { method, headers, cache: "no-store" };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -25,6 +25,7 @@ async function request(method, path, body) {
     throw new ApiError(0, `Service unreachable (${error.message})`);
   }
   const text = await response.text();
+  if (response.ok && accept !== "application/json") return text;
   let data;
   try {
     data = text ? JSON.parse(text) : undefined;
@@ -51,6 +52,11 @@ async function request(method, path, body) {
 /** `GET /api/stats`: counts by status, task names, backend. */
 export function getStats() {
   return request("GET", "/api/stats");
+}
+
+/** `GET /metrics`: the Prometheus text, read while the event stream is paused. */
+export function getMetricsText() {
+  return request("GET", "/metrics", undefined, "text/plain");
 }
 
 /** `GET /jobs`: one page of jobs, newest first. */

@@ -13,6 +13,15 @@ import { toast } from "./toast.js";
 const STATS_EVERY_MS = 5000;
 /** Quiet time after a burst of events before the counters are re-read. */
 const SETTLE_MS = 700;
+/** How often the page polls while the event stream is down or paused. */
+const POLL_MS = 1000;
+const CONNECTION_LABELS = {
+  live: "Live",
+  connecting: "Connecting",
+  reconnecting: "Reconnecting…",
+  offline: "Offline",
+  busy: "Busy · polling",
+};
 
 function start() {
   const backend = byId("backend");
@@ -66,12 +75,32 @@ function start() {
     }
   }
 
+  // Without the stream (dropped, refused, or paused for being too busy) the
+  // page polls: the counters, the first page, the open job and the chart.
+  let pollTimer;
+  function poll() {
+    syncStats();
+    chart.sync();
+    table.poll();
+    detail.poll();
+  }
+
   function setConnection(state) {
-    // The stream was refused: a plain request tells why (a 401 asks for a token).
-    if (state === "offline" && connection.dataset.state !== "offline") syncStats();
+    const live = state === "live" || state === "connecting";
+    if (!live && pollTimer === undefined) {
+      pollTimer = setInterval(poll, POLL_MS);
+      // A plain request also tells why the stream was refused (a 401 asks for a token).
+      poll();
+    } else if (live && pollTimer !== undefined) {
+      clearInterval(pollTimer);
+      pollTimer = undefined;
+    }
     connection.dataset.state = state;
-    connectionLabel.textContent =
-      state === "live" ? "Live" : state === "reconnecting" ? "Reconnecting…" : "Offline";
+    connection.title =
+      state === "busy"
+        ? "Thousands of events a second: live updates are paused, the page polls every second"
+        : "Event stream";
+    connectionLabel.textContent = CONNECTION_LABELS[state] ?? state;
   }
 
   // A stats snapshot and the events around it can overlap by a few jobs; when
@@ -101,7 +130,11 @@ function start() {
   });
 
   syncStats();
-  setInterval(syncStats, STATS_EVERY_MS);
+  chart.sync();
+  setInterval(() => {
+    syncStats();
+    chart.sync();
+  }, STATS_EVERY_MS);
   table.load();
 
   const openFromHash = () => {

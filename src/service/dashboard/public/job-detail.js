@@ -235,6 +235,10 @@ export function createJobDetail({ onCancel, onOpenChange }) {
       load();
     },
     close,
+    /** While events are paused: re-read the open job. */
+    poll() {
+      if (openId) reload();
+    },
     /** A status event: re-read the open job when it is the one that changed. */
     apply(event) {
       if (event.job_id !== openId) return;

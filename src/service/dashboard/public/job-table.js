@@ -79,6 +79,9 @@ export function createJobTable({ onOpen, onCancel, onFilter }) {
    */
   let replay;
   let replayOverflow = false;
+  /** A page request is on its way; refreshes wait for it rather than replace it. */
+  let loading = false;
+  let refreshAfterLoad = false;
 
   /** Moves a row's job to the state an event describes. */
   function applyToRow(entry, event) {
@@ -189,6 +192,7 @@ export function createJobTable({ onOpen, onCancel, onFilter }) {
 
   async function load() {
     const mine = ++seq;
+    loading = true;
     replay ??= [];
     refreshWanted = false;
     fresh.hidden = true;
@@ -213,7 +217,7 @@ export function createJobTable({ onOpen, onCancel, onFilter }) {
         if (entry) applyToRow(entry, event);
       }
       if (dirty.size > 0) flush();
-      if (replayOverflow) refreshSoon();
+      if (replayOverflow) refreshAfterLoad = true;
     } catch (error) {
       if (mine !== seq) return;
       info.textContent = `Could not load jobs: ${error.message}`;
@@ -222,11 +226,22 @@ export function createJobTable({ onOpen, onCancel, onFilter }) {
         wrap.classList.remove("loading");
         replay = undefined;
         replayOverflow = false;
+        loading = false;
+        if (refreshAfterLoad) {
+          refreshAfterLoad = false;
+          refreshSoon();
+        }
       }
     }
   }
 
   const refreshSoon = throttle(() => {
+    if (loading) {
+      // On a busy server a page can take longer than the throttle: starting
+      // another would discard this one, and the table would never catch up.
+      refreshAfterLoad = true;
+      return;
+    }
     if (pointerInside) {
       // Rows moving under the pointer lead to clicks on the wrong job.
       refreshWanted = true;
@@ -317,6 +332,11 @@ export function createJobTable({ onOpen, onCancel, onFilter }) {
       const enters = state.status ? event.to === state.status : created;
       const leaves = state.status !== "" && entry !== undefined && event.to !== state.status;
       if (!enters && !leaves) return;
+      if (state.offset === 0) refreshSoon();
+      else fresh.hidden = false;
+    },
+    /** While events are paused: the first page is read again; on later pages, a button offers it. */
+    poll() {
       if (state.offset === 0) refreshSoon();
       else fresh.hidden = false;
     },

@@ -1,6 +1,7 @@
 // Throughput over the last minutes: jobs completed and failed per second,
 // counted from the event stream into a ring of one-second buckets and drawn
 // with uPlot once a second (never per event).
+import { getMetricsText } from "./api.js";
 import { byId, el, setChildren } from "./dom.js";
 import { tokenQuery } from "./token.js";
 
@@ -8,6 +9,10 @@ import { tokenQuery } from "./token.js";
 const CAPACITY = 900;
 /** Seconds averaged for the rate shown in the card's header. */
 const RATE_SECONDS = 10;
+/** The chart never shows less than this, even right after the page opened. */
+const MIN_SECONDS = 60;
+/** Lowest shortfall carried from one sync to the next. */
+const MAX_CARRY = -1000;
 
 let uPlotLoad;
 function loadUPlot() {
@@ -37,6 +42,22 @@ function clock(sec, withSeconds) {
   return withSeconds ? `${hm}:${pad(d.getSeconds())}` : hm;
 }
 
+/**
+ * Sum of a Prometheus counter over all its labels, from the text format;
+ * undefined when the metric is absent.
+ */
+export function metricSum(text, name) {
+  let sum;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith(name)) continue;
+    const next = line[name.length];
+    if (next !== "{" && next !== " ") continue;
+    const value = Number(line.slice(line.lastIndexOf(" ") + 1));
+    if (Number.isFinite(value)) sum = (sum ?? 0) + value;
+  }
+  return sum;
+}
+
 function cssVar(name, fallback) {
   const value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
   return value || fallback;
@@ -49,8 +70,15 @@ export function createThroughputChart() {
   const completed = new Float64Array(CAPACITY);
   const failed = new Float64Array(CAPACITY);
   let head = Math.floor(Date.now() / 1000);
+  const opened = head;
   let windowSeconds = Number(windowSelect.value) || 300;
   let plot;
+  /** Jobs counted from events, to compare with the service's counters. */
+  const seen = { completed: 0, failed: 0 };
+  /** The service's counters (and `seen`) at the last sync. */
+  let synced;
+  const missing = { completed: 0, failed: 0 };
+  let syncing = false;
 
   /** Moves the ring to second `sec`, zeroing the seconds it skips. */
   function advance(sec) {
@@ -64,8 +92,12 @@ export function createThroughputChart() {
     head = sec;
   }
 
-  /** The last `seconds` whole seconds (the current one is still filling). */
-  function series(seconds) {
+  /**
+   * The last whole seconds of the window (the current one is still filling),
+   * but none from before the page opened: it saw nothing then.
+   */
+  function series() {
+    const seconds = Math.max(MIN_SECONDS, Math.min(windowSeconds, head - opened));
     const xs = new Array(seconds);
     const c = new Array(seconds);
     const f = new Array(seconds);
@@ -154,13 +186,13 @@ export function createThroughputChart() {
       el("span", { className: "rate-completed" }, `${(c / RATE_SECONDS).toFixed(1)} completed/s`),
       el("span", { className: "rate-failed" }, `${(f / RATE_SECONDS).toFixed(1)} failed/s`),
     );
-    plot?.setData(series(windowSeconds));
+    plot?.setData(series());
   }
 
   function build(uPlot) {
     plot?.destroy();
     box.replaceChildren();
-    plot = new uPlot(options(Math.max(200, box.clientWidth)), series(windowSeconds), box);
+    plot = new uPlot(options(Math.max(200, box.clientWidth)), series(), box);
   }
 
   loadUPlot().then(
@@ -186,13 +218,58 @@ export function createThroughputChart() {
   draw();
   setInterval(draw, 1000);
 
+  /** Adds `n` jobs spread evenly over the whole seconds from `fromSec` to `toSec`. */
+  function spread(ring, n, fromSec, toSec) {
+    const seconds = Math.max(1, Math.min(toSec - fromSec, CAPACITY));
+    for (let i = 0; i < seconds; i++) ring[(toSec - i) % CAPACITY] += n / seconds;
+  }
+
   return {
+    /**
+     * Reads the service's completed and failed counters (/metrics) and adds
+     * the jobs the events did not bring (a dropped or paused stream), spread
+     * over the time since the last read. Job counts by status cannot serve
+     * for this: finished jobs are also removed from the queue.
+     */
+    async sync() {
+      if (syncing) return;
+      syncing = true;
+      let text;
+      try {
+        text = await getMetricsText();
+      } catch {
+        return;
+      } finally {
+        syncing = false;
+      }
+      const now = { at: Math.floor(Date.now() / 1000), seen: { ...seen } };
+      now.completed = metricSum(text, "rapidai_jobs_completed_total");
+      now.failed = metricSum(text, "rapidai_job_failures_total");
+      advance(now.at);
+      const before = synced;
+      synced = now;
+      if (!before || before.at >= now.at) return;
+      for (const [key, ring] of [
+        ["completed", completed],
+        ["failed", failed],
+      ]) {
+        if (now[key] === undefined || before[key] === undefined || now[key] < before[key]) {
+          missing[key] = 0;
+          continue;
+        }
+        // An event can land on either side of a read: a shortfall is kept to offset the next excess.
+        const delta = now[key] - before[key] - (now.seen[key] - before.seen[key]) + missing[key];
+        missing[key] = Math.max(MAX_CARRY, Math.min(0, delta));
+        if (delta > 0) spread(ring, delta, before.at, now.at);
+      }
+    },
     /** Counts a status event that ends a job as completed or failed. */
     apply(event) {
       if (event.to !== "completed" && event.to !== "failed") return;
       const sec = Math.floor(Date.now() / 1000);
       advance(sec);
       (event.to === "completed" ? completed : failed)[sec % CAPACITY] += 1;
+      seen[event.to] += 1;
     },
   };
 }
