@@ -263,12 +263,18 @@ export default async function runJob(req: RunRequest): Promise<unknown> {
   if (wait !== undefined) await wait;
   // Claim the slot: if this thread dies from here on (even while importing
   // the task's module), the main thread counts it as this job's crash.
-  Atomics.store(owners, req.s, threadId);
+  // Negative while the task's module is being imported, so a module that
+  // ends the thread at import is known as a broken module, not a crash.
+  let def = tasks.get(req.n);
+  Atomics.store(owners, req.s, def === undefined ? -threadId : threadId);
   try {
     // Cancelled (or timed out) while it waited: end without running.
     const flag = Atomics.load(flags, req.s);
     if (flag !== CancelFlag.NONE) throw payload(stopError(flag));
-    const def = tasks.get(req.n) ?? (await load(req));
+    if (def === undefined) {
+      def = await load(req);
+      Atomics.store(owners, req.s, threadId);
+    }
     return await execute(def, req);
   } finally {
     Atomics.store(owners, req.s, 0);

@@ -24,6 +24,8 @@ export class Attempt {
   /** Deadline entries in the shared timer queue. */
   timeoutEntry: TimerEntry | undefined = undefined;
   graceEntry: TimerEntry | undefined = undefined;
+  /** Its task is known to take under the prefetch threshold. */
+  short = false;
   /** `performance.now()` at dispatch. */
   readonly startedAt: number;
 

@@ -3,6 +3,7 @@ import { performance } from "node:perf_hooks";
 import { type MessagePort, type ResourceLimits, receiveMessageOnPort } from "node:worker_threads";
 import * as Comlink from "comlink";
 import { Piscina } from "piscina";
+import { displayModule } from "../caller-module.js";
 import { ErrorCode, type SerializedError, serializeError } from "../errors.js";
 import type { TaskDefinition } from "../task-definition.js";
 import type { WorkerHost } from "../thread-role.js";
@@ -63,10 +64,10 @@ const PERMANENT = new Set<string>([
   ErrorCode.PAYLOAD_CORRUPT,
 ]);
 
-// Below this average attempt time, each thread gets one job queued behind
-// the one it runs, so it starts the next job without waiting a round trip
-// to the main thread (~30 µs). Longer jobs gain nothing from it and a queued
-// job could wait behind a long one while another thread is free.
+// Behind jobs of tasks that take less than this on average, each thread gets
+// one more job queued, so it starts the next job without waiting a round
+// trip to the main thread (~30 µs). Longer jobs gain nothing from it, and a
+// queued job could wait behind a long one while another thread is free.
 const PREFETCH_BELOW_MS = 1;
 
 /**
@@ -100,8 +101,8 @@ export class Executor {
   /** Each thread's channel with the function that handles its messages. */
   #deliver = new Map<MessagePort, (data: unknown) => void>();
   #reportedModules = new Map<string, SerializedError>();
-  /** Moving average of attempt times, in ms; decides prefetching. */
-  #averageMs = Number.POSITIVE_INFINITY;
+  /** Moving average of each task's attempt times, in ms; decides prefetching. */
+  #taskMs = new Map<string, number>();
 
   constructor(options: ExecutorOptions, hooks: ExecutorHooks) {
     this.threads = options.threads ?? availableParallelism();
@@ -123,10 +124,21 @@ export class Executor {
     return this.#attempts.length - this.#freeSlots.length;
   }
 
-  /** Room for another attempt: one per concurrent job, plus one per thread while jobs are short. */
+  /**
+   * Room for another attempt: one per concurrent job, plus one per thread
+   * while every job in flight is of a task known to be short and has not
+   * yet run long, so a prefetched job never waits behind a long one.
+   */
   get hasCapacity(): boolean {
-    const limit = this.#averageMs < PREFETCH_BELOW_MS ? this.#attempts.length : this.concurrency;
-    return this.active < limit;
+    const active = this.active;
+    if (active < this.concurrency) return true;
+    if (active >= this.#attempts.length) return false;
+    const now = performance.now();
+    for (const attempt of this.#attempts) {
+      if (attempt === undefined) continue;
+      if (!attempt.short || now - attempt.startedAt > PREFETCH_BELOW_MS) return false;
+    }
+    return true;
   }
 
   /**
@@ -195,6 +207,7 @@ export class Executor {
       done,
       performance.now(),
     );
+    attempt.short = (this.#taskMs.get(spec.task.name) ?? PREFETCH_BELOW_MS) < PREFETCH_BELOW_MS;
     this.#attempts[slot] = attempt;
     const request: RunRequest = {
       i: spec.jobId,
@@ -257,7 +270,7 @@ export class Executor {
    */
   #terminate(attempt: Attempt): void {
     if (this.#attempts[attempt.slot] !== attempt) return;
-    const threadId = Atomics.load(this.#owners, attempt.slot);
+    const threadId = Math.abs(Atomics.load(this.#owners, attempt.slot));
     if (threadId === 0 || this.#pool === undefined) return;
     for (const worker of this.#pool.threads) {
       if (worker.threadId === threadId) void worker.terminate();
@@ -307,20 +320,21 @@ export class Executor {
     }
     this.#attempts[slot] = undefined;
     // A thread that died under its job never cleared the owner: that tells a
-    // crash from a job that was only waiting in the dead thread's queue.
-    const started = Atomics.load(this.#owners, slot) !== 0;
+    // crash from a job that was only waiting in the dead thread's queue. A
+    // negative owner means the thread was still importing the task's module.
+    const owner = Atomics.load(this.#owners, slot);
     Atomics.store(this.#owners, slot, 0);
     Atomics.store(this.#flags, slot, CancelFlag.NONE);
     this.#freeSlots.push(slot);
     this.#hooks.timers.remove(attempt.timeoutEntry);
     this.#hooks.timers.remove(attempt.graceEntry);
     const ms = performance.now() - attempt.startedAt;
-    this.#averageMs =
-      this.#averageMs === Number.POSITIVE_INFINITY ? ms : this.#averageMs * 0.9 + ms * 0.1;
-    attempt.done(this.#outcome(attempt, value, error, started), attempt);
+    const average = this.#taskMs.get(attempt.task);
+    this.#taskMs.set(attempt.task, average === undefined ? ms : average * 0.9 + ms * 0.1);
+    attempt.done(this.#outcome(attempt, value, error, owner), attempt);
   }
 
-  #outcome(attempt: Attempt, value: unknown, error: unknown, started: boolean): AttemptOutcome {
+  #outcome(attempt: Attempt, value: unknown, error: unknown, owner: number): AttemptOutcome {
     // Once asked to stop, how the job ended no longer matters: a job that
     // returns after its timeout still timed out.
     if (attempt.stop === CancelFlag.CANCELLED) return { kind: "cancelled" };
@@ -332,8 +346,19 @@ export class Executor {
         this.#reportBrokenModule(attempt, serialized);
       return { kind: "error", error: serialized, permanent: PERMANENT.has(serialized.code ?? "") };
     }
-    if (!started) return { kind: "not-started" };
+    if (owner === 0) return { kind: "not-started" };
     const crash = serializeError(error);
+    if (owner < 0) {
+      // The module killed its thread while being imported (say, process.exit
+      // at top level): as permanent as an import that throws, and reported once.
+      const broken: SerializedError = {
+        name: "JobError",
+        code: ErrorCode.TASK_MODULE_IMPORT,
+        message: `the module of task "${attempt.task}" (${displayModule(attempt.moduleUrl)}) ended its worker thread while being imported: ${crash.message}`,
+      };
+      this.#reportBrokenModule(attempt, broken);
+      return { kind: "error", error: broken, permanent: true };
+    }
     return {
       kind: "crashed",
       error: {
