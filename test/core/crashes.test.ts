@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { ErrorCode, type JobResult } from "rapidai/background";
 import { brokenModuleTask } from "../fixtures/core-broken-module.js";
+import { exitOnImportTask } from "../fixtures/core-exit-on-import.js";
 import {
   exhaustMemory,
   exitThread,
@@ -146,6 +147,38 @@ describe("worker-thread crashes", () => {
     } finally {
       console.error = original;
       delete process.env.CORE_IMPORT_LOG;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it("treats a task module that ends its thread while being imported as broken: no thread re-created in a loop", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rapidai-core-"));
+    const log = join(dir, "imports.log");
+    process.env.CORE_EXIT_IMPORT_LOG = log;
+    const original = console.error;
+    console.error = () => {};
+    try {
+      const queue = openQueue({ threads: 2 });
+      const events = recordEvents(queue);
+      const ids: string[] = [];
+      for (let i = 0; i < 20; i++) ids.push(await enqueue(queue, exitOnImportTask));
+      const results = await waitAll(queue, ids);
+      for (const r of results) {
+        assert.equal(r.status, "failed");
+        assert.equal(r.errorCode, ErrorCode.TASK_MODULE_IMPORT);
+        assert.match(r.error ?? "", /core-exit-on-import/);
+        assert.ok(r.attempts <= 1, `no retry of a broken module (attempts ${r.attempts})`);
+      }
+      assert.equal(events.error.length, 1, "one error event");
+      const imports = readFileSync(log, "utf8").split("\n").filter(Boolean).length;
+      assert.ok(
+        imports >= 1 && imports <= 2,
+        `threads killed by the import: ${imports}, not one per job`,
+      );
+      const ok = await queue.waitFor(await enqueue(queue, identity, "fine"), { timeoutMs: 20_000 });
+      assert.equal(ok.status, "completed");
+    } finally {
+      console.error = original;
+      delete process.env.CORE_EXIT_IMPORT_LOG;
       rmSync(dir, { recursive: true, force: true });
     }
   });
