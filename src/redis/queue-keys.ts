@@ -28,8 +28,6 @@ export class QueueKeys {
   readonly events: string;
   /** Pub/sub channel of worker control messages (wake, delayed due, cancel). */
   readonly control: string;
-  /** Exists while some process listens to job events: scripts only build events then. */
-  readonly listeners: string;
 
   constructor(prefix: unknown) {
     this.prefix = validatePrefix(prefix);
@@ -45,7 +43,15 @@ export class QueueKeys {
     this.cancelled = `${p}s:cancelled`;
     this.events = `${p}events`;
     this.control = `${p}control`;
-    this.listeners = `${p}listeners`;
+  }
+
+  /**
+   * Exists while some process listens to events of one kind (E enqueued, S
+   * started, C completed, F failed, R retrying, X cancelled, B handed back,
+   * P progress): the scripts only build the records someone listens to.
+   */
+  listen(kind: string): string {
+    return `${this.prefix}listen:${kind}`;
   }
 
   /** The hash of one job. */

@@ -46,6 +46,20 @@ export interface BulkJob {
 const BATCH = 500;
 const LISTENERS_TTL_MS = 60_000;
 
+/** The kinds of event records each event is made from (see the scripts' event()). */
+const KINDS: Readonly<Record<string, readonly string[]>> = {
+  status: ["E", "S", "C", "F", "R", "X", "B"],
+  enqueued: ["E"],
+  started: ["S"],
+  completed: ["C"],
+  failed: ["F"],
+  retrying: ["R"],
+  cancelled: ["X"],
+  progress: ["P"],
+};
+/** What `waitFor` needs: the records of the terminal transitions. */
+const TERMINAL_KINDS = ["C", "F", "X"];
+
 // The options each queue was built with, for `rapidai-jobs worker`, which
 // builds a processing twin of a queue a task module made. Kept off the class
 // so it is not public API.
@@ -80,8 +94,10 @@ export class RedisQueue extends JobQueue {
   #closing: Promise<void> | undefined;
   #policyChecked = false;
   #waiting = new Map<string, number>();
-  /** Set once job events are subscribed here (and the listeners key is kept alive). */
+  /** Settles once the event kinds asked for so far are marked and the channel subscribed. */
   #eventsReady: Promise<void> | undefined;
+  /** Kinds of event records this queue keeps wanted in Redis. */
+  #kinds = new Set<string>();
   #listenerTimer: NodeJS.Timeout | undefined;
   /** Reads in flight, so close() lets them end before it disconnects. */
   #reads = new Set<Promise<unknown>>();
@@ -235,40 +251,52 @@ export class RedisQueue extends JobQueue {
   }
 
   #listen(event: string): void {
-    if (event === "error" || this.#closing !== undefined) return;
-    this.#subscribeEvents().catch(() => {
+    const kinds = KINDS[event];
+    if (kinds === undefined || this.#closing !== undefined) return;
+    this.#subscribeEvents(kinds).catch(() => {
       // Redis is down: the next enqueue or wait reports it; the next listener tries again.
     });
   }
 
   /**
-   * Subscribes to job events. The scripts only build events while the
-   * listeners key exists, so it is set first and kept alive while this queue
-   * listens (it expires on its own if this process dies).
+   * Subscribes to job events of these kinds. The scripts only build the
+   * kinds of records some process wants (a key per kind), so the keys are
+   * set first, and kept alive while this queue listens (they expire on their
+   * own if this process dies).
    */
-  #subscribeEvents(): Promise<void> {
-    if (this.#eventsReady !== undefined) return this.#eventsReady;
+  #subscribeEvents(kinds: readonly string[]): Promise<void> {
+    const fresh = kinds.filter((k) => !this.#kinds.has(k));
+    if (fresh.length === 0 && this.#eventsReady !== undefined) return this.#eventsReady;
+    for (const k of fresh) this.#kinds.add(k);
     const timeoutMs = this.#o.connection.commandTimeoutMs;
-    const p = (async () => {
-      const { client } = this.#connection();
-      await ensureConnected(client, this.#o.connection, timeoutMs);
-      await this.#markListening();
-      await this.#eventBus().subscribe(this.#o.keys.events, (m) => this.#onEvents(m), timeoutMs);
-      this.#listenerTimer ??= setInterval(
-        () => void this.#markListening().catch(() => {}),
-        LISTENERS_TTL_MS / 3,
-      );
-      this.#listenerTimer.unref();
-    })();
+    const previous = this.#eventsReady ?? Promise.resolve();
+    const p = previous
+      .catch(() => {})
+      .then(async () => {
+        const { client } = this.#connection();
+        await ensureConnected(client, this.#o.connection, timeoutMs);
+        await this.#markListening();
+        await this.#eventBus().subscribe(this.#o.keys.events, (m) => this.#onEvents(m), timeoutMs);
+        this.#listenerTimer ??= setInterval(
+          () => void this.#markListening().catch(() => {}),
+          LISTENERS_TTL_MS / 3,
+        );
+        this.#listenerTimer.unref();
+      });
     this.#eventsReady = p;
     p.catch(() => {
       if (this.#eventsReady === p) this.#eventsReady = undefined;
+      for (const k of fresh) this.#kinds.delete(k);
     });
     return p;
   }
 
   async #markListening(): Promise<void> {
-    await this.#client?.set(this.#o.keys.listeners, "1", "PX", LISTENERS_TTL_MS);
+    const client = this.#client;
+    if (client === undefined) return;
+    await Promise.all(
+      [...this.#kinds].map((k) => client.set(this.#o.keys.listen(k), "1", "PX", LISTENERS_TTL_MS)),
+    );
   }
 
   #onEvents(message: Buffer): void {
@@ -357,7 +385,7 @@ export class RedisQueue extends JobQueue {
   ): Promise<JobResult<T>> {
     // Subscribe before the first look, so the terminal event cannot slip between.
     try {
-      await this.#subscribeEvents();
+      await this.#subscribeEvents(TERMINAL_KINDS);
     } catch (error) {
       throw unavailable(this.#o.connection, error);
     }

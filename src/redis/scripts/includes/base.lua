@@ -70,9 +70,17 @@ end
 -- and progress values as they are. Built as one flat list of pieces,
 -- concatenated once at the end.
 local EVENTS = {}
--- Records are only built while some process listens (it keeps the
--- 'listeners' key alive); checked once per call.
-local EMIT = nil
+-- A kind of record is only built while some process listens to it (it keeps
+-- the key 'listen:<kind>' alive); checked once per kind and call.
+local WANTED = {}
+local function wanted(kind)
+  local w = WANTED[kind]
+  if w == nil then
+    w = redis.call('EXISTS', PREFIX .. 'listen:' .. kind) == 1
+    WANTED[kind] = w
+  end
+  return w
+end
 local function ns(v)
   local s = v or ''
   local n = #EVENTS
@@ -82,10 +90,7 @@ local function ns(v)
   EVENTS[n + 4] = ','
 end
 local function event(kind, id, task, from, to, attempts, at, x1, x2, x3)
-  if EMIT == nil then
-    EMIT = redis.call('EXISTS', PREFIX .. 'listeners') == 1
-  end
-  if not EMIT then
+  if not wanted(kind) then
     return
   end
   local n = #EVENTS
