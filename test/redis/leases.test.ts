@@ -118,10 +118,10 @@ describeWithRedis("Redis leases and fencing", () => {
   });
 
   it("keeps renewing the lease of a job that runs longer than it, so it runs once", async () => {
-    const { q } = setup({ leaseMs: 300 });
+    const { q } = setup({ leaseMs: 800 });
     const retrying: RetryingEvent[] = [];
     q.on("retrying", (e) => retrying.push(e));
-    const r = await q.waitFor(await q.enqueue(randomUUID(), "rq.sleep", [1500]), {
+    const r = await q.waitFor(await q.enqueue(randomUUID(), "rq.sleep", [2500]), {
       timeoutMs: 10_000,
     });
     assert.equal(r.status, "completed");
