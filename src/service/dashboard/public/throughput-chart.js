@@ -58,6 +58,14 @@ export function metricSum(text, name) {
   return sum;
 }
 
+/** `950`, `1.5k`, `30k`, `2.4M`: axis labels that fit. */
+function compact(v) {
+  if (!Number.isInteger(v)) return "";
+  if (v < 1000) return String(v);
+  if (v < 1_000_000) return `${+(v / 1000).toFixed(v < 10_000 ? 1 : 0)}k`;
+  return `${+(v / 1_000_000).toFixed(1)}M`;
+}
+
 function cssVar(name, fallback) {
   const value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
   return value || fallback;
@@ -148,8 +156,8 @@ export function createThroughputChart() {
         },
         {
           ...axis,
-          size: 40,
-          values: (_u, splits) => splits.map((v) => (Number.isInteger(v) ? v : "")),
+          size: 44,
+          values: (_u, splits) => splits.map(compact),
         },
       ],
       series: [
@@ -234,6 +242,7 @@ export function createThroughputChart() {
     async sync() {
       if (syncing) return;
       syncing = true;
+      const asked = Date.now();
       let text;
       try {
         text = await getMetricsText();
@@ -242,13 +251,16 @@ export function createThroughputChart() {
       } finally {
         syncing = false;
       }
-      const now = { at: Math.floor(Date.now() / 1000), seen: { ...seen } };
+      // The service read its counters somewhere between asking and answering.
+      const now = { at: Math.floor((asked + Date.now()) / 2000), seen: { ...seen } };
       now.completed = metricSum(text, "rapidai_jobs_completed_total");
       now.failed = metricSum(text, "rapidai_job_failures_total");
       advance(now.at);
       const before = synced;
+      // Two reads within a second: keep the older one as the base of the next.
+      if (before && before.at >= now.at) return;
       synced = now;
-      if (!before || before.at >= now.at) return;
+      if (!before) return;
       for (const [key, ring] of [
         ["completed", completed],
         ["failed", failed],
