@@ -116,21 +116,23 @@ describeWithChromium("dashboard in headless Chromium", () => {
     await queue?.close({ timeoutMs: 1000 });
   });
 
-  test("a fib job enqueued from the form goes live from waiting to completed, a sleep job is cancelled by its buttons, and the table filters by status", async () => {
+  test("a fib job enqueued from the form goes live from pending to completed, a sleep job is cancelled by its buttons, and the table filters by status", async () => {
     const { page, errors, close } = await openPage(browser, `${base}/`);
     await page.evaluate(() => {
       (window as any).notReloaded = true;
     });
     const failing = await enqueue("fail", ["on purpose"]);
 
-    // Both worker threads sleep for a while, so the fib job is seen waiting first.
-    const sleepers = [await enqueue("sleep", [2000]), await enqueue("sleep", [2000])];
+    // Two long sleep jobs hold both worker threads: the fib job waits until they go.
+    const holders = [await enqueue("sleep", [60_000]), await enqueue("sleep", [60_000])];
     const fibId = await enqueueFromForm(page, "fib", "[25]");
     await row(page, fibId).waitFor();
-    const first = await row(page, fibId).getAttribute("data-status");
-    assert.ok(first === "pending" || first === "running", `first seen as ${first}`);
+    assert.equal(await row(page, fibId).getAttribute("data-status"), "pending");
+    for (const id of holders) {
+      assert.equal((await api(`/jobs/${id}`, { method: "DELETE" })).status, 200);
+    }
     await waitForRowStatus(page, fibId, "completed");
-    for (const id of sleepers) await waitForRowStatus(page, id, "completed");
+    for (const id of holders) await waitForRowStatus(page, id, "cancelled");
     assert.equal(
       await page.evaluate(() => (window as any).notReloaded),
       true,
@@ -171,22 +173,22 @@ describeWithChromium("dashboard in headless Chromium", () => {
     // The counters follow the events (and the periodic re-sync agrees).
     await waitForRowStatus(page, failing, "failed");
     const counts = (await api("/api/stats")).body.counts;
-    assert.deepEqual(counts, { pending: 0, running: 0, completed: 3, failed: 1, cancelled: 2 });
+    assert.deepEqual(counts, { pending: 0, running: 0, completed: 1, failed: 1, cancelled: 4 });
     await page.waitForFunction(
       () =>
-        document.querySelector('[data-status="cancelled"] .count-value')?.textContent === "2" &&
-        document.querySelector('[data-status="completed"] .count-value')?.textContent === "3" &&
+        document.querySelector('[data-status="cancelled"] .count-value')?.textContent === "4" &&
+        document.querySelector('[data-status="completed"] .count-value')?.textContent === "1" &&
         document.querySelector('[data-status="failed"] .count-value')?.textContent === "1",
     );
 
     // Filter by status, from the select and from a counter.
     await page.selectOption("#filter-status", "cancelled");
-    await page.waitForFunction(() => document.querySelectorAll("#jobs-body tr").length === 2);
-    assert.deepEqual(await rowStatuses(page), ["cancelled", "cancelled"]);
-    assert.deepEqual(await rowIds(page), [watched, longId]);
+    await page.waitForFunction(() => document.querySelectorAll("#jobs-body tr").length === 4);
+    assert.deepEqual(await rowStatuses(page), ["cancelled", "cancelled", "cancelled", "cancelled"]);
+    assert.deepEqual(await rowIds(page), [watched, longId, holders[1], holders[0]]);
     await page.click('.count-card[data-status="completed"]');
-    await page.waitForFunction(() => document.querySelectorAll("#jobs-body tr").length === 3);
-    assert.deepEqual(await rowStatuses(page), ["completed", "completed", "completed"]);
+    await page.waitForFunction(() => document.querySelectorAll("#jobs-body tr").length === 1);
+    assert.deepEqual(await rowIds(page), [fibId]);
     assert.equal(await page.inputValue("#filter-status"), "completed");
     await page.selectOption("#filter-status", "running");
     await page.locator("#jobs-empty:not([hidden])").waitFor();
