@@ -278,8 +278,12 @@ export class RedisWorker {
 
   #claim(): void {
     if (this.#claiming || this.#closing || !this.#maybeMore) return;
-    const want = Math.min(this.#limit() - this.#waiting.length - this.#active, MAX_CLAIM);
+    const limit = this.#limit();
+    const want = Math.min(limit - this.#waiting.length - this.#active, MAX_CLAIM);
     if (want <= 0) return;
+    // While jobs still wait here, top up only once a quarter of the room is
+    // free: many tiny claims cost more than a few large ones.
+    if (this.#waiting.length > 0 && want < Math.ceil(limit / 4)) return;
     this.#claiming = true;
     const gen = this.#wakeGen;
     const k = this.#d.keys;
