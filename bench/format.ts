@@ -5,6 +5,12 @@ export function fmtInt(n: number | undefined): string {
   return Math.round(n).toLocaleString("en-US");
 }
 
+/** A rate: whole numbers when large, one decimal when small (CPU-bound jobs/s). */
+export function fmtRate(n: number | undefined): string {
+  if (n === undefined || !Number.isFinite(n)) return "–";
+  return n >= 100 ? fmtInt(n) : n.toFixed(1);
+}
+
 export function fmtNum(n: number | undefined, digits = 2): string {
   if (n === undefined || !Number.isFinite(n)) return "–";
   return n.toFixed(digits);

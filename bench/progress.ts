@@ -3,7 +3,7 @@
  * On a terminal one status line is redrawn in place; otherwise (CI, a pipe)
  * one line is written per finished case. stdout stays for the results table.
  */
-import { fmtBytes, fmtDuration, fmtInt, fmtMs } from "./format.js";
+import { fmtBytes, fmtDuration, fmtInt, fmtMs, fmtRatio } from "./format.js";
 import type { CaseResult } from "./types.js";
 
 /** The one figure worth showing as a case finishes. */
@@ -11,6 +11,14 @@ function headline(r: CaseResult): string {
   if (r.skipped !== undefined) return `skipped (${r.skipped})`;
   if (r.error !== undefined) return `FAILED: ${r.error.split("\n")[0]}`;
   const f = r.figures;
+  if (f.speedup !== undefined)
+    return `speedup ${fmtRatio(f.speedup)} (${fmtInt(f.jobsPerSec)} jobs/s on the pool)`;
+  if (f.jobsPerSec_1 !== undefined) {
+    const byThreads = Object.keys(f)
+      .filter((k) => k.startsWith("jobsPerSec_"))
+      .map((k) => `${k.slice("jobsPerSec_".length)}T ${fmtInt(f[k])}`);
+    return `${byThreads.join(", ")} jobs/s`;
+  }
   if (f.jobsPerSec !== undefined) return `${fmtInt(f.jobsPerSec)} jobs/s`;
   if (f.p99Ms !== undefined) return `p99 delay ${fmtMs(f.p99Ms)}`;
   if (f.idleStartP99Ms !== undefined) return `idle enqueue→start p99 ${fmtMs(f.idleStartP99Ms)}`;

@@ -90,3 +90,54 @@ export async function timeBatches(
     },
   };
 }
+
+/**
+ * Runs several batches in turn, round after round, rotating which goes
+ * first, and returns each one's measured durations (ms), warm-up rounds left
+ * out. Interleaving puts every contender under the same background load, so
+ * a ratio between them survives a machine that is busy with other work.
+ */
+export async function interleave(
+  batches: (() => Promise<void>)[],
+  o: { rounds: number; warmup: number; onRound?: (done: number, total: number) => void },
+): Promise<number[][]> {
+  const durations: number[][] = batches.map(() => []);
+  const total = o.warmup + o.rounds;
+  for (let round = 0; round < total; round++) {
+    for (let k = 0; k < batches.length; k++) {
+      const i = (round + k) % batches.length;
+      const t0 = performance.now();
+      await batches[i]!();
+      const ms = performance.now() - t0;
+      if (round >= o.warmup) durations[i]!.push(ms);
+    }
+    o.onRound?.(round + 1, total);
+  }
+  return durations;
+}
+
+/** Rate and spread of one contender's interleaved batches of `size` units each. */
+export function rateOf(
+  size: number,
+  samplesMs: number[],
+): { perSecond: number; stats: SampleStats } {
+  const rates = samplesMs.map((ms) => (size * 1000) / ms);
+  const mean = rates.reduce((a, b) => a + b, 0) / rates.length;
+  const sd =
+    rates.length > 1
+      ? Math.sqrt(rates.reduce((a, r) => a + (r - mean) ** 2, 0) / (rates.length - 1))
+      : 0;
+  // 95 % margin with Student's t for small samples, as tinybench reports it.
+  const t =
+    [Number.NaN, 12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23][rates.length - 1] ?? 2;
+  return {
+    perSecond: (size * samplesMs.length * 1000) / samplesMs.reduce((a, b) => a + b, 0),
+    stats: {
+      samples: rates.length,
+      mean,
+      min: Math.min(...rates),
+      max: Math.max(...rates),
+      rme: rates.length > 1 ? (100 * t * sd) / Math.sqrt(rates.length) / mean : 0,
+    },
+  };
+}

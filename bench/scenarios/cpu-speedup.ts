@@ -1,15 +1,16 @@
 /**
  * Scenario 2: CPU-bound speedup. The same N `fib(n)` jobs, run serially on
- * the main thread and on each pool; speedup = pool jobs/s ÷ serial jobs/s.
+ * the main thread and on a pool, batch for batch in turn inside one process;
+ * speedup = pool jobs/s ÷ serial jobs/s.
  */
+import { fibonacci } from "../cpu.js";
 import { openEngine } from "../engines/index.js";
-import { fmtInt, fmtMs, fmtNum, fmtPct, fmtRatio, statusOf } from "../format.js";
-import { timeBatches } from "../stats.js";
+import { fmtInt, fmtNum, fmtPct, fmtRate, fmtRatio, statusOf } from "../format.js";
+import { interleave, rateOf } from "../stats.js";
 import type { CaseSpec } from "../types.js";
 import type { Scenario } from "./scenario.js";
 
 const ENTRIES = [
-  { engine: "main-thread", label: "main thread, serial", redis: false },
   { engine: "rapidai-memory", label: "rapidai InMemoryQueue", redis: false },
   { engine: "piscina", label: "piscina.run() (raw pool)", redis: false },
   { engine: "rapidai-redis", label: "rapidai RedisQueue", redis: true },
@@ -19,9 +20,10 @@ export const cpuSpeedup: Scenario = {
   id: "cpu-speedup",
   title: "CPU-bound speedup",
   method:
-    "N jobs of naive recursive `fib(n)` (the same function everywhere), timed with tinybench as whole " +
-    "batches: serially on the main thread, and on each pool with T threads. speedup = pool jobs/s ÷ serial " +
-    "jobs/s from the same run; per core = speedup ÷ cores.",
+    "N jobs of naive recursive `fib(n)` (the same function everywhere). In each case's process a serial " +
+    "batch (the N calls on the main thread) and a pool batch (N jobs on T threads) run in turn, round after " +
+    "round, so both meet the same background load; the first round is warm-up. speedup = pool jobs/s ÷ " +
+    "serial jobs/s over the measured rounds; per core = speedup ÷ cores.",
 
   plan({ profile, threads }) {
     return ENTRIES.map(
@@ -31,32 +33,42 @@ export const cpuSpeedup: Scenario = {
         label: e.label,
         engine: e.engine,
         redis: e.redis,
-        params: {
-          jobs: profile.cpu.jobs,
-          fibN: profile.cpu.fibN,
-          threads: e.engine === "main-thread" ? 1 : threads,
-        },
+        params: { jobs: profile.cpu.jobs, fibN: profile.cpu.fibN, threads },
       }),
     );
   },
 
   async run(spec, ctx) {
     const size = Number(spec.params.jobs);
+    const n = Number(spec.params.fibN);
     const engine = await openEngine(spec.engine, {
-      work: { kind: "fib", n: Number(spec.params.fibN) },
+      work: { kind: "fib", n },
       threads: ctx.threads,
       ...(ctx.redisUrl === undefined ? {} : { redisUrl: ctx.redisUrl }),
     });
+    let sink = 0;
+    const serial = async () => {
+      for (let i = 0; i < size; i++) sink += fibonacci(n);
+    };
     try {
-      const t = await timeBatches(spec.label, () => engine.run(size), {
-        size,
-        iterations: ctx.profile.iterations,
+      const [serialMs, poolMs] = await interleave([serial, () => engine.run(size)], {
+        rounds: ctx.profile.iterations,
         warmup: Math.max(1, ctx.profile.warmup),
-        onIteration: (done, total) => ctx.progress(done, total, "batches"),
+        onRound: (done, total) => ctx.progress(done, total, "rounds"),
       });
+      if (sink < 0) throw new Error("unreachable");
+      const s = rateOf(size, serialMs!);
+      const p = rateOf(size, poolMs!);
+      const pairs = serialMs!.map((ms, i) => ms / poolMs![i]!);
       return {
-        figures: { jobsPerSec: t.perSecond, msPerJob: 1000 / t.perSecond },
-        stats: { jobsPerSec: t.stats },
+        figures: {
+          serialJobsPerSec: s.perSecond,
+          jobsPerSec: p.perSecond,
+          speedup: p.perSecond / s.perSecond,
+          speedupMin: Math.min(...pairs),
+          speedupMax: Math.max(...pairs),
+        },
+        stats: { jobsPerSec: p.stats, serialJobsPerSec: s.stats },
       };
     } finally {
       await engine.close();
@@ -64,30 +76,44 @@ export const cpuSpeedup: Scenario = {
   },
 
   derive(results, { cores }) {
-    const serial = results.find((r) => r.engine === "main-thread")?.figures.jobsPerSec;
-    if (serial === undefined) return;
     for (const r of results) {
-      if (r.engine === "main-thread" || r.figures.jobsPerSec === undefined) continue;
-      r.figures.speedup = r.figures.jobsPerSec / serial;
-      r.figures.speedupPerCore = r.figures.speedup / cores;
+      if (r.figures.speedup !== undefined) r.figures.speedupPerCore = r.figures.speedup / cores;
     }
   },
 
   table(results, { cores }) {
     return {
-      headers: ["engine", "threads", "jobs", "jobs/s", "time/job", "spread", "speedup", "per core"],
+      headers: [
+        "pool",
+        "threads",
+        "jobs/batch",
+        "serial jobs/s",
+        "pool jobs/s",
+        "speedup",
+        "rounds' range",
+        "per core",
+      ],
       rows: results.map((r) => [
         r.label,
         String(r.params.threads),
         `${fmtInt(Number(r.params.jobs))} × fib(${r.params.fibN})`,
-        statusOf(r) ?? fmtInt(r.figures.jobsPerSec),
-        fmtMs(r.figures.msPerJob),
-        fmtPct(r.stats?.jobsPerSec?.rme),
+        statusOf(r) ?? fmtRate(r.figures.serialJobsPerSec),
+        fmtRate(r.figures.jobsPerSec),
         fmtRatio(r.figures.speedup),
+        r.figures.speedupMin === undefined
+          ? "–"
+          : `${fmtNum(r.figures.speedupMin)}–${fmtNum(r.figures.speedupMax)}`,
         fmtNum(r.figures.speedupPerCore),
       ]),
       footnotes: [
-        `per core: speedup ÷ ${cores} cores; time/job is wall time per job across the pool.`,
+        `per core: speedup ÷ ${cores} cores. Serial and pool batches alternate in one process; ` +
+          "range: lowest and highest speedup of a single round.",
+        ...results
+          .filter((r) => r.stats?.jobsPerSec !== undefined)
+          .map(
+            (r) =>
+              `${r.label}: pool rate spread ${fmtPct(r.stats?.jobsPerSec?.rme)}, serial ${fmtPct(r.stats?.serialJobsPerSec?.rme)}.`,
+          ),
       ],
     };
   },
