@@ -46,6 +46,35 @@ describeWithRedis("rapidai-jobs worker on SIGTERM", () => {
     await server?.stop();
   });
 
+  it("runs the jobs of the queue a task module binds its tasks to, with that queue's URL and prefix", async () => {
+    const boundPrefix = `bound:${randomUUID()}:`;
+    const env = { RAPIDAI_TEST_REDIS_URL: server.url, RAPIDAI_TEST_PREFIX: boundPrefix };
+    const worker = await startWorker({
+      url: server.url,
+      prefix: "unused:",
+      env,
+      modules: [fileURLToPath(new URL("../fixtures/bound-tasks.js", import.meta.url))],
+      bare: true,
+    });
+    try {
+      assert.match(worker.output(), new RegExp(`prefix ${boundPrefix}`));
+      // The producer knows the task too (enqueue checks the name), through the same module.
+      Object.assign(process.env, env);
+      await import("../fixtures/bound-tasks.js");
+      const q = new RedisQueue({ url: server.url, prefix: boundPrefix, process: false });
+      try {
+        const r = await q.waitFor(await q.enqueue(randomUUID(), "bound.shout", ["hi"]), {
+          timeoutMs: 10_000,
+        });
+        assert.equal(r.result, `HI from ${worker.pid}`);
+      } finally {
+        await q.close();
+      }
+    } finally {
+      worker.kill("SIGKILL");
+    }
+  });
+
   it("lets short jobs finish, hands long ones back at once without counting the attempt, and exits 0", async () => {
     const worker = await startWorker({ url: server.url, prefix, threads: 4, graceMs: 1000 });
     const short = await Promise.all(

@@ -28,6 +28,8 @@ export interface WorkerProcessOptions {
   graceMs?: number;
   /** Task modules to load. @default the Redis test tasks */
   modules?: string[];
+  /** Pass no --redis and --prefix: the task modules' own queues decide. */
+  bare?: boolean;
   /** Run this script with these arguments instead of `rapidai-jobs worker`. */
   script?: { path: string; args: string[] };
   env?: Record<string, string>;
@@ -43,10 +45,7 @@ export async function startWorker(o: WorkerProcessOptions): Promise<WorkerProces
   const args = [
     MAIN,
     "worker",
-    "--redis",
-    o.url,
-    "--prefix",
-    o.prefix,
+    ...(o.bare ? [] : ["--redis", o.url, "--prefix", o.prefix]),
     "--threads",
     String(o.threads ?? 1),
   ];
