@@ -153,8 +153,14 @@ export function unavailable(settings: ConnectionSettings, error: unknown): JobEr
 
 /** True for errors that mean "Redis could not be reached", not "the command was wrong". */
 export function isConnectionError(error: unknown): boolean {
-  const e = error as { message?: string; code?: string; name?: string };
-  if (e?.name === "ReplyError")
+  const e = error as { message?: string; code?: string; name?: string } | undefined;
+  if (e === undefined || e === null) return false;
+  if (e instanceof JobError) return e.code === ErrorCode.BACKEND_UNAVAILABLE;
+  if (e.name === "ReplyError")
     return /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY)/.test(e.message ?? "");
-  return true;
+  if (e.name === "MaxRetriesPerRequestError") return true;
+  if (typeof e.code === "string" && /^E[A-Z]+$/.test(e.code)) return true;
+  return /Connection is closed|Stream isn't writeable|Command timed out|connect|socket|closed/i.test(
+    e.message ?? "",
+  );
 }

@@ -511,13 +511,15 @@ export class RedisWorker {
     // One turn later: ends that arrive together go out in one call.
     setImmediate(() => {
       this.#flushQueued = false;
-      this.#flushing = this.#flush().finally(() => {
-        this.#flushing = undefined;
-        if (this.#flushQueued || this.#endings.length > 0 || this.#progress.size > 0) {
-          this.#flushQueued = false;
-          if (this.#flushRetry === undefined) this.#scheduleFlush();
-        }
-      });
+      this.#flushing = this.#flush()
+        .catch((error) => this.#transient("writing finished jobs", error))
+        .finally(() => {
+          this.#flushing = undefined;
+          if (this.#flushQueued || this.#endings.length > 0 || this.#progress.size > 0) {
+            this.#flushQueued = false;
+            if (this.#flushRetry === undefined) this.#scheduleFlush();
+          }
+        });
     });
   }
 
@@ -610,15 +612,18 @@ export class RedisWorker {
 
   /** Waits until every end is written, trying for a while when Redis is down. */
   async #drainWrites(): Promise<void> {
-    const deadline = Date.now() + Math.max(5000, this.#s.leaseMs);
+    // No use trying past the lease: the jobs run again anyway once it expires.
+    const deadline = Date.now() + Math.min(5000, this.#s.leaseMs);
     while (Date.now() < deadline) {
       if (this.#flushing !== undefined) await this.#flushing;
       if (this.#endings.length === 0 && this.#progress.size === 0) return;
       clearTimeout(this.#flushRetry);
       this.#flushRetry = undefined;
-      this.#flushing = this.#flush().finally(() => {
-        this.#flushing = undefined;
-      });
+      this.#flushing = this.#flush()
+        .catch((error) => this.#transient("writing finished jobs", error))
+        .finally(() => {
+          this.#flushing = undefined;
+        });
       await this.#flushing;
       if (this.#endings.length > 0) await new Promise((r) => setTimeout(r, 200));
     }
@@ -697,9 +702,18 @@ export class RedisWorker {
       }
       return;
     }
+    // Anything else (a full Redis, a permission missing) repeats at every
+    // poll: report each distinct problem at most every 30 s.
     const e = error instanceof Error ? error : new Error(String(error));
-    this.#d.error(e);
+    const now = Date.now();
+    if (e.message === this.#lastProblem && now - this.#lastProblemAt < 30_000) return;
+    this.#lastProblem = e.message;
+    this.#lastProblemAt = now;
+    this.#d.error(new Error(`${what}: ${e.message}`, { cause: e }));
   }
+
+  #lastProblem = "";
+  #lastProblemAt = 0;
 }
 
 /** Bytes from a worker thread arrive as a Uint8Array; ioredis sends only Buffers as binary. */
