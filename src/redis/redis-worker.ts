@@ -324,9 +324,8 @@ export class RedisWorker {
           if (due !== "") this.#scheduleDue(Number(due));
           this.#maybeMore = got >= want || this.#wakeGen !== gen;
           this.#claiming = false;
+          // While closing, pump and claim do nothing: close() hands these back.
           this.#pump();
-          if (this.#closing && this.#waiting.length > 0)
-            void this.#handBack(this.#waiting.splice(0));
           this.#claim();
         },
         (error) => {
@@ -400,11 +399,28 @@ export class RedisWorker {
       (outcome, a) => this.#settled(job, def, outcome, a),
     );
     job.run = attempt;
-    if (def.timeoutMs !== undefined) {
-      attempt.timeoutEntry = this.#timers.add(Date.now() + def.timeoutMs, () =>
-        this.executor.stop(attempt, CancelFlag.TIMED_OUT),
-      );
-    }
+    if (def.timeoutMs !== undefined) this.#watchTimeout(attempt, def.timeoutMs);
+  }
+
+  /**
+   * An attempt's time runs from when a thread takes it up, not from
+   * dispatch (as in the in-memory queue): until a thread has it, look again
+   * in steps of a tenth of the timeout, so the deadline may be late by one
+   * step but never early.
+   */
+  #watchTimeout(attempt: Attempt, timeoutMs: number): void {
+    const executor = this.executor;
+    const step = Math.min(50, Math.max(1, Math.ceil(timeoutMs / 10)));
+    const check = () => {
+      const started = executor.hasStarted(attempt);
+      if (started === undefined) return;
+      attempt.timeoutEntry = started
+        ? this.#timers.add(Date.now() + timeoutMs, () =>
+            executor.stop(attempt, CancelFlag.TIMED_OUT),
+          )
+        : this.#timers.add(Date.now() + step, check);
+    };
+    attempt.timeoutEntry = this.#timers.add(Date.now() + step, check);
   }
 
   #failure(error: SerializedError): { error: string; code: string } {
