@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { ChildContext } from "./case-runner.js";
 import { redisQueueAvailable } from "./engines/rapidai-redis.js";
-import { finishMachineFacts, machineFacts } from "./machine.js";
+import { cpuMark, finishMachineFacts, machineFacts } from "./machine.js";
 import { PROFILES, type Profile } from "./profile.js";
 import { Progress } from "./progress.js";
 import { type BenchRedis, redisBinary, startRedis } from "./redis.js";
@@ -222,6 +222,7 @@ async function main(): Promise<void> {
   const started = new Date();
   const t0 = performance.now();
   const facts = machineFacts();
+  const cpuAtStart = cpuMark();
   const progress = new Progress();
   const results: CaseResult[] = [];
   let index = 0;
@@ -263,7 +264,7 @@ async function main(): Promise<void> {
     finishedAt: new Date().toISOString(),
     durationMs: performance.now() - t0,
     threads: args.threads,
-    machine: finishMachineFacts(facts),
+    machine: finishMachineFacts(facts, cpuAtStart),
     results,
     targets: evaluateTargets(results, facts.availableParallelism),
   };

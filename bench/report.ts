@@ -40,21 +40,34 @@ function machineLines(r: BenchReport): string[] {
     `CPU: ${m.cpuModel}, ${m.cores} cores (available parallelism ${m.availableParallelism}), ` +
       `${(m.totalMemoryBytes / 2 ** 30).toFixed(1)} GiB RAM`,
     `Node ${m.node} (V8 ${m.v8}), ${m.platform} ${m.osRelease} ${m.arch}, redis-server ${m.redisServer ?? "absent"}`,
-    `load average at start ${m.loadAvgStart.join(" / ")}${m.loadAvgEnd ? `, at end ${m.loadAvgEnd.join(" / ")}` : ""}`,
+    `load average at start ${m.loadAvgStart.join(" / ")}${m.loadAvgEnd ? `, at end ${m.loadAvgEnd.join(" / ")} (includes this run)` : ""}` +
+      (m.otherCpuShare === undefined
+        ? ""
+        : `; CPU used by other processes during the run: ${(m.otherCpuShare * 100).toFixed(0)} %`),
     `profile ${r.profile}, ${r.threads} worker threads per pool, run took ${fmtDuration(r.durationMs)}`,
     ...busyWarning(r),
   ];
 }
 
-/** Says so when other processes competed for the CPU: every figure of such a run is skewed. */
+/**
+ * Says so when other processes competed for the CPU. The CPU share measured
+ * during the run decides; without it, the load average before the run
+ * (the one at the end includes the benchmark's own load).
+ */
 function busyWarning(r: BenchReport): string[] {
   const m = r.machine;
-  const peak = Math.max(m.loadAvgStart[0] ?? 0, m.loadAvgEnd?.[0] ?? 0);
-  if (peak <= m.availableParallelism) return [];
+  const tail =
+    "CPU-bound figures (speedup, scaling) understate the engines and every figure is noisier than on an idle machine";
+  if (m.otherCpuShare !== undefined) {
+    if (m.otherCpuShare < 0.1) return [];
+    return [
+      `WARNING: other processes used ${(m.otherCpuShare * 100).toFixed(0)} % of the machine's CPU during this run: ${tail}`,
+    ];
+  }
+  const before = m.loadAvgStart[0] ?? 0;
+  if (before < m.availableParallelism / 2) return [];
   return [
-    `WARNING: the 1-minute load average reached ${peak} on ${m.availableParallelism} cores: other processes ` +
-      "competed for the CPU during this run, so CPU-bound figures (speedup, scaling) understate the engines and " +
-      "every figure is noisier than on an idle machine",
+    `WARNING: the load average was ${before} on ${m.availableParallelism} cores when the run started: ${tail}`,
   ];
 }
 

@@ -89,6 +89,11 @@ export interface MachineFacts {
   /** 1, 5 and 15 minute load averages when the run started and ended: other load skews figures. */
   loadAvgStart: number[];
   loadAvgEnd?: number[];
+  /**
+   * Share of the machine's CPU capacity (0..1) used during the run by
+   * processes other than the benchmark and its children. Linux only.
+   */
+  otherCpuShare?: number;
 }
 
 export interface TargetResult {
