@@ -77,6 +77,10 @@ type Ending =
     };
 
 const MAX_CLAIM = 1000;
+/** Ends written in one call when jobs end fast enough to gather them… */
+const FLUSH_BATCH = 200;
+/** …waiting at most this long, in ms. */
+const FLUSH_WAIT_MS = 4;
 const MAX_PREFETCH = 512;
 
 /**
@@ -263,10 +267,10 @@ export class RedisWorker {
     const capacity = this.executor.concurrency;
     if (this.#s.prefetch !== undefined) return capacity + this.#s.prefetch;
     // Until jobs were timed, keep one extra job per slot. Then hold enough to
-    // keep the threads busy for two claim round trips at the observed pace:
+    // keep the threads busy for four claim round trips at the observed pace:
     // many for jobs shorter than a round trip, none for long ones.
     if (this.#msPerJob < 0) return capacity * 2;
-    const extra = Math.floor((2 * this.#avgClaimMs) / Math.max(this.#msPerJob, 0.001));
+    const extra = Math.floor((4 * this.#avgClaimMs) / Math.max(this.#msPerJob, 0.001));
     return capacity + Math.min(extra, MAX_PREFETCH);
   }
 
@@ -281,9 +285,9 @@ export class RedisWorker {
     const limit = this.#limit();
     const want = Math.min(limit - this.#waiting.length - this.#active, MAX_CLAIM);
     if (want <= 0) return;
-    // While jobs still wait here, top up only once a quarter of the room is
-    // free: many tiny claims cost more than a few large ones.
-    if (this.#waiting.length > 0 && want < Math.ceil(limit / 4)) return;
+    // While jobs still wait here, top up only once half the room is free:
+    // many tiny claims cost more than a few large ones.
+    if (this.#waiting.length > 0 && want < Math.ceil(limit / 2)) return;
     this.#claiming = true;
     const gen = this.#wakeGen;
     const k = this.#d.keys;
@@ -524,8 +528,7 @@ export class RedisWorker {
     }
     if (this.#flushQueued) return;
     this.#flushQueued = true;
-    // One turn later: ends that arrive together go out in one call.
-    setImmediate(() => {
+    const run = () => {
       this.#flushQueued = false;
       this.#flushing = this.#flush()
         .catch((error) => this.#transient("writing finished jobs", error))
@@ -536,7 +539,15 @@ export class RedisWorker {
             if (this.#flushRetry === undefined) this.#scheduleFlush();
           }
         });
-    });
+    };
+    // Ends that arrive together go out in one call. While short jobs end in
+    // quick succession, wait a little longer (at most a few ms) to fill a
+    // batch: fewer, larger calls cost Redis and this thread much less.
+    const wait = this.#closing
+      ? 0
+      : Math.min(FLUSH_WAIT_MS, (FLUSH_BATCH - this.#endings.length) * this.#msPerJob);
+    if (wait >= 1) setTimeout(run, wait);
+    else setImmediate(run);
   }
 
   async #flush(): Promise<void> {
