@@ -1,8 +1,9 @@
+import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
 import { type MessagePort, type ResourceLimits, receiveMessageOnPort } from "node:worker_threads";
 import * as Comlink from "comlink";
-import { Piscina } from "piscina";
+import type { Piscina } from "piscina";
 import { displayModule } from "../caller-module.js";
 import { ErrorCode, type SerializedError, serializeError } from "../errors.js";
 import type { TaskDefinition } from "../task-definition.js";
@@ -54,6 +55,10 @@ export interface RunSpec {
   /** Ask the worker for the result as msgpack bytes. */
   encodeResult: boolean;
 }
+
+// Piscina loads when a pool starts, not at import: worker threads import this
+// package through the task modules they run and never start a pool.
+const require = createRequire(import.meta.url);
 
 const workerUrl = new URL("../../workers/job-worker.js", import.meta.url);
 
@@ -165,7 +170,8 @@ export class Executor {
       perThread: this.concurrency / this.threads,
       preload: [],
     };
-    this.#pool = new Piscina({
+    const { Piscina: Pool } = require("piscina") as typeof import("piscina");
+    this.#pool = new Pool({
       filename: workerUrl.href,
       minThreads: this.threads,
       maxThreads: this.threads,

@@ -1,5 +1,12 @@
 import type { ConnectionOptions } from "node:tls";
-import { Redis, type RedisOptions } from "ioredis";
+import { createRequire } from "node:module";
+import type { Redis, RedisOptions } from "ioredis";
+
+// ioredis loads at the first connection, not at import: every worker thread
+// imports this package (through the task modules it runs), and a thread
+// never talks to Redis, so it should not pay ~40 ms to load a client.
+const require = createRequire(import.meta.url);
+let RedisClient: typeof Redis | undefined;
 import { ErrorCode, JobError, jobError } from "../errors.js";
 
 /** How to reach Redis, as validated from the queue's options. */
@@ -76,7 +83,8 @@ export function connectionOptions(settings: ConnectionSettings, name: string): R
 
 /** A lazily connecting client; call {@link ensureConnected} before use. */
 export function createClient(settings: ConnectionSettings, name: string): Redis {
-  const client = new Redis(connectionOptions(settings, name));
+  RedisClient ??= (require("ioredis") as typeof import("ioredis")).Redis;
+  const client = new RedisClient(connectionOptions(settings, name));
   // Errors surface through the calls that fail; the client's own event would
   // otherwise be an unhandled 'error' and end the process.
   client.on("error", () => {});
