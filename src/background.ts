@@ -29,6 +29,7 @@ export type {
 export type { ExecutorOptions as PoolOptions } from "./executor/executor.js";
 export { type BackendName, getQueue, resetDefaultQueue } from "./get-queue.js";
 export {
+  type BulkJob,
   type CloseOptions,
   type EnqueueOptions,
   type JobCounts,
@@ -45,7 +46,7 @@ export {
   type RetentionOptions,
 } from "./memory/in-memory-queue.js";
 export type { RedisQueueOptions, RedisRetentionOptions } from "./redis/redis-options.js";
-export { type BulkJob, RedisQueue } from "./redis/redis-queue.js";
+export { RedisQueue } from "./redis/redis-queue.js";
 export type { QueueLogger } from "./redis/redis-worker.js";
 export { canTransition, TRANSITIONS } from "./state-machine.js";
 export { type BackgroundOptions, background, type EnqueueHandle, type Task } from "./task.js";

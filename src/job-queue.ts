@@ -57,6 +57,15 @@ export type JobCounts = Record<JobStatus, number>;
 /** What a queue's `enqueue` accepts as the task: its name, or the task itself. */
 export type TaskRef = string | { readonly taskName: string };
 
+/** One job of {@link JobQueue.enqueueMany}. */
+export interface BulkJob {
+  /** The job id; enqueueing an id that exists stores nothing new. */
+  jobId: string;
+  task: TaskRef;
+  args: unknown[];
+  options?: EnqueueOptions;
+}
+
 /** Validates per-call enqueue options once, naming the bad option. */
 export function parseEnqueueOptions(value: unknown): EnqueueOptions {
   const o = objectOption("enqueue options", value);
@@ -113,6 +122,11 @@ export abstract class JobQueue extends EventEmitter<JobQueueEvents> {
     args: unknown[],
     options?: EnqueueOptions,
   ): Promise<string>;
+  /**
+   * Stores many jobs in one go (one round trip per few hundred jobs with
+   * Redis). Every job is checked before any is stored.
+   */
+  abstract enqueueMany(jobs: readonly BulkJob[]): Promise<string[]>;
   /** A snapshot of the job, or undefined when the queue does not know it. */
   abstract getResult<T = unknown>(jobId: string): Promise<JobResult<T> | undefined>;
   /** Cancels a pending or running job; false for an unknown or finished one. */

@@ -6,6 +6,7 @@ import { Executor, type ExecutorOptions } from "../executor/executor.js";
 import { ArgsEncoding, CancelFlag } from "../executor/protocol.js";
 import { defaultQueueIfExists } from "../get-queue.js";
 import {
+  type BulkJob,
   type CloseOptions,
   type EnqueueOptions,
   type JobCounts,
@@ -155,11 +156,49 @@ export class InMemoryQueue extends JobQueue {
     options?: EnqueueOptions,
   ): Promise<string> {
     if (this.#closing !== undefined) throw this.#closedError();
+    const prepared = this.#prepare(jobId, task, args, options);
+    if (prepared !== undefined) this.#insert(prepared);
+    if (!this.#started) await this.start();
+    else this.#pump();
+    return jobId;
+  }
+
+  /**
+   * Enqueues many jobs at once. Every job is checked before any is stored, so
+   * one bad job stores none of them.
+   */
+  async enqueueMany(jobs: readonly BulkJob[]): Promise<string[]> {
+    if (this.#closing !== undefined) throw this.#closedError();
+    if (!Array.isArray(jobs)) throw jobError(ErrorCode.INVALID_OPTION, "`jobs` must be an array");
+    const prepared = jobs.map((j) => {
+      if (j === null || typeof j !== "object") {
+        throw jobError(ErrorCode.INVALID_OPTION, "each job must be an object");
+      }
+      return this.#prepare(j.jobId, j.task, j.args, j.options);
+    });
+    const seen = new Set<string>();
+    for (const p of prepared) {
+      if (p === undefined || seen.has(p.job.id)) continue;
+      seen.add(p.job.id);
+      this.#insert(p);
+    }
+    if (!this.#started) await this.start();
+    else this.#pump();
+    return jobs.map((j) => j.jobId);
+  }
+
+  /** Checks and encodes one job; undefined when its id exists already (idempotent enqueue). */
+  #prepare(
+    jobId: string,
+    task: TaskRef,
+    args: unknown[],
+    options: EnqueueOptions | undefined,
+  ): { job: MemoryJob; delayMs: number } | undefined {
     const def = requireTask(taskName(task));
     const opts = options === undefined ? undefined : parseEnqueueOptions(options);
     validateJobId(jobId);
     if (!Array.isArray(args)) throw jobError(ErrorCode.INVALID_OPTION, "`args` must be an array");
-    if (this.#jobs.has(jobId)) return jobId;
+    if (this.#jobs.has(jobId)) return undefined;
     let bytes: Uint8Array | undefined;
     if (args.length > 0) {
       bytes = encodeV8(args);
@@ -173,27 +212,21 @@ export class InMemoryQueue extends JobQueue {
       opts?.priority ?? 0,
       Date.now() - this.#epoch,
     );
+    return { job, delayMs: opts?.delayMs ?? 0 };
+  }
+
+  #insert({ job, delayMs }: { job: MemoryJob; delayMs: number }): void {
+    const jobId = job.id;
+    const task = job.def.name;
     this.#jobs.set(jobId, job);
     this.#order.push(job);
     this.#counts.pending++;
-    const delayMs = opts?.delayMs ?? 0;
     if (this.listenerCount("status") > 0) {
-      this.emit("status", {
-        jobId,
-        task: def.name,
-        from: null,
-        to: "pending",
-        attempts: 0,
-        at: Date.now(),
-      });
+      this.emit("status", { jobId, task, from: null, to: "pending", attempts: 0, at: Date.now() });
     }
-    if (this.listenerCount("enqueued") > 0)
-      this.emit("enqueued", { jobId, task: def.name, delayMs });
+    if (this.listenerCount("enqueued") > 0) this.emit("enqueued", { jobId, task, delayMs });
     if (delayMs > 0) this.#delay(job, delayMs);
     else this.#ready.push(job, job.priority);
-    if (!this.#started) await this.start();
-    else this.#pump();
-    return jobId;
   }
 
   async getResult<T = unknown>(jobId: string): Promise<JobResult<T> | undefined> {

@@ -6,6 +6,7 @@ import { ErrorCode, type JobError, jobError } from "../errors.js";
 import type { JobQueueEvents } from "../events.js";
 import { defaultQueueIfExists } from "../get-queue.js";
 import {
+  type BulkJob,
   type CloseOptions,
   type EnqueueOptions,
   type JobCounts,
@@ -35,13 +36,6 @@ import { RedisWorker } from "./redis-worker.js";
 import { type ScriptArg, ScriptRunner } from "./scripts.js";
 
 /** One job of {@link RedisQueue.enqueueMany}. */
-export interface BulkJob {
-  /** The job id; enqueueing an id that exists stores nothing new. */
-  jobId: string;
-  task: TaskRef;
-  args: unknown[];
-  options?: EnqueueOptions;
-}
 
 const BATCH = 500;
 const LISTENERS_TTL_MS = 60_000;

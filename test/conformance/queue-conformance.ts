@@ -387,6 +387,29 @@ export function queueConformance(backend: string, factory: QueueFactory): void {
       });
     });
 
+    it("enqueues many jobs at once, and a bad job in the batch stores none of them", async () => {
+      const q = await open();
+      const ids = [id(), id(), id()];
+      const back = await q.enqueueMany(
+        ids.map((jobId, i) => ({ jobId, task: "conf.add", args: [i, 10] })),
+      );
+      assert.deepEqual(back, ids);
+      const results = await Promise.all(ids.map((jobId) => wait(q, jobId)));
+      assert.deepEqual(
+        results.map((r) => r.result),
+        [10, 11, 12],
+      );
+      await assert.rejects(
+        () =>
+          q.enqueueMany([
+            { jobId: id(), task: "conf.add", args: [1, 2] },
+            { jobId: id(), task: "conf.echo", args: [() => 1] },
+          ]),
+        (e) => code(e) === ErrorCode.ARGUMENT_NOT_CLONEABLE,
+      );
+      assert.equal((await q.listJobs()).length, 3, "nothing of the refused batch is stored");
+    });
+
     it("rejects an unknown task and a malformed job id at enqueue", async () => {
       const q = await open();
       await assert.rejects(
