@@ -1,5 +1,5 @@
-import type { ConnectionOptions } from "node:tls";
 import { createRequire } from "node:module";
+import type { ConnectionOptions } from "node:tls";
 import type { Redis, RedisOptions } from "ioredis";
 
 // ioredis loads at the first connection, not at import: every worker thread
@@ -7,6 +7,7 @@ import type { Redis, RedisOptions } from "ioredis";
 // never talks to Redis, so it should not pay ~40 ms to load a client.
 const require = createRequire(import.meta.url);
 let RedisClient: typeof Redis | undefined;
+
 import { ErrorCode, JobError, jobError } from "../errors.js";
 
 /** How to reach Redis, as validated from the queue's options. */
