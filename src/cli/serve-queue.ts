@@ -1,9 +1,5 @@
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import type { JobQueue } from "../job-queue.js";
-
-/** `--tasks demo` (and the default) loads the demo tasks shipped with the package. */
-const DEMO_MODULE = new URL("../demo/tasks.js", import.meta.url).href;
+import { importTaskModule } from "./task-modules.js";
 
 /** What the service runs over: its queue and the task names it accepts. */
 export interface ServiceQueue {
@@ -16,19 +12,6 @@ export interface ServeQueueConfig {
   prefix: string | undefined;
   threads: number | undefined;
   tasks: string[];
-}
-
-/** Imports a task module named on the command line (a path, a file URL, or `demo`). */
-export async function importTaskModule(spec: string): Promise<void> {
-  const url =
-    spec === "demo" ? DEMO_MODULE : /^file:/i.test(spec) ? spec : pathToFileURL(resolve(spec)).href;
-  try {
-    await import(url);
-  } catch (error) {
-    throw new Error(`cannot import task module ${spec}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
 }
 
 /**

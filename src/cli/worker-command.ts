@@ -5,8 +5,6 @@
  * SIGINT: it stops claiming, lets running jobs finish within the grace
  * period, and hands the others back to the queue at once.
  */
-import { resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 // The package entry, not get-queue.js: importing it registers the backends.
 import { getQueue, type JobQueue, RedisQueue, type RedisQueueOptions } from "../background.js";
 import { defaultQueueIfExists } from "../get-queue.js";
@@ -20,8 +18,7 @@ import {
   stringValue,
   usageError,
 } from "./args.js";
-
-const DEMO_MODULE = new URL("../demo/tasks.js", import.meta.url).href;
+import { importTaskModule } from "./task-modules.js";
 
 export const WORKER_OPTIONS: readonly OptionSpec[] = [
   {
@@ -107,18 +104,6 @@ function parseWorkerArgs(argv: string[], env: NodeJS.ProcessEnv): WorkerConfig |
     graceMs: intValue(parsed, "grace", 5_000, 0, 86_400_000),
     modules: parsed.positionals,
   };
-}
-
-async function importTaskModule(spec: string): Promise<void> {
-  const url =
-    spec === "demo" ? DEMO_MODULE : /^file:/i.test(spec) ? spec : pathToFileURL(resolve(spec)).href;
-  try {
-    await import(url);
-  } catch (error) {
-    throw new Error(`cannot import task module ${spec}: ${(error as Error).message}`, {
-      cause: error,
-    });
-  }
 }
 
 function isRedisQueue(q: JobQueue | undefined): q is RedisQueue {

@@ -147,12 +147,24 @@ export class Executor {
   }
 
   /**
-   * Whether a thread has taken the attempt up (it no longer waits for a
-   * thread to start or for the job before it); undefined once it ended.
+   * Stops the attempt with `ERR_JOB_TIMEOUT` once it has run `timeoutMs`.
+   * Its time runs from when a thread takes it up, not from dispatch: a
+   * thread still starting (a fresh pool, a replaced thread) or busy with the
+   * job before it must not use up the job's time. Until a thread has it, look
+   * again in steps of a tenth of the timeout, so the deadline may be late by
+   * one step but never early.
    */
-  hasStarted(attempt: Attempt): boolean | undefined {
-    if (this.#attempts[attempt.slot] !== attempt) return undefined;
-    return Atomics.load(this.#owners, attempt.slot) !== 0;
+  watchTimeout(attempt: Attempt, timeoutMs: number): void {
+    const timers = this.#hooks.timers;
+    const step = Math.min(50, Math.max(1, Math.ceil(timeoutMs / 10)));
+    const check = () => {
+      if (this.#attempts[attempt.slot] !== attempt) return;
+      attempt.timeoutEntry =
+        Atomics.load(this.#owners, attempt.slot) !== 0
+          ? timers.add(Date.now() + timeoutMs, () => this.stop(attempt, CancelFlag.TIMED_OUT))
+          : timers.add(Date.now() + step, check);
+    };
+    attempt.timeoutEntry = timers.add(Date.now() + step, check);
   }
 
   /** True once the pool exists. */

@@ -377,31 +377,10 @@ export class InMemoryQueue extends JobQueue {
     );
     job.ref = attempt;
     const timeoutMs = job.def.timeoutMs;
-    if (timeoutMs !== undefined) this.#watchTimeout(executor, attempt, timeoutMs);
+    if (timeoutMs !== undefined) executor.watchTimeout(attempt, timeoutMs);
     if (this.listenerCount("started") > 0) {
       this.emit("started", { jobId: job.id, task: job.def.name, attempt: job.attempts });
     }
-  }
-
-  /**
-   * An attempt's time runs from when a thread takes it up, not from dispatch:
-   * a thread still starting (a fresh pool, a replaced thread) or busy with
-   * the job before it must not use up the job's time. Until a thread has it,
-   * check back in steps of a tenth of the timeout, so the deadline may be
-   * late by one step but never early.
-   */
-  #watchTimeout(executor: Executor, attempt: Attempt, timeoutMs: number): void {
-    const step = Math.min(50, Math.max(1, Math.ceil(timeoutMs / 10)));
-    const check = () => {
-      const started = executor.hasStarted(attempt);
-      if (started === undefined) return;
-      attempt.timeoutEntry = started
-        ? this.#timers.add(Date.now() + timeoutMs, () =>
-            executor.stop(attempt, CancelFlag.TIMED_OUT),
-          )
-        : this.#timers.add(Date.now() + step, check);
-    };
-    attempt.timeoutEntry = this.#timers.add(Date.now() + step, check);
   }
 
   #settled(job: MemoryJob, outcome: AttemptOutcome, attempt: Attempt): void {

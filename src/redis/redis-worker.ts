@@ -403,28 +403,7 @@ export class RedisWorker {
       (outcome, a) => this.#settled(job, def, outcome, a),
     );
     job.run = attempt;
-    if (def.timeoutMs !== undefined) this.#watchTimeout(attempt, def.timeoutMs);
-  }
-
-  /**
-   * An attempt's time runs from when a thread takes it up, not from
-   * dispatch (as in the in-memory queue): until a thread has it, look again
-   * in steps of a tenth of the timeout, so the deadline may be late by one
-   * step but never early.
-   */
-  #watchTimeout(attempt: Attempt, timeoutMs: number): void {
-    const executor = this.executor;
-    const step = Math.min(50, Math.max(1, Math.ceil(timeoutMs / 10)));
-    const check = () => {
-      const started = executor.hasStarted(attempt);
-      if (started === undefined) return;
-      attempt.timeoutEntry = started
-        ? this.#timers.add(Date.now() + timeoutMs, () =>
-            executor.stop(attempt, CancelFlag.TIMED_OUT),
-          )
-        : this.#timers.add(Date.now() + step, check);
-    };
-    attempt.timeoutEntry = this.#timers.add(Date.now() + step, check);
+    if (def.timeoutMs !== undefined) this.executor.watchTimeout(attempt, def.timeoutMs);
   }
 
   #failure(error: SerializedError): { error: string; code: string } {

@@ -106,6 +106,9 @@ describeWithRedis("a Redis queue when Redis fails", () => {
       prefix: producer.prefix,
       threads: 2,
       pollIntervalMs: 100,
+      // A claim the server applied but whose reply the kill cut off is only
+      // found again when its lease expires: keep the lease short.
+      leaseMs: 2_000,
       logger: { warn() {} },
     });
     queues.push(q);

@@ -4,11 +4,12 @@
  * they did not start: a shared server would make them depend on each other.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
-import { describe, type TestContext } from "node:test";
+import { join } from "node:path";
+import type { TestContext } from "node:test";
+import { requirement } from "./requirement.js";
 
 export interface StartRedisOptions {
   /** Turn on AOF persistence (`appendfsync always`), so `restart()` keeps every write. @default false */
@@ -35,41 +36,16 @@ export interface RedisHandle {
   restart(options?: { hard?: boolean }): Promise<void>;
 }
 
-let binaryCache: string | null | undefined;
+const redisRequirement = requirement({
+  envVar: "REDIS_SERVER_BIN",
+  names: ["redis-server"],
+  last: ["/usr/bin/redis-server", "/usr/local/bin/redis-server"],
+  message: "redis-server not found (install it or set REDIS_SERVER_BIN): Redis tests are SKIPPED",
+});
 
 /** Path of the redis-server binary (env `REDIS_SERVER_BIN`, then PATH), or undefined. */
-export function redisBinary(): string | undefined {
-  if (binaryCache !== undefined) return binaryCache ?? undefined;
-  const candidates: string[] = [];
-  if (process.env.REDIS_SERVER_BIN) candidates.push(process.env.REDIS_SERVER_BIN);
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (dir) candidates.push(join(dir, "redis-server"));
-  }
-  candidates.push("/usr/bin/redis-server", "/usr/local/bin/redis-server");
-  for (const c of candidates) {
-    try {
-      accessSync(c, constants.X_OK);
-      binaryCache = c;
-      return c;
-    } catch {}
-  }
-  binaryCache = null;
-  return undefined;
-}
-
-const MISSING =
-  "redis-server not found (install it or set REDIS_SERVER_BIN): Redis tests are SKIPPED";
-let warned = false;
-
-function missingRedis(): string | undefined {
-  if (redisBinary()) return undefined;
-  if (process.env.CI) throw new Error(`${MISSING.split(":")[0]}, and CI is set: failing`);
-  if (!warned) {
-    warned = true;
-    console.warn(`\n!!!!! ${MISSING} !!!!!\n`);
-  }
-  return MISSING;
-}
+export const redisBinary = redisRequirement.binary;
+const missingRedis = redisRequirement.missing;
 
 /**
  * For one test: skips it (one loud line per process) when redis-server is
@@ -85,11 +61,7 @@ export function requireRedis(t: TestContext): boolean {
 }
 
 /** `describe` that skips the whole suite (or fails under CI) when redis-server is missing. */
-export function describeWithRedis(name: string, fn: () => void): void {
-  const reason = missingRedis();
-  if (reason) describe(name, { skip: reason }, () => {});
-  else describe(name, fn);
-}
+export const describeWithRedis = redisRequirement.describe;
 
 /** A port nobody listens on right now (the kernel picks it). */
 export function freePort(): Promise<number> {
@@ -138,7 +110,7 @@ function exited(child: ChildProcess): Promise<void> {
 /** Start a private redis-server; resolves once it answers PING. */
 export async function startRedis(options: StartRedisOptions = {}): Promise<RedisHandle> {
   const bin = redisBinary();
-  if (!bin) throw new Error(MISSING);
+  if (!bin) throw new Error(missingRedis() ?? "redis-server not found");
   const dir = mkdtempSync(join(tmpdir(), "rapidai-redis-"));
   let port = options.port ?? (await freePort());
   let child: ChildProcess | undefined;
