@@ -140,3 +140,10 @@ export async function redisCpuSeconds(client: Redis): Promise<number> {
   if (user === null || sys === null) throw new Error("INFO cpu has no used_cpu_user/used_cpu_sys");
   return Number(user[1]) + Number(sys[1]);
 }
+
+/** Commands the Redis server has processed so far (`INFO stats` total_commands_processed). */
+export async function redisCommands(client: Redis): Promise<number> {
+  const m = /total_commands_processed:(\d+)/.exec(await client.info("stats"));
+  if (m === null) throw new Error("INFO stats has no total_commands_processed");
+  return Number(m[1]);
+}

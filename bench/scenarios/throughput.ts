@@ -6,7 +6,7 @@
 import { Redis } from "ioredis";
 import { openEngine } from "../engines/index.js";
 import { fmtInt, fmtNum, fmtPct, fmtRatio, statusOf } from "../format.js";
-import { redisCpuSeconds } from "../redis.js";
+import { redisCommands, redisCpuSeconds } from "../redis.js";
 import { timeBatches } from "../stats.js";
 import type { CaseResult, CaseSpec } from "../types.js";
 import type { Scenario } from "./scenario.js";
@@ -120,6 +120,7 @@ export const throughput: Scenario = {
     const redis = ctx.redisUrl === undefined ? undefined : new Redis(ctx.redisUrl);
     try {
       const cpuBefore = redis === undefined ? 0 : await redisCpuSeconds(redis);
+      const commandsBefore = redis === undefined ? 0 : await redisCommands(redis);
       const t = await timeBatches(spec.label, () => engine.run(size), {
         size,
         iterations: ctx.profile.iterations,
@@ -130,6 +131,8 @@ export const throughput: Scenario = {
       if (redis !== undefined) {
         const jobs = size * (ctx.profile.iterations + ctx.profile.warmup);
         figures.redisCpuUsPerJob = (((await redisCpuSeconds(redis)) - cpuBefore) * 1e6) / jobs;
+        // Minus the two INFO calls made after the first reading.
+        figures.redisCommandsPerJob = ((await redisCommands(redis)) - commandsBefore - 2) / jobs;
       }
       return { figures, stats: { jobsPerSec: t.stats } };
     } finally {
@@ -149,7 +152,16 @@ export const throughput: Scenario = {
 
   table(results) {
     return {
-      headers: ["engine", "setup", "jobs/batch", "jobs/s", "spread", "vs piscina", "Redis CPU/job"],
+      headers: [
+        "engine",
+        "setup",
+        "jobs/batch",
+        "jobs/s",
+        "spread",
+        "vs piscina",
+        "Redis CPU/job",
+        "commands/job",
+      ],
       rows: results.map((r) => [
         r.label,
         String(r.params.setup ?? ""),
@@ -160,10 +172,12 @@ export const throughput: Scenario = {
         r.figures.redisCpuUsPerJob === undefined
           ? ""
           : `${fmtNum(r.figures.redisCpuUsPerJob, 1)} µs`,
+        r.figures.redisCommandsPerJob === undefined ? "" : fmtNum(r.figures.redisCommandsPerJob),
       ]),
       footnotes: [
         "spread: 95 % margin of error of the per-batch rate (tinybench rme).",
-        "Redis CPU/job: the server's user + system CPU time over all batches (warm-up included) ÷ jobs.",
+        "Redis CPU/job: the server's user + system CPU time over all batches (warm-up included) ÷ jobs; " +
+          "commands/job: commands the server executed over the same span, those run inside Lua scripts included, ÷ jobs.",
       ],
     };
   },
