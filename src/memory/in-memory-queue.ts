@@ -31,8 +31,9 @@ import {
   validateJobId,
 } from "../validate.js";
 import { mainThreadHost } from "../worker-host.js";
+import { DelayHeap } from "./delay-heap.js";
 import { Deque } from "./deque.js";
-import { MemoryJob } from "./memory-job.js";
+import { DELAYED, MemoryJob } from "./memory-job.js";
 import { ReadyQueue } from "./ready-queue.js";
 
 /** How long finished jobs are kept, so memory stays bounded. */
@@ -101,6 +102,8 @@ export class InMemoryQueue extends JobQueue {
   #finished = new Deque<MemoryJob>();
   #counts: JobCounts = { pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
   #timers = new TimerQueue();
+  #delayed = new DelayHeap<MemoryJob>();
+  #delayEntry: TimerEntry | undefined;
   #executor: Executor | undefined;
   #started = false;
   #closing: Promise<void> | undefined;
@@ -238,7 +241,6 @@ export class InMemoryQueue extends JobQueue {
     const job = this.#jobs.get(jobId);
     if (job === undefined || isTerminal(job.status)) return false;
     if (job.status === "pending") {
-      this.#timers.remove(job.ref as TimerEntry | undefined);
       job.ref = undefined;
       this.#finish(job, "cancelled");
       return true;
@@ -334,14 +336,32 @@ export class InMemoryQueue extends JobQueue {
     return this.#executor;
   }
 
+  /** Holds a job back until `delayMs` from now; one timer entry serves every delayed job. */
   #delay(job: MemoryJob, delayMs: number): void {
-    job.ref = this.#timers.add(Date.now() + delayMs, () => {
-      job.ref = undefined;
-      if (job.status !== "pending") return;
-      this.#ready.push(job, job.priority);
-      this.#pump();
-    });
+    const at = Date.now() + delayMs;
+    job.ref = DELAYED;
+    this.#delayed.push(job, at);
+    if (this.#delayEntry === undefined || at < this.#delayEntry.at) {
+      this.#timers.remove(this.#delayEntry);
+      this.#delayEntry = this.#timers.add(at, this.#promote);
+    }
   }
+
+  /** Moves jobs whose time has come to the ready queue. */
+  #promote = (): void => {
+    this.#delayEntry = undefined;
+    const now = Date.now();
+    while (this.#delayed.nextAt <= now) {
+      const job = this.#delayed.pop()!;
+      // Cancelled while it waited: skip it.
+      if (job.ref !== DELAYED || job.status !== "pending") continue;
+      job.ref = undefined;
+      this.#ready.push(job, job.priority);
+    }
+    if (this.#delayed.size > 0)
+      this.#delayEntry = this.#timers.add(this.#delayed.nextAt, this.#promote);
+    this.#pump();
+  };
 
   /** Starts ready jobs while the pool has room. */
   #pump(): void {

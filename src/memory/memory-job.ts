@@ -2,7 +2,9 @@ import type { SerializedError } from "../errors.js";
 import type { Attempt } from "../executor/attempt.js";
 import type { JobStatus } from "../job-status.js";
 import type { TaskDefinition } from "../task-definition.js";
-import type { TimerEntry } from "../timer-queue.js";
+
+/** `ref` of a job waiting in the delay heap. */
+export const DELAYED: unique symbol = Symbol("delayed");
 
 /**
  * One job of the in-memory queue. Kept small on purpose (a pending job must
@@ -16,8 +18,8 @@ export class MemoryJob {
   /** ms since the queue's epoch; -1 until set. */
   startedAt = -1;
   completedAt = -1;
-  /** The running attempt, or the timer of a delayed or backing-off job. */
-  ref: Attempt | TimerEntry | undefined = undefined;
+  /** The running attempt, or DELAYED while a delay or retry backoff holds it back. */
+  ref: Attempt | typeof DELAYED | undefined = undefined;
   /** The result once completed; the last error while retrying or once failed. */
   value: unknown = undefined;
   progress: unknown = undefined;
