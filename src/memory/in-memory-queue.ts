@@ -131,6 +131,16 @@ export class InMemoryQueue extends JobQueue {
     this.#options = options;
   }
 
+  /**
+   * Milliseconds since the queue's epoch, as a small integer while it fits
+   * (24 days): V8 then stores it in the job record itself instead of boxing
+   * a double, 16 bytes a field.
+   */
+  #clock(): number {
+    const ms = Date.now() - this.#epoch;
+    return ms <= 0x3fffffff ? ms | 0 : ms;
+  }
+
   get closed(): boolean {
     return this.#closing !== undefined;
   }
@@ -213,7 +223,7 @@ export class InMemoryQueue extends JobQueue {
       bytes,
       opts?.maxRetries ?? def.maxRetries,
       opts?.priority ?? 0,
-      Date.now() - this.#epoch,
+      this.#clock(),
     );
     return { job, delayMs: opts?.delayMs ?? 0 };
   }
@@ -383,7 +393,7 @@ export class InMemoryQueue extends JobQueue {
   #run(executor: Executor, job: MemoryJob): void {
     job.attempts++;
     this.#move(job, "running");
-    job.startedAt = Date.now() - this.#epoch;
+    job.startedAt = this.#clock();
     const attempt = executor.run(
       {
         jobId: job.id,
@@ -494,7 +504,7 @@ export class InMemoryQueue extends JobQueue {
 
   #finish(job: MemoryJob, to: "completed" | "failed" | "cancelled"): void {
     this.#move(job, to);
-    job.completedAt = Date.now() - this.#epoch;
+    job.completedAt = this.#clock();
     const task = job.def.name;
     if (to === "failed" && this.listenerCount("failed") > 0) {
       const error = job.value as SerializedError;
