@@ -163,6 +163,7 @@ export class RedisWorker {
   }
 
   start(): void {
+    this.#startedAt = Date.now();
     this.executor.start();
     this.#leases.start();
     this.#pollTimer = setInterval(() => this.#wake(), this.#s.pollIntervalMs);
@@ -180,12 +181,14 @@ export class RedisWorker {
       });
     // Until the connection is ready, #onReady does the first claim and check.
     if (this.#d.client.status === "ready") {
+      this.#connected = true;
       void this.#check();
       this.#claim();
     }
   }
 
   readonly #onReady = () => {
+    this.#connected = true;
     if (this.#downSince > 0) {
       this.#s.logger.warn(
         `rapidai: reconnected to Redis after ${Math.round((Date.now() - this.#downSince) / 1000)} s`,
@@ -698,9 +701,16 @@ export class RedisWorker {
     }
   }
 
+  /**
+   * Set at the first ready connection. Before it, and for the first 2 s,
+   * connection errors are the connection still being made, not news.
+   */
+  #connected = false;
+  #startedAt = Date.now();
+
   #transient(what: string, error: unknown): void {
     if (isConnectionError(error)) {
-      if (this.#downSince === 0) {
+      if (this.#downSince === 0 && (this.#connected || Date.now() - this.#startedAt > 2_000)) {
         this.#downSince = Date.now();
         this.#s.logger.warn(
           `rapidai: Redis unreachable while ${what} (${(error as Error)?.message ?? error}); retrying`,
