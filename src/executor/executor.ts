@@ -75,6 +75,35 @@ const PERMANENT = new Set<string>([
 // queued job could wait behind a long one while another thread is free.
 const PREFETCH_BELOW_MS = 1;
 
+// Piscina hands a task's queue options (this symbol's property, which the
+// structured clone to the thread drops) to the load balancer.
+const QUEUE_OPTIONS = Symbol.for("Piscina.queueOptions");
+type LoadBalancer = NonNullable<
+  NonNullable<ConstructorParameters<typeof Piscina>[0]>["loadBalancer"]
+>;
+
+/**
+ * Places a task on the least busy thread with room for it: room for one
+ * more job than the thread runs at once only for a prefetched job. Else the
+ * task waits in Piscina's queue for a free thread. Piscina's own balancer
+ * would queue it behind a running job whenever the other threads are not
+ * ready yet, as after a thread was replaced, however long that job runs.
+ */
+function balancer(perThread: number): LoadBalancer {
+  return (task, workers) => {
+    const options = (task as unknown as Record<symbol, { prefetch?: boolean } | undefined>)[
+      QUEUE_OPTIONS
+    ];
+    const limit = options?.prefetch === true ? perThread + 1 : perThread;
+    let best: (typeof workers)[number] | null = null;
+    for (const worker of workers) {
+      if (worker.currentUsage >= limit) continue;
+      if (best === null || worker.currentUsage < best.currentUsage) best = worker;
+    }
+    return best;
+  };
+}
+
 /**
  * The Piscina pool and everything around it: cancel flags in shared memory,
  * one channel per thread for progress and follow-up enqueues, and the
@@ -189,6 +218,7 @@ export class Executor {
       maxThreads: this.threads,
       // One more than the thread runs at once: room for the prefetched job.
       concurrentTasksPerWorker: this.concurrency / this.threads + 1,
+      loadBalancer: balancer(this.concurrency / this.threads),
       idleTimeout: 60_000,
       maxQueue: "auto",
       workerData,
@@ -215,6 +245,8 @@ export class Executor {
    */
   run(spec: RunSpec, done: (outcome: AttemptOutcome, attempt: Attempt) => void): Attempt {
     this.start();
+    // Beyond one job per concurrent slot, this is a prefetch (see hasCapacity).
+    const prefetch = this.active >= this.concurrency;
     const slot = this.#freeSlots.pop()!;
     const moduleUrl = spec.task.moduleUrl ?? "";
     const attempt = new Attempt(
@@ -237,6 +269,7 @@ export class Executor {
       s: slot,
       r: spec.encodeResult,
     };
+    if (prefetch) (request as unknown as Record<symbol, unknown>)[QUEUE_OPTIONS] = { prefetch };
     this.#pool!.run(request).then(
       (value) => this.#settle(attempt, value, undefined),
       (error) => this.#settle(attempt, undefined, error ?? new Error("attempt failed")),
