@@ -28,7 +28,8 @@ const CUTS: { ms: number; mode: "hold" | "drop" }[] = FULL
       { ms: 3000, mode: "drop" },
     ];
 const describeCuts = CUTS.map((c) => `${c.ms} ms (${c.mode})`).join(", ");
-const LEASE_MS = FULL ? 5000 : 1000;
+// Shorter than a cut, so that leases expire while the worker is cut off.
+const LEASE_MS = FULL ? 5000 : 1500;
 const BATCH = FULL ? 1000 : 200;
 const MIN_MS = 20;
 const MAX_MS = 80;
