@@ -14,17 +14,19 @@ registerBackend("redis", (options) => new RedisQueue(options as RedisQueueOption
 export type { Backoff, BackoffOptions } from "./backoff.js";
 export { currentJob, type JobContext } from "./current-job.js";
 export { ErrorCode, type ErrorCodeValue, JobError, RapidAIException } from "./errors.js";
-export type {
-  CancelledEvent,
-  CompletedEvent,
-  EnqueuedEvent,
-  FailedEvent,
-  JobQueueEvents,
-  ProgressEvent,
-  QueueErrorEvent,
-  RetryingEvent,
-  StartedEvent,
-  StatusEvent,
+export {
+  type CancelledEvent,
+  type CompletedEvent,
+  type EnqueuedEvent,
+  type FailedEvent,
+  JOB_EVENTS,
+  type JobEventName,
+  type JobQueueEvents,
+  type ProgressEvent,
+  type QueueErrorEvent,
+  type RetryingEvent,
+  type StartedEvent,
+  type StatusEvent,
 } from "./events.js";
 export type { ExecutorOptions as PoolOptions } from "./executor/executor.js";
 export { type BackendName, getQueue, resetDefaultQueue } from "./get-queue.js";

@@ -84,3 +84,18 @@ export interface JobQueueEvents {
   progress: [ProgressEvent];
   error: [QueueErrorEvent];
 }
+
+/** The names of the events about jobs (every event but `error`). */
+export const JOB_EVENTS = Object.freeze([
+  "status",
+  "enqueued",
+  "started",
+  "completed",
+  "failed",
+  "retrying",
+  "cancelled",
+  "progress",
+] as const) satisfies readonly (keyof JobQueueEvents)[];
+
+/** One of {@link JOB_EVENTS}. */
+export type JobEventName = (typeof JOB_EVENTS)[number];

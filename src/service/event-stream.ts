@@ -1,19 +1,10 @@
 import type { ServerResponse } from "node:http";
-import type { JobQueueEvents } from "../events.js";
+import { JOB_EVENTS } from "../events.js";
 import type { JobQueue } from "../job-queue.js";
 import { type JsonValue, toJsonSafe } from "./json-safe.js";
 
-/** The queue events the stream forwards (not `error`, which may carry internals). */
-export const STREAMED_EVENTS = [
-  "status",
-  "progress",
-  "enqueued",
-  "started",
-  "completed",
-  "failed",
-  "retrying",
-  "cancelled",
-] as const satisfies readonly (keyof JobQueueEvents)[];
+/** The queue events the stream forwards: every job event, not `error`, which may carry internals. */
+export const STREAMED_EVENTS = JOB_EVENTS;
 
 type StreamedEvent = (typeof STREAMED_EVENTS)[number];
 

@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import { after, describe, it } from "node:test";
 import {
   ErrorCode,
+  JOB_EVENTS,
   type JobError,
   type JobQueue,
   type JobQueueEvents,
@@ -27,16 +28,7 @@ export interface ConformanceQueueOptions {
 export type QueueFactory = (options?: ConformanceQueueOptions) => JobQueue | Promise<JobQueue>;
 
 type Name = keyof JobQueueEvents;
-const EVENT_NAMES: Name[] = [
-  "status",
-  "enqueued",
-  "started",
-  "completed",
-  "failed",
-  "retrying",
-  "cancelled",
-  "progress",
-];
+const EVENT_NAMES: readonly Name[] = JOB_EVENTS;
 
 /** Every event payload, in order, with its name. */
 function journal(queue: JobQueue) {

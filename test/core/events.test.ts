@@ -12,7 +12,7 @@ import type {
   StartedEvent,
   StatusEvent,
 } from "rapidai/background";
-import { ErrorCode } from "rapidai/background";
+import { ErrorCode, JOB_EVENTS } from "rapidai/background";
 import { failTimes, identity, reportProgress, sleep } from "../fixtures/core-tasks.js";
 import { closeQueues, enqueue, openQueue, startBody } from "./helpers.js";
 
@@ -23,16 +23,7 @@ type Name = keyof JobQueueEvents;
 /** Records [event, payload] in emission order, checking each listener call gets one argument. */
 function journal(queue: ReturnType<typeof openQueue>) {
   const log: [Name, unknown][] = [];
-  const names: Name[] = [
-    "status",
-    "enqueued",
-    "started",
-    "completed",
-    "failed",
-    "retrying",
-    "cancelled",
-    "progress",
-  ];
+  const names: readonly Name[] = JOB_EVENTS;
   for (const name of names) {
     queue.on(name, ((...args: unknown[]) => {
       assert.equal(args.length, 1, `${name} carries one payload object`);

@@ -8,6 +8,7 @@ import { readdirSync } from "node:fs";
 import {
   InMemoryQueue,
   type InMemoryQueueOptions,
+  JOB_EVENTS,
   type JobQueue,
   type JobQueueEvents,
   type JobResult,
@@ -59,17 +60,7 @@ export type Recorded = { [K in EventName]: JobQueueEvents[K][0][] };
 
 /** Records every payload of every event the queue emits, in order. */
 export function recordEvents(queue: JobQueue): Recorded {
-  const names: EventName[] = [
-    "status",
-    "enqueued",
-    "started",
-    "completed",
-    "failed",
-    "retrying",
-    "cancelled",
-    "progress",
-    "error",
-  ];
+  const names: EventName[] = [...JOB_EVENTS, "error"];
   const out = Object.fromEntries(names.map((n) => [n, []])) as unknown as Recorded;
   for (const name of names) {
     queue.on(name, ((payload: unknown) => (out[name] as unknown[]).push(payload)) as never);

@@ -8,6 +8,7 @@ describe("the public API of rapidai/background", () => {
     assert.deepEqual(Object.keys(api).sort(), [
       "ErrorCode",
       "InMemoryQueue",
+      "JOB_EVENTS",
       "JOB_STATUSES",
       "JobError",
       "JobQueue",

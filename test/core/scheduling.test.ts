@@ -12,7 +12,7 @@ describe("scheduling of delayed jobs", () => {
   it("pops a delay heap's items earliest first, equal times included", () => {
     const heap = new DelayHeap<string>();
     const times = [50, 10, 30, 10, 90, 0, 70, 30, 20, 60];
-    times.forEach((t, i) => heap.push(`${t}:${i}`, t));
+    for (const [i, t] of times.entries()) heap.push(`${t}:${i}`, t);
     const popped: number[] = [];
     while (heap.size > 0) {
       const next = heap.nextAt;
