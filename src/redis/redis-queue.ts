@@ -401,17 +401,43 @@ export class RedisQueue extends JobQueue {
     args: unknown[],
     options?: EnqueueOptions,
   ): Promise<string> {
-    const [id] = await this.enqueueMany([
+    if (this.#closing !== undefined) throw closedError();
+    const row = this.#encodeJob(
       options === undefined ? { jobId, task, args } : { jobId, task, args, options },
-    ]);
-    return id!;
+    );
+    // Enqueues made in the same tick (a loop that does not await each one,
+    // Promise.all) share one script call, as enqueueMany would: one round
+    // trip for many jobs. Each job was checked above, so a bad one fails
+    // alone; a Redis error fails the whole batch, each caller with it.
+    await new Promise<void>((resolve, reject) => {
+      this.#batch.push({ row, resolve, reject });
+      if (this.#batch.length === 1) queueMicrotask(() => this.#writeBatch());
+      else if (this.#batch.length >= BATCH) this.#writeBatch();
+    });
+    if (this.#o.process && this.#worker === undefined && this.#closing === undefined)
+      await this.start();
+    return jobId;
   }
 
-  /**
-   * Enqueues many jobs with one script call per few hundred jobs. Every job
-   * is checked before anything is stored: one bad job rejects the whole call.
-   * Resolves with the ids in order.
-   */
+  #batch: { row: ScriptArg[]; resolve: () => void; reject: (error: unknown) => void }[] = [];
+
+  #writeBatch(): void {
+    const batch = this.#batch;
+    if (batch.length === 0) return;
+    this.#batch = [];
+    const k = this.#o.keys;
+    const args: ScriptArg[] = [batch.length];
+    for (const b of batch) args.push(...b.row);
+    this.#run("enqueue", [k.ready, k.delayed, k.pending, k.seq], args).then(
+      () => {
+        for (const b of batch) b.resolve();
+      },
+      (error) => {
+        for (const b of batch) b.reject(error);
+      },
+    );
+  }
+
   async enqueueMany(jobs: readonly BulkJob[]): Promise<string[]> {
     if (this.#closing !== undefined) throw closedError();
     if (!Array.isArray(jobs)) throw jobError(ErrorCode.INVALID_OPTION, "`jobs` must be an array");
