@@ -4,6 +4,7 @@
  * A task module is imported by the URL the main thread's registry gave, the
  * task is found by name, and its return value or error is sent back.
  */
+import { serialize } from "node:v8";
 import { MessageChannel, parentPort, threadId, workerData } from "node:worker_threads";
 import * as Comlink from "comlink";
 import { displayModule } from "../src/caller-module.js";
@@ -204,7 +205,8 @@ function assertCloneableResult(result: unknown): void {
   }
   if (result === null || ArrayBuffer.isView(result) || result instanceof ArrayBuffer) return;
   try {
-    structuredClone(result);
+    // Serializing alone finds what cannot be cloned, at half the cost of a full clone.
+    serialize(result);
   } catch (error) {
     throw jobError(
       ErrorCode.RESULT_NOT_CLONEABLE,
