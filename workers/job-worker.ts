@@ -239,8 +239,8 @@ async function execute(def: TaskDefinition, req: RunRequest): Promise<unknown> {
 }
 
 // At most `perThread` jobs run on this thread at once. The pool may hand the
-// thread one more (prefetched, so it starts without waiting a round trip to
-// the main thread); it waits here, not yet owning its slot, so a crash of the
+// thread a few more (prefetched, so they start without waiting a round trip to
+// the main thread); they wait here, not yet owning their slots, so a crash of the
 // running job cannot be blamed on it.
 let runningCount = 0;
 const turns: (() => void)[] = [];
