@@ -50,7 +50,10 @@ export class ChaosLog {
     try {
       text = readFileSync(this.file, "utf8");
     } catch {}
-    return text
+    // Worker processes append while this reads: only whole lines count; a
+    // line still being written is read next time.
+    const whole = text.slice(0, text.lastIndexOf("\n") + 1);
+    return whole
       .split("\n")
       .filter((l) => l.trim().length > 0)
       .map((l) => JSON.parse(l) as AttemptRecord);

@@ -46,11 +46,17 @@ describe("scheduling of delayed jobs", () => {
     const events = recordEvents(queue);
     const delays = [120, 20, 80, 60, 100, 40];
     const ids = new Map<string, number>();
-    for (const delayMs of delays) {
-      const jobId = randomUUID();
-      ids.set(jobId, delayMs);
-      await queue.enqueue(jobId, identity, [delayMs], { delayMs });
-    }
+    for (const delayMs of delays) ids.set(randomUUID(), delayMs);
+    // One enqueueMany: every job is created at the same moment, so only the
+    // delays order them (a first enqueue also starts the pool, which takes time).
+    await queue.enqueueMany(
+      [...ids].map(([jobId, delayMs]) => ({
+        jobId,
+        task: identity,
+        args: [delayMs],
+        options: { delayMs },
+      })),
+    );
     const cancelledId = [...ids].find(([, d]) => d === 60)![0];
     assert.equal(await queue.cancel(cancelledId), true);
     for (const jobId of ids.keys()) await queue.waitFor(jobId, { timeoutMs: 10_000 });
