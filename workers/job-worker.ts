@@ -4,6 +4,7 @@
  * A task module is imported by the URL the main thread's registry gave, the
  * task is found by name, and its return value or error is sent back.
  */
+import { performance } from "node:perf_hooks";
 import { serialize } from "node:v8";
 import { MessageChannel, parentPort, threadId, workerData } from "node:worker_threads";
 import * as Comlink from "comlink";
@@ -20,6 +21,8 @@ import {
 import {
   type AbortMessage,
   ArgsEncoding,
+  type BatchRequest,
+  type BatchResult,
   CancelFlag,
   type EngineWorkerData,
   type HostWire,
@@ -41,8 +44,15 @@ const owners = new Int32Array(data.owners);
 // The thread's one channel to the main thread: progress and follow-up
 // enqueues go up it, aborts come down it. Its far end travels in a hello
 // message through parentPort, which the pool forwards as a 'message' event.
+// Batch results go on a second channel, which the main thread drains when a
+// batch ends. The hello precedes the pool's ready message on parentPort, so
+// the main thread holds both ports before the pool sends this thread a task.
 const { port1: port, port2 } = new MessageChannel();
-parentPort!.postMessage({ rapidaiHello: port2, threadId } satisfies WorkerHello, [port2]);
+const { port1: results, port2: resultsFar } = new MessageChannel();
+parentPort!.postMessage(
+  { rapidaiHello: port2, rapidaiResults: resultsFar, threadId } satisfies WorkerHello,
+  [port2, resultsFar],
+);
 
 const host = Comlink.wrap<HostWire>({
   postMessage: (message: unknown, transfer?: Transferable[]) =>
@@ -260,9 +270,44 @@ function release(): void {
   else runningCount--;
 }
 
-export default async function runJob(req: RunRequest): Promise<unknown> {
+/** Runs one attempt of a batch and posts its answer at once on the result channel. */
+async function runInBatch(req: RunRequest): Promise<void> {
+  let answer: BatchResult;
+  const ran = { ms: 0 };
+  try {
+    const v = await runJob(req, ran);
+    answer = { s: req.s, i: req.i, d: ran.ms, v };
+  } catch (error) {
+    answer = { s: req.s, i: req.i, d: ran.ms, e: error as WorkerErrorPayload };
+  }
+  try {
+    results.postMessage(answer);
+  } catch (error) {
+    // Only a result that cannot be cloned gets here (the Redis backend's are bytes).
+    results.postMessage({
+      s: req.s,
+      i: req.i,
+      d: ran.ms,
+      e: codedPayload(
+        ErrorCode.RESULT_NOT_CLONEABLE,
+        `the job's result cannot be cloned back to the main thread: ${(error as Error)?.message ?? error}`,
+      ),
+    } satisfies BatchResult);
+  }
+}
+
+export default async function run(req: RunRequest | BatchRequest): Promise<unknown> {
+  if (!("b" in req)) return runJob(req);
+  // All start now: acquire() lets them run in order, perThread at a time.
+  await Promise.all(req.b.map(runInBatch));
+  return req.b.length;
+}
+
+/** Runs one attempt; `ran.ms` gets how long it ran once it had its turn. */
+async function runJob(req: RunRequest, ran?: { ms: number }): Promise<unknown> {
   const wait = acquire();
   if (wait !== undefined) await wait;
+  const t0 = performance.now();
   // Claim the slot: if this thread dies from here on (even while importing
   // the task's module), the main thread counts it as this job's crash.
   // Negative while the task's module is being imported, so a module that
@@ -279,6 +324,7 @@ export default async function runJob(req: RunRequest): Promise<unknown> {
     }
     return await execute(def, req);
   } finally {
+    if (ran !== undefined) ran.ms = performance.now() - t0;
     Atomics.store(owners, req.s, 0);
     release();
   }

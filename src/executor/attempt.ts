@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import type { SerializedError } from "../errors.js";
 import type { TimerEntry } from "../timer-queue.js";
 import { CancelFlag } from "./protocol.js";
@@ -28,6 +29,8 @@ export class Attempt {
   short = false;
   /** `performance.now()` at dispatch. */
   readonly startedAt: number;
+  /** How long it ran on its thread, when the thread said (batched jobs). */
+  ranMs: number | undefined = undefined;
 
   constructor(
     readonly jobId: string,
@@ -38,5 +41,13 @@ export class Attempt {
     now: number,
   ) {
     this.startedAt = now;
+  }
+
+  /**
+   * How long the attempt took: as its thread measured it when known, else
+   * from dispatch (which then includes any wait in the thread's queue).
+   */
+  elapsedMs(now = performance.now()): number {
+    return this.ranMs ?? now - this.startedAt;
   }
 }

@@ -38,13 +38,44 @@ export interface RunRequest {
   r: boolean;
 }
 
+/**
+ * Several attempts in one message to the pool: only jobs of tasks known to
+ * be short, so none waits long behind another. Each attempt's answer goes
+ * back on the thread's result channel as a {@link BatchResult} the moment
+ * it ends, so a thread that dies mid-batch loses none of the answers it
+ * already gave. The pool's own answer to the batch is only the count.
+ */
+export interface BatchRequest {
+  b: RunRequest[];
+}
+
+/** Worker → main on the thread's result channel: one attempt of a batch ended. */
+export interface BatchResult {
+  /** Slot of the attempt. */
+  s: number;
+  /** Job id. */
+  i: string;
+  /** How long it ran on the thread once it had its turn, in ms. */
+  d: number;
+  /** The result (absent when `e` is set). */
+  v?: unknown;
+  /** The error, when the attempt failed. */
+  e?: WorkerErrorPayload;
+}
+
 /** Values of a cancel-flag slot. */
 export const CancelFlag = { NONE: 0, CANCELLED: 1, TIMED_OUT: 2 } as const;
 export type CancelFlag = (typeof CancelFlag)[keyof typeof CancelFlag];
 
-/** Sent once by each worker thread through `parentPort`: its end of the thread's channel. */
+/**
+ * Sent once by each worker thread through `parentPort`: its ends of the
+ * thread's two channels. The first carries progress, follow-up enqueues and
+ * aborts; the second only batch results, which the main thread reads with
+ * `receiveMessageOnPort` when a batch ends rather than one event each.
+ */
 export interface WorkerHello {
   rapidaiHello: MessagePort;
+  rapidaiResults: MessagePort;
   threadId: number;
 }
 

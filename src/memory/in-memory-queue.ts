@@ -433,7 +433,7 @@ export class InMemoryQueue extends JobQueue {
             task,
             attempt: job.attempts,
             result: decision.result,
-            durationMs: performance.now() - attempt.startedAt,
+            durationMs: attempt.elapsedMs(),
           });
         }
         break;

@@ -417,7 +417,7 @@ export class RedisWorker {
     this.#active--;
     job.run = undefined;
     const now = performance.now();
-    const durationMs = now - attempt.startedAt;
+    const durationMs = attempt.elapsedMs(now);
     // The pace is only measured while the threads are busy; an idle gap says nothing about it.
     const gap =
       this.#lastEnd === 0 || this.#active + 1 < this.executor.concurrency

@@ -13,6 +13,7 @@ import {
   identity,
   leaveRejection,
   sleep,
+  tally,
   throwAfterResolve,
   throwSync,
 } from "../fixtures/core-tasks.js";
@@ -94,6 +95,42 @@ describe("worker-thread crashes", () => {
       await waitAll(queue, [first, second]);
     }
     assert.ok(sideBySide, "two jobs never ran at once on the two-thread pool");
+  });
+
+  it("loses no answer when a thread dies in the middle of a batch of short jobs, and runs no job twice", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "rapidai-core-"));
+    const file = join(dir, "runs.log");
+    try {
+      const queue = openQueue({ threads: 1 });
+      // Teach the engine that the task is short, so the jobs below go to the
+      // thread in batches of several per message.
+      const warm: string[] = [];
+      for (let n = 0; n < 100; n++) warm.push(await enqueue(queue, tally, file, -1, false));
+      await waitAll(queue, warm);
+      // 60 jobs in one turn; the 6th ends its thread, in the middle of the first batch.
+      const ids = Array.from({ length: 60 }, () => randomUUID());
+      await Promise.all(ids.map((id, n) => queue.enqueue(id, tally, [file, n, n === 5])));
+      const results = await waitAll(queue, ids);
+      results.forEach((r, n) => {
+        if (n === 5) {
+          assert.equal(r.status, "failed");
+          assert.equal(r.errorCode, ErrorCode.WORKER_CRASHED);
+        } else {
+          assert.equal(r.status, "completed", `job ${n}: ${r.error}`);
+          assert.equal(r.result, n);
+          assert.equal(r.attempts, 1);
+        }
+      });
+      const runs = new Map<number, number>();
+      for (const line of readFileSync(file, "utf8").split("\n").filter(Boolean)) {
+        const n = Number(line);
+        if (n >= 0) runs.set(n, (runs.get(n) ?? 0) + 1);
+      }
+      for (let n = 0; n < 60; n++)
+        assert.equal(runs.get(n), 1, `job ${n} ran ${runs.get(n)} times`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("retries a job whose thread crashed while retries are left", async () => {
