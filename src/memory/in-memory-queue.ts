@@ -1,4 +1,3 @@
-import { performance } from "node:perf_hooks";
 import { assertPayloadSize, decodeV8, encodeV8 } from "../codec.js";
 import { ErrorCode, errorMessage, jobError, type SerializedError } from "../errors.js";
 import type { Attempt, AttemptOutcome } from "../executor/attempt.js";
