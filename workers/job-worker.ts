@@ -238,7 +238,9 @@ async function execute(def: TaskDefinition, req: RunRequest): Promise<unknown> {
     // returned surface while the job still owns it.
     await nextTurn();
     if (job.lateError !== undefined) throw job.lateError;
-    if (req.r) return encodeMsgpack(result);
+    // A copy of exactly its bytes: the encoder's output is a view into a
+    // shared 8 KiB buffer, and a structured clone copies a view's whole buffer.
+    if (req.r) return new Uint8Array(encodeMsgpack(result));
     assertCloneableResult(result);
     return result;
   } catch (error) {
@@ -263,34 +265,31 @@ function acquire(): Promise<void> | undefined {
   return new Promise<void>((resolve) => turns.push(resolve));
 }
 
-function release(): void {
+function release(answered: boolean): void {
   const next = turns.shift();
   // The next job starts after this one's answer is posted, not before.
-  if (next !== undefined) setImmediate(next);
-  else runningCount--;
+  if (next === undefined) runningCount--;
+  else if (answered) next();
+  else setImmediate(next);
 }
 
-/** Runs one attempt of a batch and posts its answer at once on the result channel. */
-async function runInBatch(req: RunRequest): Promise<void> {
-  let answer: BatchResult;
-  const ran = { ms: 0 };
+/** Posts a batched attempt's answer on the result channel. */
+function postAnswer(req: RunRequest, ms: number, value: unknown, error: unknown): void {
   try {
-    const v = await runJob(req, ran);
-    answer = { s: req.s, i: req.i, d: ran.ms, v };
-  } catch (error) {
-    answer = { s: req.s, i: req.i, d: ran.ms, e: error as WorkerErrorPayload };
-  }
-  try {
-    results.postMessage(answer);
-  } catch (error) {
+    results.postMessage(
+      (error === undefined
+        ? { s: req.s, i: req.i, d: ms, v: value }
+        : { s: req.s, i: req.i, d: ms, e: error as WorkerErrorPayload }) satisfies BatchResult,
+    );
+  } catch (cloneError) {
     // Only a result that cannot be cloned gets here (the Redis backend's are bytes).
     results.postMessage({
       s: req.s,
       i: req.i,
-      d: ran.ms,
+      d: ms,
       e: codedPayload(
         ErrorCode.RESULT_NOT_CLONEABLE,
-        `the job's result cannot be cloned back to the main thread: ${(error as Error)?.message ?? error}`,
+        `the job's result cannot be cloned back to the main thread: ${(cloneError as Error)?.message ?? cloneError}`,
       ),
     } satisfies BatchResult);
   }
@@ -299,15 +298,27 @@ async function runInBatch(req: RunRequest): Promise<void> {
 export default async function run(req: RunRequest | BatchRequest): Promise<unknown> {
   if (!("b" in req)) return runJob(req);
   // All start now: acquire() lets them run in order, perThread at a time.
-  await Promise.all(req.b.map(runInBatch));
+  // Each posts its answer itself, before the next may start.
+  await Promise.all(req.b.map((r) => runJob(r, postAnswer).catch(() => {})));
   return req.b.length;
 }
 
-/** Runs one attempt; `ran.ms` gets how long it ran once it had its turn. */
-async function runJob(req: RunRequest, ran?: { ms: number }): Promise<unknown> {
+/**
+ * Runs one attempt. A batched one (`post` given) posts its answer itself
+ * before it gives up its turn, so the next job can start at once, with no
+ * turn of the event loop in between, and a crash of the next job cannot
+ * lose this one's answer. A single one answers through the pool, after it
+ * returns; the next job starts one turn later, once that answer is posted.
+ */
+async function runJob(
+  req: RunRequest,
+  post?: (req: RunRequest, ms: number, value: unknown, error: unknown) => void,
+): Promise<unknown> {
   const wait = acquire();
   if (wait !== undefined) await wait;
   const t0 = performance.now();
+  let value: unknown;
+  let error: unknown;
   // Claim the slot: if this thread dies from here on (even while importing
   // the task's module), the main thread counts it as this job's crash.
   // Negative while the task's module is being imported, so a module that
@@ -322,10 +333,14 @@ async function runJob(req: RunRequest, ran?: { ms: number }): Promise<unknown> {
       def = await load(req);
       Atomics.store(owners, req.s, threadId);
     }
-    return await execute(def, req);
+    value = await execute(def, req);
+    return value;
+  } catch (e) {
+    error = e;
+    throw e;
   } finally {
-    if (ran !== undefined) ran.ms = performance.now() - t0;
+    post?.(req, performance.now() - t0, value, error);
     Atomics.store(owners, req.s, 0);
-    release();
+    release(post !== undefined);
   }
 }
