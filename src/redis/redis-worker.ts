@@ -118,7 +118,9 @@ export class RedisWorker {
   #idleWaiters: (() => void)[] = [];
   /** Moving average of the time between two jobs ending here, in ms: the pace. */
   #msPerJob = -1;
-  #lastEnd = 0;
+  /** Start of the current pace window and the jobs ended in it (see #measurePace). */
+  #paceFrom = 0;
+  #paceEnds = 0;
   #avgClaimMs = 1;
   #downSince = 0;
 
@@ -418,14 +420,7 @@ export class RedisWorker {
     job.run = undefined;
     const now = performance.now();
     const durationMs = attempt.elapsedMs(now);
-    // The pace is only measured while the threads are busy; an idle gap says nothing about it.
-    const gap =
-      this.#lastEnd === 0 || this.#active + 1 < this.executor.concurrency
-        ? durationMs
-        : now - this.#lastEnd;
-    this.#lastEnd = now;
-    const pace = Math.min(gap, durationMs);
-    this.#msPerJob = this.#msPerJob < 0 ? pace : this.#msPerJob * 0.95 + pace * 0.05;
+    this.#measurePace(now, durationMs);
     if (job.lost || job.handedBack) {
       this.#held.delete(job.id);
       if (job.lost && outcome.kind !== "cancelled") {
@@ -464,6 +459,32 @@ export class RedisWorker {
     }
     this.#pump();
     this.#claim();
+  }
+
+  /**
+   * The pace, ms between two jobs ending here, is only measured while the
+   * threads are busy: an idle gap says nothing about it, and then a job's
+   * own time stands for it. Short jobs end in bursts (a thread answers a
+   * batch at once), so it is measured over windows of at least 8 ms.
+   */
+  #measurePace(now: number, durationMs: number): void {
+    let pace: number;
+    if (this.#active + 1 < this.executor.concurrency) {
+      this.#paceFrom = 0;
+      pace = durationMs;
+    } else if (this.#paceFrom === 0) {
+      this.#paceFrom = now;
+      this.#paceEnds = 0;
+      return;
+    } else {
+      this.#paceEnds++;
+      const span = now - this.#paceFrom;
+      if (span < 8) return;
+      pace = span / this.#paceEnds;
+      this.#paceFrom = now;
+      this.#paceEnds = 0;
+    }
+    this.#msPerJob = this.#msPerJob < 0 ? pace : this.#msPerJob * 0.8 + pace * 0.2;
   }
 
   #onProgress(jobId: string, value: unknown): void {
