@@ -307,7 +307,12 @@ export class Executor {
   readonly #sendOutbox = () => {
     const outbox = this.#outbox;
     this.#outbox = [];
-    if (this.#pool === undefined) return; // closed meanwhile: close() ended their attempts
+    if (this.#pool === undefined) {
+      // Closed in the same turn: these never reached a thread (not started).
+      const closed = new Error("the pool closed before the job was sent");
+      for (const [attempt] of outbox) this.#end(attempt, undefined, closed);
+      return;
+    }
     const size = Math.min(BATCH_MAX, Math.ceil(outbox.length / this.threads));
     for (let i = 0; i < outbox.length; i += size) {
       const chunk = outbox.slice(i, i + size);
