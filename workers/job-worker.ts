@@ -239,8 +239,9 @@ async function execute(def: TaskDefinition, req: RunRequest): Promise<unknown> {
     await nextTurn();
     if (job.lateError !== undefined) throw job.lateError;
     // A copy of exactly its bytes: the encoder's output is a view into a
-    // shared 8 KiB buffer, and a structured clone copies a view's whole buffer.
-    if (req.r) return new Uint8Array(encodeMsgpack(result));
+    // shared 8 KiB buffer, and a structured clone copies a view's whole
+    // buffer. Undefined, what most jobs return, needs no bytes at all.
+    if (req.r) return result === undefined ? undefined : new Uint8Array(encodeMsgpack(result));
     assertCloneableResult(result);
     return result;
   } catch (error) {

@@ -16,6 +16,7 @@ import { isConnectionError } from "./connection.js";
 import type { EventBus } from "./event-bus.js";
 import { type ControlMessage, parseControlMessage } from "./event-codec.js";
 import { LeaseKeeper } from "./lease-keeper.js";
+import { packCompletions, unpackClaims } from "./packed.js";
 import type { QueueKeys } from "./queue-keys.js";
 import type { ScriptRunner } from "./scripts.js";
 
@@ -64,6 +65,7 @@ interface HeldJob {
 }
 
 type Ending =
+  /** `result` is empty for undefined (see complete-4.lua). */
   | { job: HeldJob; kind: "complete"; result: Uint8Array; durationMs: number }
   /** Back to pending, the attempt not counted: it never started. */
   | { job: HeldJob; kind: "requeue" }
@@ -306,30 +308,26 @@ export class RedisWorker {
       .then(
         (reply) => {
           this.#avgClaimMs = this.#avgClaimMs * 0.8 + (performance.now() - t0) * 0.2;
-          const r = reply as (Buffer | number)[];
-          const got = (r.length - 1) / 5;
-          for (let i = 1; i + 4 < r.length; i += 5) {
-            const id = (r[i] as Buffer).toString();
-            const attempt = Number(r[i + 3]);
-            const args = r[i + 2] as Buffer;
+          const r = reply as Buffer[];
+          const claimed = unpackClaims(r[1]!);
+          const got = claimed.length;
+          for (const c of claimed) {
             const job: HeldJob = {
-              id,
-              task: (r[i + 1] as Buffer).toString(),
-              token: `${this.id}:${attempt}`,
-              attempt,
-              maxRetries: Number((r[i + 4] as Buffer).toString("latin1")),
-              // A copy: a slice of the socket buffer would drag the whole
-              // buffer through structured clone to the worker thread.
-              args: args.length === 0 ? undefined : new Uint8Array(args),
+              id: c.id,
+              task: c.task,
+              token: `${this.id}:${c.attempt}`,
+              attempt: c.attempt,
+              maxRetries: c.maxRetries,
+              args: c.args,
               state: "waiting",
               run: undefined,
               lost: false,
               handedBack: false,
             };
-            this.#held.set(id, job);
+            this.#held.set(c.id, job);
             this.#waiting.push(job);
           }
-          const due = (r[0] as Buffer).toString("latin1");
+          const due = r[0]!.toString("latin1");
           if (due !== "") this.#scheduleDue(Number(due));
           this.#maybeMore = got >= want || this.#wakeGen !== gen;
           this.#claiming = false;
@@ -432,7 +430,7 @@ export class RedisWorker {
       const decision = decide(outcome, job.attempt, job.maxRetries, def.backoff, def.timeoutMs);
       switch (decision.to) {
         case "completed":
-          this.#end({ job, kind: "complete", result: asBuffer(decision.result), durationMs });
+          this.#end({ job, kind: "complete", result: resultBytes(decision.result), durationMs });
           break;
         case "cancelled":
           this.#end({ job, kind: "c", error: "", code: "", delayMs: 0, durationMs });
@@ -566,8 +564,8 @@ export class RedisWorker {
       // Progress is advisory: a lost update is not retried.
       void this.#d.scripts.run("progress", [k.leases], args).catch(() => 0);
     }
-    const completes: Ending[] = [];
-    const fails: Ending[] = [];
+    const completes: Extract<Ending, { kind: "complete" }>[] = [];
+    const fails: Extract<Ending, { kind: "f" | "r" | "c" }>[] = [];
     const requeues: Ending[] = [];
     for (const e of endings) {
       if (e.kind === "complete") completes.push(e);
@@ -576,30 +574,31 @@ export class RedisWorker {
     }
     const groups: [Ending[], Promise<unknown>][] = [];
     if (completes.length > 0) {
-      const args: (string | number | Uint8Array)[] = [completes.length];
-      for (const e of completes) {
-        if (e.kind === "complete")
-          args.push(e.job.id, e.job.token, e.result, Math.round(e.durationMs));
-      }
+      const packed = packCompletions(
+        completes.map((e) => ({
+          id: e.job.id,
+          token: e.job.token,
+          result: e.result,
+          durationMs: e.durationMs,
+        })),
+      );
       groups.push([
         completes,
-        this.#d.scripts.run("complete", [k.completed, k.cancelled, k.leases, k.done], args),
+        this.#d.scripts.run("complete", [k.completed, k.cancelled, k.leases, k.done], [packed]),
       ]);
     }
     if (fails.length > 0) {
       const args: (string | number)[] = [fails.length];
       for (const e of fails) {
-        if (e.kind !== "complete" && e.kind !== "requeue") {
-          args.push(
-            e.job.id,
-            e.job.token,
-            e.kind,
-            e.error,
-            e.code,
-            e.delayMs,
-            Math.round(e.durationMs),
-          );
-        }
+        args.push(
+          e.job.id,
+          e.job.token,
+          e.kind,
+          e.error,
+          e.code,
+          e.delayMs,
+          Math.round(e.durationMs),
+        );
       }
       const keys = [k.ready, k.delayed, k.pending, k.failed, k.cancelled, k.leases, k.done];
       groups.push([fails, this.#d.scripts.run("fail", keys, args)]);
@@ -753,10 +752,14 @@ export class RedisWorker {
   #lastProblemAt = 0;
 }
 
-/** Bytes from a worker thread arrive as a Uint8Array; ioredis sends only Buffers as binary. */
-function asBuffer(value: unknown): Buffer {
-  if (Buffer.isBuffer(value)) return value;
-  if (value instanceof Uint8Array)
-    return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+const EMPTY = new Uint8Array(0);
+
+/**
+ * A result as the complete script takes it: worker threads send msgpack
+ * bytes, and undefined as itself, which travels as no bytes at all.
+ */
+function resultBytes(value: unknown): Uint8Array {
+  if (value === undefined) return EMPTY;
+  if (value instanceof Uint8Array) return value;
   return encodeMsgpack(value);
 }

@@ -122,6 +122,26 @@ export function queueConformance(backend: string, factory: QueueFactory): void {
       assert.deepStrictEqual((await q.getResult(jobId))?.args, [value]);
     });
 
+    it("keeps a job that returns undefined apart from one that returns null, in results and events", async () => {
+      const q = await open();
+      const j = journal(q);
+      const none = await q.enqueue(id(), "conf.echo", [undefined]);
+      const nul = await q.enqueue(id(), "conf.echo", [null]);
+      for (const [jobId, expected] of [
+        [none, undefined],
+        [nul, null],
+      ] as const) {
+        const r = await wait(q, jobId);
+        assert.equal(r.status, "completed", r.error);
+        assert.strictEqual(r.result, expected);
+        assert.strictEqual((await q.getResult(jobId))?.result, expected);
+        const completed = await until("a completed event", () =>
+          j.of(jobId).find((x) => x.name === "completed"),
+        );
+        assert.strictEqual((completed.e as { result?: unknown }).result, expected);
+      }
+    });
+
     it("retries a failing job, emitting retrying with the attempt, error and delay, and counts attempts", async () => {
       const q = await open();
       const j = journal(q);

@@ -3,6 +3,7 @@
  * hand (one that claims a job and then "dies", or answers late).
  */
 import { Redis } from "ioredis";
+import { packCompletions, unpackClaims } from "../../src/redis/packed.js";
 import { QueueKeys } from "../../src/redis/queue-keys.js";
 import { ScriptRunner } from "../../src/redis/scripts.js";
 
@@ -30,28 +31,28 @@ export class ScriptedWorker {
   /** Claims up to `n` ready jobs with a lease of `leaseMs`. */
   async claim(n: number, leaseMs: number): Promise<ClaimedJob[]> {
     const k = this.keys;
-    const r = (await this.scripts.run(
+    const r = (await this.scripts.runBuffer(
       "claim",
       [k.ready, k.delayed, k.pending, k.leases],
       [this.workerId, n, leaseMs],
-    )) as (string | number)[];
-    const out: ClaimedJob[] = [];
-    for (let i = 1; i + 4 < r.length; i += 5) {
-      const attempt = Number(r[i + 3]);
-      out.push({ id: String(r[i]), attempt, token: `${this.workerId}:${attempt}` });
-    }
-    return out;
+    )) as Buffer[];
+    return unpackClaims(r[1]!).map(({ id, attempt }) => ({
+      id,
+      attempt,
+      token: `${this.workerId}:${attempt}`,
+    }));
   }
 
   /** Completes jobs with msgpack `result` bytes; resolves with 1 (applied) or 0 (refused) each. */
   complete(jobs: ClaimedJob[], result = Buffer.from([0xc0])): Promise<number[]> {
     const k = this.keys;
-    const args: (string | number | Buffer)[] = [jobs.length];
-    for (const j of jobs) args.push(j.id, j.token, result, 1);
+    const packed = packCompletions(
+      jobs.map((j) => ({ id: j.id, token: j.token, result, durationMs: 1 })),
+    );
     return this.scripts.run(
       "complete",
       [k.completed, k.cancelled, k.leases, k.done],
-      args,
+      [packed],
     ) as Promise<number[]>;
   }
 

@@ -8,8 +8,8 @@
 -- ARGV[2] worker id (the lease token is "<worker id>:<attempt>")
 -- ARGV[3] N, the most jobs to claim
 -- ARGV[4] lease length in ms
--- Returns { next delayed due ms or '', then 5 fields per claimed job:
---           id, task, args, attempt, maxRetries }
+-- Returns { next delayed due ms or '', the claimed jobs packed one after
+--           another (src/redis/packed.ts): id, task, args, attempt, maxRetries }
 --@include "base.lua"
 local now = now_ms()
 local worker, count, lease = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -26,7 +26,8 @@ end
 -- Whoever promoted claims first; others are woken only for what is left.
 WAKE = false
 
-local out = { '' }
+local out = { '', '' }
+local packed = {}
 if count > 0 then
   local popped = redis.call('ZPOPMIN', KEYS[1], count)
   local unpend = {}
@@ -43,11 +44,8 @@ if count > 0 then
       unpend[#unpend + 1] = id
       leased[#leased + 1] = expires
       leased[#leased + 1] = id
-      out[#out + 1] = id
-      out[#out + 1] = f[2]
-      out[#out + 1] = f[3] or ''
-      out[#out + 1] = attempt
-      out[#out + 1] = f[5]
+      local args = f[3] or ''
+      packed[#packed + 1] = struct.pack('>Hc0Hc0I4c0I4I4', #id, id, #f[2], f[2], #args, args, attempt, tonumber(f[5]))
       event('S', id, f[2], 'pending', 'running', attempt, now)
     end
   end
@@ -63,5 +61,6 @@ local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 if first[2] ~= nil then
   out[1] = first[2]
 end
+out[2] = table.concat(packed)
 flush()
 return out

@@ -7,18 +7,29 @@
 -- KEYS[3] leases
 -- KEYS[4] done       sorted set of finished jobs, score = finish ms
 -- ARGV[1] prefix
--- ARGV[2] N, then N times: id, lease token, result (msgpack), duration ms
+-- ARGV[2] the attempts, packed one after another (src/redis/packed.ts): id,
+--         lease token, result (msgpack; empty for undefined, the result of
+--         most jobs), duration ms
 -- Returns N integers: 1 applied (or already applied by this attempt), 0 refused.
 --@include "base.lua"
+-- msgpack of undefined as src/codec.ts writes it (fixext 1, type 0); the
+-- Redis conformance tests read it back as undefined.
+local UNDEFINED = '\212\0\0'
 local now = now_ms()
-local n = tonumber(ARGV[2])
+local blob = ARGV[2]
+local pos = 1
+local j = 0
 local out = {}
 local unleased = {}
 local completed = {}
 local done = {}
-for j = 1, n do
-  local i = 3 + (j - 1) * 4
-  local id, token, result, duration = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+while pos <= #blob do
+  local id, token, result, duration
+  id, token, result, duration, pos = struct.unpack('>Hc0Hc0I4c0I4', blob, pos)
+  j = j + 1
+  if result == '' then
+    result = UNDEFINED
+  end
   local key = job_key(id)
   local f = redis.call('HMGET', key, 's', 'w', 'x', 't', 'q', 'n', 'l')
   if f[1] == 'running' and f[2] == token then

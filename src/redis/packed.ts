@@ -1,0 +1,80 @@
+/**
+ * The two batches that cross the wire for every job, packed into one binary
+ * string each instead of several script arguments or reply elements per job:
+ * the claim script's reply (jobs claimed) and the complete script's input
+ * (attempts that ended well). Each field is a big-endian length or number
+ * followed by its bytes, the layout of Lua's `struct` format `>Hc0` (a
+ * 16-bit length, then that many bytes) and `>I4` (a 32-bit unsigned number),
+ * which the scripts read and write in one call per job. Per job, this saves
+ * ioredis and the reply parser several small strings or Buffers, and the
+ * garbage collector their collection.
+ */
+
+/** One job as the claim script hands it over. */
+export interface ClaimedRecord {
+  id: string;
+  task: string;
+  /** msgpack arguments, a copy (undefined when the job has none). */
+  args: Uint8Array | undefined;
+  attempt: number;
+  maxRetries: number;
+}
+
+/** Reads the claim script's packed jobs (Lua `>Hc0Hc0I4c0I4I4` per job). */
+export function unpackClaims(blob: Buffer): ClaimedRecord[] {
+  const out: ClaimedRecord[] = [];
+  let pos = 0;
+  while (pos < blob.length) {
+    const idEnd = pos + 2 + blob.readUInt16BE(pos);
+    const id = blob.toString("utf8", pos + 2, idEnd);
+    const taskEnd = idEnd + 2 + blob.readUInt16BE(idEnd);
+    const task = blob.toString("utf8", idEnd + 2, taskEnd);
+    const argsEnd = taskEnd + 4 + blob.readUInt32BE(taskEnd);
+    out.push({
+      id,
+      task,
+      // A copy: a view would keep the whole reply alive and drag it through
+      // the structured clone to the worker thread.
+      args:
+        argsEnd === taskEnd + 4 ? undefined : new Uint8Array(blob.subarray(taskEnd + 4, argsEnd)),
+      attempt: blob.readUInt32BE(argsEnd),
+      maxRetries: blob.readUInt32BE(argsEnd + 4),
+    });
+    pos = argsEnd + 8;
+  }
+  return out;
+}
+
+/** One attempt that ended well, as the complete script takes it. */
+export interface CompletionRecord {
+  id: string;
+  token: string;
+  /** msgpack bytes of the result; empty for undefined. */
+  result: Uint8Array;
+  durationMs: number;
+}
+
+/** Packs attempts for the complete script (Lua `>Hc0Hc0I4c0I4` per job). */
+export function packCompletions(records: readonly CompletionRecord[]): Buffer {
+  let size = 0;
+  for (const r of records) {
+    size += 2 + Buffer.byteLength(r.id) + 2 + Buffer.byteLength(r.token) + 4 + r.result.length + 4;
+  }
+  const blob = Buffer.allocUnsafe(size);
+  let pos = 0;
+  for (const r of records) {
+    pos = writeString(blob, pos, r.id);
+    pos = writeString(blob, pos, r.token);
+    pos = blob.writeUInt32BE(r.result.length, pos);
+    blob.set(r.result, pos);
+    pos += r.result.length;
+    pos = blob.writeUInt32BE(Math.min(Math.max(Math.round(r.durationMs), 0), 0xffffffff), pos);
+  }
+  return blob;
+}
+
+function writeString(blob: Buffer, pos: number, value: string): number {
+  const length = blob.write(value, pos + 2);
+  blob.writeUInt16BE(length, pos);
+  return pos + 2 + length;
+}
