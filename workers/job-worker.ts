@@ -238,10 +238,12 @@ async function execute(def: TaskDefinition, req: RunRequest): Promise<unknown> {
     // returned surface while the job still owns it.
     await nextTurn();
     if (job.lateError !== undefined) throw job.lateError;
-    // A copy of exactly its bytes: the encoder's output is a view into a
-    // shared 8 KiB buffer, and a structured clone copies a view's whole
-    // buffer. Undefined, what most jobs return, needs no bytes at all.
-    if (req.r) return result === undefined ? undefined : new Uint8Array(encodeMsgpack(result));
+    // The bytes as a latin1 string (one character per byte): it crosses to
+    // the main thread as one compact string, where a Uint8Array would cost
+    // a buffer and two objects on each side (and a view into the encoder's
+    // shared 8 KiB buffer would drag all of it along). Undefined, what most
+    // jobs return, needs no bytes at all.
+    if (req.r) return result === undefined ? undefined : encodeMsgpack(result).toString("latin1");
     assertCloneableResult(result);
     return result;
   } catch (error) {

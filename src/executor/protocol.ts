@@ -34,7 +34,10 @@ export interface RunRequest {
   t: number;
   /** Cancel-flag slot in the shared buffer. */
   s: number;
-  /** When true, the worker returns the result msgpack-encoded (the Redis backend stores bytes). */
+  /**
+   * When true, the worker returns the result msgpack-encoded, as a latin1
+   * string (one character per byte), or undefined (the Redis backend stores bytes).
+   */
   r: boolean;
 }
 

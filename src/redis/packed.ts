@@ -49,8 +49,8 @@ export function unpackClaims(blob: Buffer): ClaimedRecord[] {
 export interface CompletionRecord {
   id: string;
   token: string;
-  /** msgpack bytes of the result; empty for undefined. */
-  result: Uint8Array;
+  /** msgpack bytes of the result as a latin1 string (one character per byte); empty for undefined. */
+  result: string;
   durationMs: number;
 }
 
@@ -66,8 +66,7 @@ export function packCompletions(records: readonly CompletionRecord[]): Buffer {
     pos = writeString(blob, pos, r.id);
     pos = writeString(blob, pos, r.token);
     pos = blob.writeUInt32BE(r.result.length, pos);
-    blob.set(r.result, pos);
-    pos += r.result.length;
+    pos += blob.write(r.result, pos, "latin1");
     pos = blob.writeUInt32BE(Math.min(Math.max(Math.round(r.durationMs), 0), 0xffffffff), pos);
   }
   return blob;

@@ -65,8 +65,8 @@ interface HeldJob {
 }
 
 type Ending =
-  /** `result` is empty for undefined (see complete-4.lua). */
-  | { job: HeldJob; kind: "complete"; result: Uint8Array; durationMs: number }
+  /** `result`: msgpack bytes as a latin1 string, empty for undefined (see complete-4.lua). */
+  | { job: HeldJob; kind: "complete"; result: string; durationMs: number }
   /** Back to pending, the attempt not counted: it never started. */
   | { job: HeldJob; kind: "requeue" }
   | {
@@ -430,7 +430,7 @@ export class RedisWorker {
       const decision = decide(outcome, job.attempt, job.maxRetries, def.backoff, def.timeoutMs);
       switch (decision.to) {
         case "completed":
-          this.#end({ job, kind: "complete", result: resultBytes(decision.result), durationMs });
+          this.#end({ job, kind: "complete", result: resultString(decision.result), durationMs });
           break;
         case "cancelled":
           this.#end({ job, kind: "c", error: "", code: "", delayMs: 0, durationMs });
@@ -752,14 +752,13 @@ export class RedisWorker {
   #lastProblemAt = 0;
 }
 
-const EMPTY = new Uint8Array(0);
-
 /**
- * A result as the complete script takes it: worker threads send msgpack
- * bytes, and undefined as itself, which travels as no bytes at all.
+ * A result as the complete script takes it. Worker threads send msgpack
+ * bytes as a latin1 string (see RunRequest.r), and undefined as itself,
+ * which travels as no bytes at all.
  */
-function resultBytes(value: unknown): Uint8Array {
-  if (value === undefined) return EMPTY;
-  if (value instanceof Uint8Array) return value;
-  return encodeMsgpack(value);
+function resultString(value: unknown): string {
+  if (value === undefined) return "";
+  if (typeof value === "string") return value;
+  return encodeMsgpack(value).toString("latin1");
 }

@@ -47,7 +47,12 @@ export class ScriptedWorker {
   complete(jobs: ClaimedJob[], result = Buffer.from([0xc0])): Promise<number[]> {
     const k = this.keys;
     const packed = packCompletions(
-      jobs.map((j) => ({ id: j.id, token: j.token, result, durationMs: 1 })),
+      jobs.map((j) => ({
+        id: j.id,
+        token: j.token,
+        result: result.toString("latin1"),
+        durationMs: 1,
+      })),
     );
     return this.scripts.run(
       "complete",
