@@ -3,8 +3,9 @@
  * string each instead of several script arguments or reply elements per job:
  * the claim script's reply (jobs claimed) and the complete script's input
  * (attempts that ended well). Each field is a big-endian length or number
- * followed by its bytes, the layout of Lua's `struct` format `>Hc0` (a
- * 16-bit length, then that many bytes) and `>I4` (a 32-bit unsigned number),
+ * followed by its bytes, the layout of Lua's `struct` formats `>Hc0` and
+ * `>I4c0` (a 16- or 32-bit length, then that many bytes) and `>I4` (a 32-bit
+ * unsigned number),
  * which the scripts read and write in one call per job. Per job, this saves
  * ioredis and the reply parser several small strings or Buffers, and the
  * garbage collector their collection.
@@ -20,15 +21,16 @@ export interface ClaimedRecord {
   maxRetries: number;
 }
 
-/** Reads the claim script's packed jobs (Lua `>Hc0Hc0I4c0I4I4` per job). */
+/** Reads the claim script's packed jobs (Lua `>Hc0I4c0I4c0I4I4` per job). */
 export function unpackClaims(blob: Buffer): ClaimedRecord[] {
   const out: ClaimedRecord[] = [];
   let pos = 0;
   while (pos < blob.length) {
     const idEnd = pos + 2 + blob.readUInt16BE(pos);
     const id = blob.toString("utf8", pos + 2, idEnd);
-    const taskEnd = idEnd + 2 + blob.readUInt16BE(idEnd);
-    const task = blob.toString("utf8", idEnd + 2, taskEnd);
+    // A task name has no length limit: a 32-bit length.
+    const taskEnd = idEnd + 4 + blob.readUInt32BE(idEnd);
+    const task = blob.toString("utf8", idEnd + 4, taskEnd);
     const argsEnd = taskEnd + 4 + blob.readUInt32BE(taskEnd);
     out.push({
       id,

@@ -122,6 +122,15 @@ export function queueConformance(backend: string, factory: QueueFactory): void {
       assert.deepStrictEqual((await q.getResult(jobId))?.args, [value]);
     });
 
+    it("runs a task whose name is not ASCII, with its arguments and result intact", async () => {
+      const q = await open();
+      const jobId = await q.enqueue(id(), "conf.tâche ✓", ["ünïcödé"]);
+      const r = await wait(q, jobId);
+      assert.equal(r.status, "completed", r.error);
+      assert.equal(r.task, "conf.tâche ✓");
+      assert.equal(r.result, "ünïcödé ✓");
+    });
+
     it("keeps a job that returns undefined apart from one that returns null, in results and events", async () => {
       const q = await open();
       const j = journal(q);

@@ -45,7 +45,7 @@ if count > 0 then
       leased[#leased + 1] = expires
       leased[#leased + 1] = id
       local args = f[3] or ''
-      packed[#packed + 1] = struct.pack('>Hc0Hc0I4c0I4I4', #id, id, #f[2], f[2], #args, args, attempt, tonumber(f[5]))
+      packed[#packed + 1] = struct.pack('>Hc0I4c0I4c0I4I4', #id, id, #f[2], f[2], #args, args, attempt, tonumber(f[5]))
       event('S', id, f[2], 'pending', 'running', attempt, now)
     end
   end
