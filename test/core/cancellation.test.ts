@@ -1,8 +1,5 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import "../fixtures/core-tasks.js";
 import {
@@ -24,6 +21,7 @@ import {
   startBody,
   threadOf,
   waitAll,
+  withShortTally,
 } from "./helpers.js";
 
 after(() => closeQueues());
@@ -68,15 +66,7 @@ describe("cancellation", () => {
   });
 
   it("ends a short job already sent to a thread, still waiting there, as cancelled without running it", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "rapidai-core-"));
-    const file = join(dir, "runs.log");
-    try {
-      const queue = openQueue({ threads: 1 });
-      // A task known to be short goes to the thread in batches, queued there
-      // behind the job it runs.
-      const warm: string[] = [];
-      for (let n = 0; n < 100; n++) warm.push(await enqueue(queue, tally, file, -1, false));
-      await waitAll(queue, warm);
+    await withShortTally(async (queue, file, runs) => {
       const ids = Array.from({ length: 20 }, () => randomUUID());
       // The first holds the thread for 400 ms; the others wait behind it in the thread.
       await Promise.all(
@@ -90,12 +80,9 @@ describe("cancellation", () => {
       results.forEach((r, n) => {
         assert.equal(r.status, n === 10 ? "cancelled" : "completed", `job ${n}: ${r.error}`);
       });
-      const ran = readFileSync(file, "utf8").split("\n").filter(Boolean).map(Number);
-      assert.ok(!ran.includes(10), "the cancelled job never ran");
-      assert.ok(ran.includes(11), "the job after it ran");
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+      assert.ok(!runs().includes(10), "the cancelled job never ran");
+      assert.ok(runs().includes(11), "the job after it ran");
+    });
   });
 
   it("aborts a running cooperative job's signal, which stops it without losing its thread", async () => {

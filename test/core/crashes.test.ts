@@ -17,7 +17,15 @@ import {
   throwAfterResolve,
   throwSync,
 } from "../fixtures/core-tasks.js";
-import { closeQueues, enqueue, nextEvent, openQueue, recordEvents, waitAll } from "./helpers.js";
+import {
+  closeQueues,
+  enqueue,
+  nextEvent,
+  openQueue,
+  recordEvents,
+  waitAll,
+  withShortTally,
+} from "./helpers.js";
 
 after(() => closeQueues());
 
@@ -98,15 +106,7 @@ describe("worker-thread crashes", () => {
   });
 
   it("loses no answer when a thread dies in the middle of a batch of short jobs, and runs no job twice", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "rapidai-core-"));
-    const file = join(dir, "runs.log");
-    try {
-      const queue = openQueue({ threads: 1 });
-      // Teach the engine that the task is short, so the jobs below go to the
-      // thread in batches of several per message.
-      const warm: string[] = [];
-      for (let n = 0; n < 100; n++) warm.push(await enqueue(queue, tally, file, -1, false));
-      await waitAll(queue, warm);
+    await withShortTally(async (queue, file, runs) => {
       // 60 jobs in one turn; the 6th ends its thread, in the middle of the first batch.
       const ids = Array.from({ length: 60 }, () => randomUUID());
       await Promise.all(ids.map((id, n) => queue.enqueue(id, tally, [file, n, n === 5])));
@@ -121,16 +121,11 @@ describe("worker-thread crashes", () => {
           assert.equal(r.attempts, 1);
         }
       });
-      const runs = new Map<number, number>();
-      for (const line of readFileSync(file, "utf8").split("\n").filter(Boolean)) {
-        const n = Number(line);
-        if (n >= 0) runs.set(n, (runs.get(n) ?? 0) + 1);
-      }
+      const times = new Map<number, number>();
+      for (const n of runs()) times.set(n, (times.get(n) ?? 0) + 1);
       for (let n = 0; n < 60; n++)
-        assert.equal(runs.get(n), 1, `job ${n} ran ${runs.get(n)} times`);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+        assert.equal(times.get(n), 1, `job ${n} ran ${times.get(n)} times`);
+    });
   });
 
   it("retries a job whose thread crashed while retries are left", async () => {

@@ -4,7 +4,9 @@
  * file's `after` hook closes them all, so no thread outlives the file.
  */
 import { randomUUID } from "node:crypto";
-import { readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import {
   InMemoryQueue,
   type InMemoryQueueOptions,
@@ -14,6 +16,7 @@ import {
   type JobResult,
   type TaskRef,
 } from "rapidai/background";
+import { tally } from "../fixtures/core-tasks.js";
 
 const opened: JobQueue[] = [];
 
@@ -144,4 +147,33 @@ export async function threadOf(queue: JobQueue): Promise<number> {
   const r = await runToEnd(queue, "whereAmI", "probe");
   if (r.status !== "completed") throw new Error(`probe job ${r.status}: ${r.error}`);
   return (r.result as { threadId: number }).threadId;
+}
+
+/**
+ * Runs `body` with a one-thread queue on which the `tally` task is known to
+ * be short, so its jobs go to the thread in batches, queued there behind the
+ * job it runs; `file` is the log its runs write to, and `runs()` reads the
+ * job numbers logged so far (the warm-up's -1 left out). The log's folder is
+ * removed afterwards.
+ */
+export async function withShortTally(
+  body: (queue: InMemoryQueue, file: string, runs: () => number[]) => Promise<void>,
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "rapidai-core-"));
+  const file = join(dir, "runs.log");
+  try {
+    const queue = openQueue({ threads: 1 });
+    const warm: string[] = [];
+    for (let n = 0; n < 100; n++) warm.push(await enqueue(queue, tally, file, -1, false));
+    await waitAll(queue, warm);
+    const runs = () =>
+      readFileSync(file, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map(Number)
+        .filter((n) => n >= 0);
+    await body(queue, file, runs);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
