@@ -1,15 +1,47 @@
 /**
- * The two batches that cross the wire for every job, packed into one binary
- * string each instead of several script arguments or reply elements per job:
- * the claim script's reply (jobs claimed) and the complete script's input
- * (attempts that ended well). Each field is a big-endian length or number
+ * The three batches that cross the wire for every job, packed into one
+ * binary string each instead of several script arguments or reply elements
+ * per job: the enqueue script's input (new jobs), the claim script's reply
+ * (jobs claimed) and the complete script's input (attempts that ended well). Each field is a big-endian length or number
  * followed by its bytes, the layout of Lua's `struct` formats `>Hc0` and
- * `>I4c0` (a 16- or 32-bit length, then that many bytes) and `>I4` (a 32-bit
- * unsigned number),
+ * `>I4c0` (a 16- or 32-bit length, then that many bytes), `>I4` and `>i4`
+ * (32-bit numbers) and `>d` (a double),
  * which the scripts read and write in one call per job. Per job, this saves
  * ioredis and the reply parser several small strings or Buffers, and the
  * garbage collector their collection.
  */
+
+/** One new job as the enqueue script takes it. */
+export interface EnqueueRecord {
+  id: string;
+  task: string;
+  /** msgpack arguments; empty for none. */
+  args: Uint8Array;
+  maxRetries: number;
+  priority: number;
+  delayMs: number;
+}
+
+/** Packs new jobs for the enqueue script (Lua `>Hc0I4c0I4c0I4i4d` per job). */
+export function packEnqueues(records: readonly EnqueueRecord[]): Buffer {
+  let size = 0;
+  for (const r of records) {
+    size += 2 + Buffer.byteLength(r.id) + 4 + Buffer.byteLength(r.task) + 4 + r.args.length + 16;
+  }
+  const blob = Buffer.allocUnsafe(size);
+  let pos = 0;
+  for (const r of records) {
+    pos = writeString(blob, pos, r.id, 2);
+    pos = writeString(blob, pos, r.task, 4);
+    pos = blob.writeUInt32BE(r.args.length, pos);
+    blob.set(r.args, pos);
+    pos += r.args.length;
+    pos = blob.writeUInt32BE(r.maxRetries, pos);
+    pos = blob.writeInt32BE(r.priority, pos);
+    pos = blob.writeDoubleBE(r.delayMs, pos);
+  }
+  return blob;
+}
 
 /** One job as the claim script hands it over. */
 export interface ClaimedRecord {
@@ -65,8 +97,8 @@ export function packCompletions(records: readonly CompletionRecord[]): Buffer {
   const blob = Buffer.allocUnsafe(size);
   let pos = 0;
   for (const r of records) {
-    pos = writeString(blob, pos, r.id);
-    pos = writeString(blob, pos, r.token);
+    pos = writeString(blob, pos, r.id, 2);
+    pos = writeString(blob, pos, r.token, 2);
     pos = blob.writeUInt32BE(r.result.length, pos);
     pos += blob.write(r.result, pos, "latin1");
     pos = blob.writeUInt32BE(Math.min(Math.max(Math.round(r.durationMs), 0), 0xffffffff), pos);
@@ -74,8 +106,10 @@ export function packCompletions(records: readonly CompletionRecord[]): Buffer {
   return blob;
 }
 
-function writeString(blob: Buffer, pos: number, value: string): number {
-  const length = blob.write(value, pos + 2);
-  blob.writeUInt16BE(length, pos);
-  return pos + 2 + length;
+/** Writes a UTF-8 string after its length, in `lengthBytes` (2 or 4) bytes. */
+function writeString(blob: Buffer, pos: number, value: string, lengthBytes: 2 | 4): number {
+  const length = blob.write(value, pos + lengthBytes);
+  if (lengthBytes === 2) blob.writeUInt16BE(length, pos);
+  else blob.writeUInt32BE(length, pos);
+  return pos + lengthBytes + length;
 }

@@ -26,6 +26,7 @@ import { createClient, ensureConnected, redactUrl, unavailable } from "./connect
 import { EventBus } from "./event-bus.js";
 import { type EventRecord, parseEventMessage } from "./event-codec.js";
 import { hashFromListed, jobResultFromHash } from "./job-record.js";
+import { type EnqueueRecord, packEnqueues } from "./packed.js";
 import type { QueueKeys } from "./queue-keys.js";
 import {
   type ParsedRedisOptions,
@@ -35,9 +36,10 @@ import {
 import { RedisWorker } from "./redis-worker.js";
 import { type ScriptArg, ScriptRunner } from "./scripts.js";
 
-/** One job of {@link RedisQueue.enqueueMany}. */
-
+/** Jobs per enqueue script call. */
 const BATCH = 500;
+/** A job with no arguments stores none (the enqueue script writes no `a` field). */
+const NO_ARGS = new Uint8Array(0);
 const LISTENERS_TTL_MS = 60_000;
 
 /** The kinds of event records each event is made from (see the scripts' event()). */
@@ -419,16 +421,15 @@ export class RedisQueue extends JobQueue {
     return jobId;
   }
 
-  #batch: { row: ScriptArg[]; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  #batch: { row: EnqueueRecord; resolve: () => void; reject: (error: unknown) => void }[] = [];
 
   #writeBatch(): void {
     const batch = this.#batch;
     if (batch.length === 0) return;
     this.#batch = [];
     const k = this.#o.keys;
-    const args: ScriptArg[] = [batch.length];
-    for (const b of batch) args.push(...b.row);
-    this.#run("enqueue", [k.ready, k.delayed, k.pending, k.seq], args).then(
+    const packed = packEnqueues(batch.map((b) => b.row));
+    this.#run("enqueue", [k.ready, k.delayed, k.pending, k.seq], [packed]).then(
       () => {
         for (const b of batch) b.resolve();
       },
@@ -441,23 +442,19 @@ export class RedisQueue extends JobQueue {
   async enqueueMany(jobs: readonly BulkJob[]): Promise<string[]> {
     if (this.#closing !== undefined) throw closedError();
     if (!Array.isArray(jobs)) throw jobError(ErrorCode.INVALID_OPTION, "`jobs` must be an array");
-    const rows: ScriptArg[][] = [];
+    const rows: EnqueueRecord[] = [];
     for (const job of jobs) rows.push(this.#encodeJob(job));
     const k = this.#o.keys;
     for (let i = 0; i < rows.length; i += BATCH) {
-      const chunk = rows.slice(i, i + BATCH);
-      await this.#run(
-        "enqueue",
-        [k.ready, k.delayed, k.pending, k.seq],
-        [chunk.length, ...chunk.flat()],
-      );
+      const packed = packEnqueues(rows.slice(i, i + BATCH));
+      await this.#run("enqueue", [k.ready, k.delayed, k.pending, k.seq], [packed]);
     }
     if (this.#o.process && this.#worker === undefined && this.#closing === undefined)
       await this.start();
     return jobs.map((j) => j.jobId);
   }
 
-  #encodeJob(job: BulkJob): ScriptArg[] {
+  #encodeJob(job: BulkJob): EnqueueRecord {
     if (job === null || typeof job !== "object")
       throw jobError(ErrorCode.INVALID_OPTION, "each job must be an object");
     const def = requireTask(taskName(job.task));
@@ -465,21 +462,21 @@ export class RedisQueue extends JobQueue {
     validateJobId(job.jobId);
     const args = job.args;
     if (!Array.isArray(args)) throw jobError(ErrorCode.INVALID_OPTION, "`args` must be an array");
-    let bytes: Buffer | string = "";
+    let bytes: Uint8Array = NO_ARGS;
     if (args.length > 0) {
       // Primitives always clone; anything else is checked so the error names the argument.
       if (!args.every(isPrimitive)) assertCloneable(args);
       bytes = encodeMsgpack(args);
       assertPayloadSize(bytes.byteLength, this.#o.maxPayloadBytes);
     }
-    return [
-      job.jobId,
-      def.name,
-      bytes,
-      opts?.maxRetries ?? def.maxRetries,
-      opts?.priority ?? 0,
-      Math.ceil(opts?.delayMs ?? 0),
-    ];
+    return {
+      id: job.jobId,
+      task: def.name,
+      args: bytes,
+      maxRetries: opts?.maxRetries ?? def.maxRetries,
+      priority: opts?.priority ?? 0,
+      delayMs: Math.ceil(opts?.delayMs ?? 0),
+    };
   }
 
   getResult<T = unknown>(jobId: string): Promise<JobResult<T> | undefined> {

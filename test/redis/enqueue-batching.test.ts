@@ -63,4 +63,27 @@ describeWithRedis("enqueues made in the same tick", () => {
     ]);
     for (const id of good) assert.equal((await queue.getResult(id))?.status, "pending");
   });
+
+  it("store each job's options exactly: priorities at both ends, a delay of 60 days, 1,000 retries", async () => {
+    const jobs = [
+      { jobId: randomUUID(), options: { priority: -1_000_000 } },
+      { jobId: randomUUID(), options: { priority: 1_000_000, maxRetries: 1000 } },
+      { jobId: randomUUID(), options: { delayMs: 60 * 24 * 3_600_000 } },
+    ];
+    const before = Date.now();
+    await queue.enqueueMany(jobs.map((j) => ({ ...j, task: "rq.sleep", args: [] })));
+    const prefix = queue.prefix;
+    const hash = (id: string) => raw.hgetall(`${prefix}job:${id}`);
+    const [low, high, later] = await Promise.all(jobs.map((j) => hash(j.jobId)));
+    assert.equal(low!.p, "-1000000");
+    assert.equal(high!.p, "1000000");
+    assert.equal(high!.m, "1000");
+    assert.equal(later!.s, "pending");
+    const due = Number(await raw.zscore(`${prefix}delayed`, jobs[2]!.jobId));
+    const expected = before + 60 * 24 * 3_600_000;
+    assert.ok(Math.abs(due - expected) < 60_000, `due at ${due}, expected about ${expected}`);
+    // The highest priority is claimed first.
+    const first = (await raw.zrange(`${prefix}ready`, 0, 0))[0];
+    assert.ok(first?.endsWith(jobs[1]!.jobId), `first in line: ${first}`);
+  });
 });

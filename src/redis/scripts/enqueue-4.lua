@@ -5,17 +5,27 @@
 -- KEYS[3] s:pending  status index, score = creation sequence
 -- KEYS[4] seq        creation sequence counter
 -- ARGV[1] prefix
--- ARGV[2] number of jobs N, then N times:
---   id, task, args (msgpack, '' for none), maxRetries, priority, delayMs
+-- ARGV[2] the jobs, packed one after another (src/redis/packed.ts): id,
+--         task, args (msgpack, empty for none), maxRetries, priority, delayMs
 -- Returns N integers: 1 stored, 0 already existed.
 --@include "base.lua"
 local now = now_ms()
-local n = tonumber(ARGV[2])
+-- The jobs' fields, six per job, read once.
+local J = {}
+local blob = ARGV[2]
+local pos = 1
+while pos <= #blob do
+  local id, task, args, mr, pri, delay
+  id, task, args, mr, pri, delay, pos = struct.unpack('>Hc0I4c0I4c0I4i4d', blob, pos)
+  local i = #J
+  J[i + 1], J[i + 2], J[i + 3], J[i + 4], J[i + 5], J[i + 6] = id, task, args, mr, pri, delay
+end
+local n = #J / 6
 local out = {}
 local seen = {}
 local fresh = 0
 for j = 1, n do
-  local id = ARGV[3 + (j - 1) * 6]
+  local id = J[1 + (j - 1) * 6]
   if seen[id] or redis.call('EXISTS', job_key(id)) == 1 then
     out[j] = 0
   else
@@ -36,8 +46,8 @@ if redis.call('ZCARD', KEYS[1]) == 0 then
 end
 for j = 1, n do
   if out[j] == 1 then
-    local i = 3 + (j - 1) * 6
-    local id, task, args, mr, pri, delay = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], tonumber(ARGV[i + 5])
+    local i = 1 + (j - 1) * 6
+    local id, task, args, mr, pri, delay = J[i], J[i + 1], J[i + 2], J[i + 3], J[i + 4], J[i + 5]
     seq = seq + 1
     local key = job_key(id)
     if args == '' then
@@ -50,7 +60,7 @@ for j = 1, n do
     if delay > 0 then
       push_delayed(KEYS[2], now + delay, id)
     else
-      ready[#ready + 1] = -tonumber(pri)
+      ready[#ready + 1] = -pri
       ready[#ready + 1] = ready_member(seq, id)
     end
     event('E', id, task, '', 'pending', 0, now, delay)
