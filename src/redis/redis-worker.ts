@@ -84,6 +84,8 @@ const FLUSH_BATCH = 200;
 /** …waiting at most this long, in ms. */
 const FLUSH_WAIT_MS = 4;
 const MAX_PREFETCH = 512;
+/** Finished jobs one trim call deletes at most (a few ms of Redis time). */
+const TRIM_BATCH = 500;
 
 /**
  * The processing side of a Redis queue: claims jobs in batches, runs them on
@@ -115,6 +117,10 @@ export class RedisWorker {
   #pollTimer: NodeJS.Timeout | undefined;
   #checkTimer: NodeJS.Timeout | undefined;
   #checking = false;
+  /** The retention pass in progress, so close() can wait for it. */
+  #trimming: Promise<void> | undefined;
+  /** Jobs written as finished since the last retention pass began. */
+  #finishedSinceTrim = 0;
   #leases: LeaseKeeper<HeldJob>;
   #closing = false;
   #idleWaiters: (() => void)[] = [];
@@ -260,6 +266,7 @@ export class RedisWorker {
       }
     }
     await this.#drainWrites();
+    await this.#trimming;
     this.#leases.stop();
     clearInterval(this.#checkTimer);
     clearTimeout(this.#flushRetry);
@@ -621,6 +628,7 @@ export class RedisWorker {
         return;
       }
       const applied = r.value as number[];
+      this.#finishedSinceTrim += group.length;
       group.forEach((e, i) => {
         this.#held.delete(e.job.id);
         if (applied[i] !== 1) {
@@ -630,6 +638,7 @@ export class RedisWorker {
         }
       });
     });
+    if (this.#finishedSinceTrim >= TRIM_BATCH) void this.#trim();
     if (failedAgain && this.#flushRetry === undefined) {
       this.#flushRetry = setTimeout(() => {
         this.#flushRetry = undefined;
@@ -705,19 +714,45 @@ export class RedisWorker {
         }
         if (n < 500) break;
       }
-      const { maxAgeMs, maxCount } = this.#s.retention;
-      for (let round = 0; round < 10; round++) {
-        const n = (await this.#d.scripts.run(
-          "trim",
-          [k.done, k.completed, k.failed, k.cancelled],
-          [maxAgeMs, maxCount, 1000],
-        )) as number;
-        if (n < 1000) break;
-      }
     } catch (error) {
       this.#transient("checking leases", error);
     } finally {
       this.#checking = false;
+    }
+    // Jobs also age out of the retention while nothing finishes.
+    await this.#trim();
+  }
+
+  /**
+   * Deletes finished jobs beyond the retention, oldest first, a bounded
+   * batch per call, and calls again until none is left: run after every
+   * TRIM_BATCH jobs written as finished and at every check, so it keeps pace
+   * with the jobs that finish however fast they do, and Redis memory stays
+   * bounded. (Trimming only at the checks, up to a fixed number per check,
+   * fell behind at 20,000 jobs/s.)
+   */
+  #trim(): Promise<void> {
+    if (this.#trimming === undefined) this.#trimming = this.#trimRounds();
+    return this.#trimming;
+  }
+
+  async #trimRounds(): Promise<void> {
+    this.#finishedSinceTrim = 0;
+    const k = this.#d.keys;
+    const { maxAgeMs, maxCount } = this.#s.retention;
+    try {
+      for (;;) {
+        const n = (await this.#d.scripts.run(
+          "trim",
+          [k.done, k.completed, k.failed, k.cancelled],
+          [maxAgeMs, maxCount, TRIM_BATCH],
+        )) as number;
+        if (n < TRIM_BATCH || this.#closing) break;
+      }
+    } catch (error) {
+      this.#transient("applying the retention", error);
+    } finally {
+      this.#trimming = undefined;
     }
   }
 

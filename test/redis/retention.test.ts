@@ -41,6 +41,23 @@ describeWithRedis("retention and payloads of a Redis queue", () => {
   const keysOf = async (q: RedisQueue) =>
     (await raw.keys(`${q.prefix}*`)).filter((k) => k.includes(":job:")).length;
 
+  it("keeps pace with jobs finishing fast: finished jobs stay near maxCount between checks", async () => {
+    // No check for a minute: only the passes that follow written results trim.
+    const q = queue({ threads: 2, checkIntervalMs: 60_000, retention: { maxCount: 100 } });
+    await q.start();
+    const jobs = Array.from({ length: 4000 }, () => ({
+      jobId: randomUUID(),
+      task: "rq.pid",
+      args: [],
+    }));
+    await q.enqueueMany(jobs);
+    await q.onIdle();
+    // A pass follows every 500 jobs written as finished: at most 100 kept
+    // plus fewer than 500 since the last pass, and a pass may still run.
+    await until("the retention to catch up", async () => (await q.countJobs()).completed < 600);
+    assert.ok((await keysOf(q)) < 600, `${await keysOf(q)} job hashes kept`);
+  });
+
   it("keeps at most retention.maxCount finished jobs, deleting the oldest with their index entries", async () => {
     const q = queue({ retention: { maxCount: 3 } });
     const ids: string[] = [];
