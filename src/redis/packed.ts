@@ -24,23 +24,19 @@ export interface EnqueueRecord {
 
 /** Packs new jobs for the enqueue script (Lua `>Hc0I4c0I4c0I4i4d` per job). */
 export function packEnqueues(records: readonly EnqueueRecord[]): Buffer {
-  let size = 0;
-  for (const r of records) {
-    size += 2 + Buffer.byteLength(r.id) + 4 + Buffer.byteLength(r.task) + 4 + r.args.length + 16;
-  }
-  const blob = Buffer.allocUnsafe(size);
-  let pos = 0;
-  for (const r of records) {
-    pos = writeString(blob, pos, r.id, 2);
-    pos = writeString(blob, pos, r.task, 4);
-    pos = blob.writeUInt32BE(r.args.length, pos);
-    blob.set(r.args, pos);
-    pos += r.args.length;
-    pos = blob.writeUInt32BE(r.maxRetries, pos);
-    pos = blob.writeInt32BE(r.priority, pos);
-    pos = blob.writeDoubleBE(r.delayMs, pos);
-  }
-  return blob;
+  return packEach(
+    records,
+    (r) => 2 + Buffer.byteLength(r.id) + 4 + Buffer.byteLength(r.task) + 4 + r.args.length + 16,
+    (blob, at, r) => {
+      let pos = writeString(blob, at, r.id, 2);
+      pos = writeString(blob, pos, r.task, 4);
+      pos = blob.writeUInt32BE(r.args.length, pos);
+      blob.set(r.args, pos);
+      pos = blob.writeUInt32BE(r.maxRetries, pos + r.args.length);
+      pos = blob.writeInt32BE(r.priority, pos);
+      return blob.writeDoubleBE(r.delayMs, pos);
+    },
+  );
 }
 
 /** One job as the claim script hands it over. */
@@ -90,19 +86,30 @@ export interface CompletionRecord {
 
 /** Packs attempts for the complete script (Lua `>Hc0Hc0I4c0I4` per job). */
 export function packCompletions(records: readonly CompletionRecord[]): Buffer {
-  let size = 0;
-  for (const r of records) {
-    size += 2 + Buffer.byteLength(r.id) + 2 + Buffer.byteLength(r.token) + 4 + r.result.length + 4;
-  }
-  const blob = Buffer.allocUnsafe(size);
+  return packEach(
+    records,
+    (r) => 2 + Buffer.byteLength(r.id) + 2 + Buffer.byteLength(r.token) + 4 + r.result.length + 4,
+    (blob, at, r) => {
+      let pos = writeString(blob, at, r.id, 2);
+      pos = writeString(blob, pos, r.token, 2);
+      pos = blob.writeUInt32BE(r.result.length, pos);
+      pos += blob.write(r.result, pos, "latin1");
+      return blob.writeUInt32BE(Math.min(Math.max(Math.round(r.durationMs), 0), 0xffffffff), pos);
+    },
+  );
+}
+
+/** One buffer of exactly the records' size, each written after the one before. */
+function packEach<T>(
+  records: readonly T[],
+  size: (record: T) => number,
+  write: (blob: Buffer, pos: number, record: T) => number,
+): Buffer {
+  let total = 0;
+  for (const r of records) total += size(r);
+  const blob = Buffer.allocUnsafe(total);
   let pos = 0;
-  for (const r of records) {
-    pos = writeString(blob, pos, r.id, 2);
-    pos = writeString(blob, pos, r.token, 2);
-    pos = blob.writeUInt32BE(r.result.length, pos);
-    pos += blob.write(r.result, pos, "latin1");
-    pos = blob.writeUInt32BE(Math.min(Math.max(Math.round(r.durationMs), 0), 0xffffffff), pos);
-  }
+  for (const r of records) pos = write(blob, pos, r);
   return blob;
 }
 

@@ -68,9 +68,10 @@ describe("cancellation", () => {
   it("ends a short job already sent to a thread, still waiting there, as cancelled without running it", async () => {
     await withShortTally(async (queue, file, runs) => {
       const ids = Array.from({ length: 20 }, () => randomUUID());
-      // The first holds the thread for 400 ms; the others wait behind it in the thread.
-      await Promise.all(
-        ids.map((id, n) => queue.enqueue(id, tally, [file, n, false, n === 0 ? 400 : 0])),
+      // The first holds the thread for 400 ms; the others, sent in the same
+      // turn (one enqueueMany), wait behind it in the thread.
+      await queue.enqueueMany(
+        ids.map((jobId, n) => ({ jobId, task: tally, args: [file, n, false, n === 0 ? 400 : 0] })),
       );
       await delay(100);
       const victim = ids[10]!;

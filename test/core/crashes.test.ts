@@ -107,9 +107,12 @@ describe("worker-thread crashes", () => {
 
   it("loses no answer when a thread dies in the middle of a batch of short jobs, and runs no job twice", async () => {
     await withShortTally(async (queue, file, runs) => {
-      // 60 jobs in one turn; the 6th ends its thread, in the middle of the first batch.
+      // 60 jobs in one turn (one enqueueMany); the 6th ends its thread, in
+      // the middle of the first batch.
       const ids = Array.from({ length: 60 }, () => randomUUID());
-      await Promise.all(ids.map((id, n) => queue.enqueue(id, tally, [file, n, n === 5])));
+      await queue.enqueueMany(
+        ids.map((jobId, n) => ({ jobId, task: tally, args: [file, n, n === 5] })),
+      );
       const results = await waitAll(queue, ids);
       results.forEach((r, n) => {
         if (n === 5) {
