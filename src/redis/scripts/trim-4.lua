@@ -23,13 +23,29 @@ if #victims < limit then
     victims[#victims + 1] = id
   end
 end
-for _, id in ipairs(victims) do
+if #victims == 0 then
+  return 0
+end
+-- One command per index and one DEL for all, not three per job: trimming
+-- runs as often as jobs finish.
+local keys = {}
+local byStatus = {}
+for i, id in ipairs(victims) do
   local key = job_key(id)
+  keys[i] = key
   local status = redis.call('HGET', key, 's')
   if status then
-    redis.call('ZREM', status_key(status), id)
+    local list = byStatus[status]
+    if list == nil then
+      list = {}
+      byStatus[status] = list
+    end
+    list[#list + 1] = id
   end
-  redis.call('DEL', key)
-  redis.call('ZREM', KEYS[1], id)
 end
+for status, ids in pairs(byStatus) do
+  redis.call('ZREM', status_key(status), unpack(ids))
+end
+redis.call('DEL', unpack(keys))
+redis.call('ZREM', KEYS[1], unpack(victims))
 return #victims
