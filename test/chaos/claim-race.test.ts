@@ -7,13 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { after, before, it } from "node:test";
+import { it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { RedisQueue } from "rapidai/background";
 import "../fixtures/redis-tasks.js";
-import { describeWithRedis, type RedisHandle, startRedis } from "../support/redis-server.js";
-import { startWorker, type WorkerProcess } from "../support/worker-process.js";
-import { type AttemptRecord, ChaosLog, FULL } from "./checker.js";
+import { describeWithRedis } from "../support/redis-server.js";
+import { startWorker } from "../support/worker-process.js";
+import { type AttemptRecord, FULL } from "./checker.js";
+import { chaosScene } from "./scene.js";
 
 const JOBS = FULL ? 10_000 : 2000;
 const CLAIMERS = FULL ? 50 : 10;
@@ -32,35 +33,25 @@ interface ClaimRecord extends AttemptRecord {
 }
 
 describeWithRedis("chaos: claim race", () => {
-  let server: RedisHandle;
-  const log = new ChaosLog();
-  const procs: WorkerProcess[] = [];
-  before(async () => {
-    server = await startRedis();
-  });
-  after(async () => {
-    for (const p of procs) p.kill("SIGKILL");
-    await Promise.all(procs.map((p) => p.exited));
-    await server?.stop();
-    log.dispose();
-  });
+  const scene = chaosScene();
+  const { log, workers } = scene;
 
   it(`claims no job twice within a lease (${JOBS} jobs, ${CLAIMERS} claimers in ${PROCESSES} processes)`, async () => {
     const prefix = `race:${randomUUID()}:`;
-    const producer = new RedisQueue({ url: server.url, prefix, process: false });
+    const producer = new RedisQueue({ url: scene.server.url, prefix, process: false });
     log.watch(producer);
     try {
       // Claimers first, polling an empty queue, so that every batch of the
       // enqueue is raced for as soon as it lands.
       for (let i = 0; i < PROCESSES; i++) {
         const n = Math.floor(CLAIMERS / PROCESSES) + (i < CLAIMERS % PROCESSES ? 1 : 0);
-        procs.push(
+        workers.add(
           await startWorker({
-            url: server.url,
+            url: scene.server.url,
             prefix,
             script: {
               path: CLAIMER_SCRIPT,
-              args: [server.url, prefix, String(n), String(LEASE_MS)],
+              args: [scene.server.url, prefix, String(n), String(LEASE_MS)],
             },
             env: { RAPIDAI_ATTEMPT_LOG: log.file },
           }),
@@ -76,8 +67,8 @@ describeWithRedis("chaos: claim race", () => {
       const verdict = await log.verdict(producer, FULL ? 120_000 : 30_000);
 
       // Stop the claimers, so that the log is complete.
-      for (const p of procs) p.kill("SIGTERM");
-      const codes = await Promise.all(procs.map((p) => p.exited));
+      for (const p of workers) p.kill("SIGTERM");
+      const codes = await Promise.all([...workers].map((p) => p.exited));
       const records = log.attempts() as ClaimRecord[];
       const claims = records.filter((r) => r.phase === "start");
       const ends = records.filter((r) => r.phase === "end");

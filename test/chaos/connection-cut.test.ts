@@ -8,13 +8,14 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { after, before, it } from "node:test";
+import { it } from "node:test";
 import { RedisQueue } from "rapidai/background";
 import "../fixtures/redis-tasks.js";
-import { describeWithRedis, type RedisHandle, startRedis } from "../support/redis-server.js";
+import { describeWithRedis } from "../support/redis-server.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
-import { startWorker, type WorkerProcess } from "../support/worker-process.js";
-import { ChaosLog, FULL } from "./checker.js";
+import { startWorker } from "../support/worker-process.js";
+import { FULL } from "./checker.js";
+import { chaosScene } from "./scene.js";
 
 // `hold`: connections stay open and hang; `drop`: they are closed, and the
 // worker's reconnections hang until the traffic is restored.
@@ -37,26 +38,17 @@ const MAX_MS = 80;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describeWithRedis("chaos: connection cut between a worker and Redis", () => {
-  let server: RedisHandle;
   let proxy: TcpProxy | undefined;
-  const log = new ChaosLog();
-  const workers: WorkerProcess[] = [];
-  before(async () => {
-    server = await startRedis();
-  });
-  after(async () => {
-    for (const w of workers) w.kill("SIGKILL");
-    await Promise.all(workers.map((w) => w.exited));
+  const scene = chaosScene({}, async () => {
     await proxy?.close();
-    await server?.stop();
-    log.dispose();
   });
+  const { log, workers } = scene;
 
   it(`does not hang, resumes and loses nothing across cuts of ${describeCuts}`, async () => {
     const prefix = `cut:${randomUUID()}:`;
-    const producer = new RedisQueue({ url: server.url, prefix, process: false });
+    const producer = new RedisQueue({ url: scene.server.url, prefix, process: false });
     log.watch(producer);
-    proxy = await startTcpProxy(server.port);
+    proxy = await startTcpProxy(scene.server.port);
     const env = { RAPIDAI_ATTEMPT_LOG: log.file };
     const enqueue = async (n: number) => {
       const jobs = Array.from({ length: n }, () => ({
@@ -76,15 +68,15 @@ describeWithRedis("chaos: connection cut between a worker and Redis", () => {
         leaseMs: LEASE_MS,
         env,
       });
-      workers.push(cutOff);
+      workers.add(cutOff);
       const direct = await startWorker({
-        url: server.url,
+        url: scene.server.url,
         prefix,
         threads: 2,
         leaseMs: LEASE_MS,
         env,
       });
-      workers.push(direct);
+      workers.add(direct);
 
       const windows: { from: number; to: number }[] = [];
       const resumeMs: number[] = [];

@@ -5,34 +5,22 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { after, before, it } from "node:test";
+import { it } from "node:test";
 import { RedisQueue } from "rapidai/background";
 import "../fixtures/redis-tasks.js";
-import { describeWithRedis, type RedisHandle, startRedis } from "../support/redis-server.js";
-import { startWorker, type WorkerProcess } from "../support/worker-process.js";
-import { ChaosLog } from "./checker.js";
+import { describeWithRedis } from "../support/redis-server.js";
+import { startWorker } from "../support/worker-process.js";
+import { chaosScene } from "./scene.js";
 
 const LEASE_MS = 1000;
 
 describeWithRedis("chaos: fencing with SIGSTOP and SIGCONT", () => {
-  let server: RedisHandle;
-  const log = new ChaosLog();
-  const workers: WorkerProcess[] = [];
-  before(async () => {
-    server = await startRedis();
-  });
-  after(async () => {
-    for (const w of workers) {
-      w.kill("SIGCONT");
-      w.kill("SIGKILL");
-    }
-    await server?.stop();
-    log.dispose();
-  });
+  const scene = chaosScene();
+  const { log, workers } = scene;
 
   it("refuses the late completion of a worker that lost its lease while frozen, and keeps one result", async () => {
     const prefix = `fence:${randomUUID()}:`;
-    const producer = new RedisQueue({ url: server.url, prefix, process: false });
+    const producer = new RedisQueue({ url: scene.server.url, prefix, process: false });
     log.watch(producer);
     const env = { RAPIDAI_ATTEMPT_LOG: log.file };
     const startedBy = async (id: string, attempt: number) => {
@@ -47,25 +35,25 @@ describeWithRedis("chaos: fencing with SIGSTOP and SIGCONT", () => {
     };
     try {
       const frozen = await startWorker({
-        url: server.url,
+        url: scene.server.url,
         prefix,
         threads: 1,
         leaseMs: LEASE_MS,
         env,
       });
-      workers.push(frozen);
+      workers.add(frozen);
       const id = await producer.enqueue(randomUUID(), "rq.logged", [2000]);
       log.enqueued.add(id);
       assert.equal((await startedBy(id, 1)).pid, frozen.pid);
       frozen.kill("SIGSTOP");
       const rescuer = await startWorker({
-        url: server.url,
+        url: scene.server.url,
         prefix,
         threads: 1,
         leaseMs: LEASE_MS,
         env,
       });
-      workers.push(rescuer);
+      workers.add(rescuer);
       assert.equal((await startedBy(id, 2)).pid, rescuer.pid, "the other worker took the job over");
       const r = await producer.waitFor(id, { timeoutMs: 15_000 });
       assert.equal(r.status, "completed");

@@ -4,13 +4,14 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { after, before, it } from "node:test";
+import { it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { RedisQueue, type RetryingEvent } from "rapidai/background";
 import "../fixtures/redis-tasks.js";
-import { describeWithRedis, type RedisHandle, startRedis } from "../support/redis-server.js";
-import { startWorker, type WorkerProcess } from "../support/worker-process.js";
-import { ChaosLog, FULL } from "./checker.js";
+import { describeWithRedis } from "../support/redis-server.js";
+import { startWorker } from "../support/worker-process.js";
+import { FULL } from "./checker.js";
+import { chaosScene } from "./scene.js";
 
 const BUSY_WORKER = fileURLToPath(new URL("../fixtures/busy-worker.js", import.meta.url));
 const LEASE_MS = 1000;
@@ -18,21 +19,12 @@ const JOB_MS = FULL ? 4000 : 2500;
 const JOBS = FULL ? 8 : 4;
 
 describeWithRedis("chaos: no false stalls", () => {
-  let server: RedisHandle;
-  const log = new ChaosLog();
-  const workers: WorkerProcess[] = [];
-  before(async () => {
-    server = await startRedis();
-  });
-  after(async () => {
-    for (const w of workers) w.kill("SIGKILL");
-    await server?.stop();
-    log.dispose();
-  });
+  const scene = chaosScene();
+  const { log, workers } = scene;
 
   it(`keeps the leases of ${JOBS} jobs of ${JOB_MS} ms while the event loop is blocked 400 ms at a time (lease ${LEASE_MS} ms)`, async () => {
     const prefix = `busy:${randomUUID()}:`;
-    const producer = new RedisQueue({ url: server.url, prefix, process: false });
+    const producer = new RedisQueue({ url: scene.server.url, prefix, process: false });
     log.watch(producer);
     const retrying: RetryingEvent[] = [];
     producer.on("retrying", (e) => retrying.push(e));
@@ -40,15 +32,15 @@ describeWithRedis("chaos: no false stalls", () => {
     const env = { RAPIDAI_ATTEMPT_LOG: log.file };
     try {
       const busy = await startWorker({
-        url: server.url,
+        url: scene.server.url,
         prefix,
         env,
         script: {
           path: BUSY_WORKER,
-          args: [server.url, prefix, String(LEASE_MS), "400", "500", String(JOBS)],
+          args: [scene.server.url, prefix, String(LEASE_MS), "400", "500", String(JOBS)],
         },
       });
-      workers.push(busy);
+      workers.add(busy);
       const jobs = Array.from({ length: JOBS }, () => ({
         jobId: randomUUID(),
         task: "rq.logged",
@@ -63,13 +55,13 @@ describeWithRedis("chaos: no false stalls", () => {
         await new Promise((r) => setTimeout(r, 20));
       }
       const watcher = await startWorker({
-        url: server.url,
+        url: scene.server.url,
         prefix,
         threads: 1,
         leaseMs: LEASE_MS,
         env,
       });
-      workers.push(watcher);
+      workers.add(watcher);
       const verdict = await log.verdict(producer, 30_000);
       console.log(`${log.summary("no false stalls", verdict)}, ${retrying.length} retries`);
       assert.deepEqual([verdict.lost, verdict.duplicated, verdict.unexpected], [[], [], []]);

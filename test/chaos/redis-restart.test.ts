@@ -4,39 +4,31 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { after, before, it } from "node:test";
+import { it } from "node:test";
 import { RedisQueue } from "rapidai/background";
 import "../fixtures/redis-tasks.js";
-import { describeWithRedis, type RedisHandle, startRedis } from "../support/redis-server.js";
-import { startWorker, type WorkerProcess } from "../support/worker-process.js";
-import { ChaosLog, FULL } from "./checker.js";
+import { describeWithRedis } from "../support/redis-server.js";
+import { startWorker } from "../support/worker-process.js";
+import { FULL } from "./checker.js";
+import { chaosScene } from "./scene.js";
 
 const JOBS = FULL ? 5000 : 400;
 const RESTARTS = FULL ? 3 : 2;
 const WORKERS = FULL ? 3 : 2;
 
 describeWithRedis("chaos: Redis restarts with AOF", () => {
-  let server: RedisHandle;
-  const log = new ChaosLog();
-  const workers: WorkerProcess[] = [];
-  before(async () => {
-    server = await startRedis({ appendonly: true });
-  });
-  after(async () => {
-    for (const w of workers) w.kill("SIGKILL");
-    await server?.stop();
-    log.dispose();
-  });
+  const scene = chaosScene({ appendonly: true });
+  const { log, workers } = scene;
 
   it(`loses no job across ${RESTARTS} restarts of Redis with ${JOBS} jobs in flight`, async () => {
     const prefix = `restart:${randomUUID()}:`;
-    const producer = new RedisQueue({ url: server.url, prefix, process: false });
+    const producer = new RedisQueue({ url: scene.server.url, prefix, process: false });
     log.watch(producer);
     try {
       for (let i = 0; i < WORKERS; i++) {
-        workers.push(
+        workers.add(
           await startWorker({
-            url: server.url,
+            url: scene.server.url,
             prefix,
             threads: 2,
             leaseMs: 2000,
@@ -57,7 +49,7 @@ describeWithRedis("chaos: Redis restarts with AOF", () => {
         const target = Math.floor((JOBS * (r + 1)) / (RESTARTS + 2));
         for (let i = 0; i < 600 && ((await completed()) ?? 0) < target; i++)
           await new Promise((res) => setTimeout(res, 50));
-        await server.restart({ hard: true });
+        await scene.server.restart({ hard: true });
         const at = Date.now();
         const before = (await completed()) ?? 0;
         for (let i = 0; i < 400 && ((await completed()) ?? 0) <= before; i++)

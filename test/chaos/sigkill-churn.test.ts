@@ -5,12 +5,13 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { after, before, it } from "node:test";
+import { it } from "node:test";
 import { RedisQueue } from "rapidai/background";
 import "../fixtures/redis-tasks.js";
-import { describeWithRedis, type RedisHandle, startRedis } from "../support/redis-server.js";
-import { startWorker, type WorkerProcess } from "../support/worker-process.js";
-import { ChaosLog, FULL } from "./checker.js";
+import { describeWithRedis } from "../support/redis-server.js";
+import { startWorker } from "../support/worker-process.js";
+import { FULL } from "./checker.js";
+import { chaosScene } from "./scene.js";
 
 const JOBS = FULL ? 1000 : 120;
 const MIN_MS = FULL ? 50 : 20;
@@ -19,25 +20,16 @@ const KILL_EVERY_MS = FULL ? 2000 : 1000;
 const WORKERS = 3;
 
 describeWithRedis("chaos: SIGKILL churn of worker processes", () => {
-  let server: RedisHandle;
-  const log = new ChaosLog();
-  const workers = new Set<WorkerProcess>();
-  before(async () => {
-    server = await startRedis({ appendonly: true });
-  });
-  after(async () => {
-    for (const w of workers) w.kill("SIGKILL");
-    await server?.stop();
-    log.dispose();
-  });
+  const scene = chaosScene({ appendonly: true });
+  const { log, workers } = scene;
 
   it(`loses nothing and finishes nothing twice (${JOBS} jobs, ${WORKERS} workers, one killed every ${KILL_EVERY_MS} ms)`, async () => {
     const prefix = `churn:${randomUUID()}:`;
-    const producer = new RedisQueue({ url: server.url, prefix, process: false });
+    const producer = new RedisQueue({ url: scene.server.url, prefix, process: false });
     log.watch(producer);
     const spawn = async () => {
       const w = await startWorker({
-        url: server.url,
+        url: scene.server.url,
         prefix,
         threads: 1,
         leaseMs: 1000,

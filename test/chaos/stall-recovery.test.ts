@@ -4,44 +4,36 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { after, before, it } from "node:test";
+import { it } from "node:test";
 import { RedisQueue } from "rapidai/background";
 import "../fixtures/redis-tasks.js";
-import { describeWithRedis, type RedisHandle, startRedis } from "../support/redis-server.js";
-import { startWorker, type WorkerProcess } from "../support/worker-process.js";
-import { ChaosLog, FULL } from "./checker.js";
+import { describeWithRedis } from "../support/redis-server.js";
+import { startWorker } from "../support/worker-process.js";
+import { FULL } from "./checker.js";
+import { chaosScene } from "./scene.js";
 
 const LEASE_MS = FULL ? 2000 : 1000;
 const CHECK_MS = LEASE_MS / 2; // the default check interval: min(5 s, lease / 2)
 const RUNNING = 4;
 
 describeWithRedis("chaos: stall recovery", () => {
-  let server: RedisHandle;
-  const log = new ChaosLog();
-  const workers: WorkerProcess[] = [];
-  before(async () => {
-    server = await startRedis({ appendonly: true });
-  });
-  after(async () => {
-    for (const w of workers) w.kill("SIGKILL");
-    await server?.stop();
-    log.dispose();
-  });
+  const scene = chaosScene({ appendonly: true });
+  const { log, workers } = scene;
 
   it(`re-runs the ${RUNNING} jobs of a killed worker within lease + check interval + 1 s`, async () => {
     const prefix = `stall:${randomUUID()}:`;
-    const producer = new RedisQueue({ url: server.url, prefix, process: false });
+    const producer = new RedisQueue({ url: scene.server.url, prefix, process: false });
     log.watch(producer);
     const env = { RAPIDAI_ATTEMPT_LOG: log.file };
     try {
       const first = await startWorker({
-        url: server.url,
+        url: scene.server.url,
         prefix,
         threads: RUNNING,
         leaseMs: LEASE_MS,
         env,
       });
-      workers.push(first);
+      workers.add(first);
       const jobs = Array.from({ length: RUNNING }, () => ({
         jobId: randomUUID(),
         task: "rq.logged",
@@ -59,13 +51,13 @@ describeWithRedis("chaos: stall recovery", () => {
       await started(RUNNING, 1);
       // The rescuer is up before the kill, so its start-up time is not measured.
       const second = await startWorker({
-        url: server.url,
+        url: scene.server.url,
         prefix,
         threads: RUNNING,
         leaseMs: LEASE_MS,
         env,
       });
-      workers.push(second);
+      workers.add(second);
       const killedAt = Date.now();
       first.kill("SIGKILL");
       const again = await started(RUNNING, 2);
