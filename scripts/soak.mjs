@@ -14,11 +14,6 @@
 // with --redis, DBSIZE at the end at most retention + 1 000 (the few index keys),
 // and during the run at most retention + window + 2 000.
 // Exits 1 when something is not flat.
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { parseArgs } from "node:util";
 import v8 from "node:v8";
 import vm from "node:vm";
@@ -54,69 +49,23 @@ const gc = vm.runInNewContext("gc");
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const mb = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** A private redis-server on a free port, no persistence; resolves once it answers. */
-async function startRedis() {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "rapidai-soak-"));
-  const bin = process.env.REDIS_SERVER_BIN ?? "redis-server";
-  const child = spawn(
-    bin,
-    [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--dir",
-      dir,
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-    ],
-    {
-      stdio: "ignore",
-    },
-  );
+/** A private redis-server (the tests' own starter), with a client for DBSIZE. */
+async function startSoakRedis() {
+  const { startRedis } = await import("../dist/test/support/redis-server.js");
   const { Redis } = await import("ioredis");
-  const client = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 1 });
-  for (let i = 0; ; i++) {
-    try {
-      await client.connect();
-      await client.ping();
-      break;
-    } catch (error) {
-      if (i > 100 || child.exitCode !== null)
-        throw new Error(`redis-server did not start: ${error}`);
-      client.disconnect();
-      await sleep(50);
-    }
-  }
+  const server = await startRedis();
+  const client = new Redis(server.url, { maxRetriesPerRequest: 1 });
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: server.url,
     dbsize: () => client.dbsize(),
     async stop() {
       client.disconnect();
-      child.kill("SIGTERM");
-      await new Promise((resolve) =>
-        child.exitCode !== null ? resolve() : child.once("exit", resolve),
-      );
-      rmSync(dir, { recursive: true, force: true });
+      await server.stop();
     },
   };
 }
 
-const redis = values.redis ? await startRedis() : undefined;
+const redis = values.redis ? await startSoakRedis() : undefined;
 const queue = redis
   ? new RedisQueue({
       url: redis.url,
