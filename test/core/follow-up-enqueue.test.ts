@@ -15,6 +15,14 @@ import { adoptQueue, closeQueues } from "./helpers.js";
 const queue = adoptQueue(getQueue("memory", { threads: 2 }));
 after(() => closeQueues());
 
+/** What `tryRefusedFollowUp` reports about the enqueue it tried. */
+interface RefusedFollowUp {
+  refused: boolean;
+  isJobError: boolean;
+  code: string;
+  message: string;
+}
+
 describe("enqueueing from inside a running job", () => {
   it("sends task.enqueue() from a worker thread to the main thread's queue, where the follow-up job runs", async () => {
     const id = await enqueueFollowUp.enqueue("first");
@@ -68,12 +76,7 @@ describe("enqueueing from inside a running job", () => {
       timeoutMs: 20_000,
     });
     assert.equal(r.status, "completed", r.error);
-    const caught = r.result as {
-      refused: boolean;
-      isJobError: boolean;
-      code: string;
-      message: string;
-    };
+    const caught = r.result as RefusedFollowUp;
     assert.equal(caught.refused, true);
     assert.equal(caught.isJobError, true);
     assert.equal(caught.code, ErrorCode.INVALID_JOB_ID);
@@ -85,12 +88,7 @@ describe("enqueueing from inside a running job", () => {
     const r = await queue.waitFor(await tryRefusedFollowUp.enqueue("uncloneable"), {
       timeoutMs: 20_000,
     });
-    const caught = r.result as {
-      refused: boolean;
-      isJobError: boolean;
-      code: string;
-      message: string;
-    };
+    const caught = r.result as RefusedFollowUp;
     assert.equal(caught.refused, true);
     assert.equal(caught.isJobError, true);
     assert.equal(caught.code, ErrorCode.ARGUMENT_NOT_CLONEABLE);
