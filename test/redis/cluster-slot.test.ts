@@ -7,12 +7,12 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
-import { after, before, it } from "node:test";
+import { it } from "node:test";
 import { Redis } from "ioredis";
 import { ErrorCode, RedisQueue } from "rapidai/background";
 import "../fixtures/conformance-tasks.js";
 import { ScriptedWorker } from "../support/redis-scripts.js";
-import { describeWithRedis, type RedisHandle, startRedis } from "../support/redis-server.js";
+import { describeWithRedis, redisFixture } from "../support/redis-server.js";
 
 const calculateSlot = createRequire(import.meta.url)("cluster-key-slot") as (key: string) => number;
 const KEYLESS = new Set([
@@ -33,25 +33,16 @@ const KEYLESS = new Set([
 ]);
 
 describeWithRedis("keys of a Redis queue", () => {
-  let server: RedisHandle;
-  let raw: Redis;
-  before(async () => {
-    server = await startRedis();
-    raw = new Redis(server.url);
-  });
-  after(async () => {
-    raw?.disconnect();
-    await server?.stop();
-  });
+  const redis = redisFixture();
 
   /** Runs every kind of operation on a queue under `prefix`; returns every key and channel used. */
   async function touched(prefix: string): Promise<{ keys: Set<string>; channels: Set<string> }> {
-    const base = new Redis(server.url);
+    const base = new Redis(redis.server.url);
     const monitor = await base.monitor();
     const commands: string[][] = [];
     monitor.on("monitor", (_t: string, args: string[]) => commands.push(args));
     const q = new RedisQueue({
-      url: server.url,
+      url: redis.server.url,
       prefix,
       threads: 1,
       leaseMs: 300,
@@ -82,10 +73,10 @@ describeWithRedis("keys of a Redis queue", () => {
       }
       await q.cancel(running);
       // A job claimed by a worker that then "dies": its lease expires.
-      const producer = new RedisQueue({ url: server.url, prefix, process: false });
+      const producer = new RedisQueue({ url: redis.server.url, prefix, process: false });
       const lost = await producer.enqueue(randomUUID(), "conf.add", [1, 2], { delayMs: 60_000 });
-      await raw.zadd(`${prefix}delayed`, 0, lost);
-      const dead = new ScriptedWorker(server.url, prefix, "dead");
+      await redis.raw.zadd(`${prefix}delayed`, 0, lost);
+      const dead = new ScriptedWorker(redis.server.url, prefix, "dead");
       await dead.claim(5, 50);
       dead.close();
       await wait(lost);
@@ -109,7 +100,7 @@ describeWithRedis("keys of a Redis queue", () => {
       if (KEYLESS.has(name)) continue;
       let found: string[] = [];
       try {
-        found = (await raw.call("COMMAND", "GETKEYS", ...args)) as string[];
+        found = (await redis.raw.call("COMMAND", "GETKEYS", ...args)) as string[];
       } catch (error) {
         if (!/no key arguments|Invalid arguments/i.test(String(error))) throw error;
       }

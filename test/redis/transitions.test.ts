@@ -5,8 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { after, before, it } from "node:test";
-import { Redis } from "ioredis";
+import { it } from "node:test";
 import {
   canTransition,
   JOB_STATUSES,
@@ -17,7 +16,7 @@ import {
 import { INCLUDES } from "../../src/redis/embedded-scripts.js";
 import "../fixtures/redis-tasks.js";
 import { type ClaimedJob, ScriptedWorker } from "../support/redis-scripts.js";
-import { describeWithRedis, type RedisHandle, startRedis } from "../support/redis-server.js";
+import { describeWithRedis, redisFixture } from "../support/redis-server.js";
 
 type Op = "claim" | "complete" | "fail" | "retry" | "stop" | "cancel" | "expire" | "handBack";
 const OPS: Op[] = ["claim", "complete", "fail", "retry", "stop", "cancel", "expire", "handBack"];
@@ -34,16 +33,7 @@ const APPLIES_TO: Record<Op, JobStatus> = {
 };
 
 describeWithRedis("the Lua scripts and the state machine", () => {
-  let server: RedisHandle;
-  let raw: Redis;
-  before(async () => {
-    server = await startRedis();
-    raw = new Redis(server.url);
-  });
-  after(async () => {
-    raw?.disconnect();
-    await server?.stop();
-  });
+  const redis = redisFixture();
 
   it("hold the same table of legal transitions as TRANSITIONS", async () => {
     const lua = `${INCLUDES["base.lua"]}
@@ -53,7 +43,7 @@ describeWithRedis("the Lua scripts and the state machine", () => {
         for to in pairs(tos) do out[#out + 1] = from .. '>' .. to end
       end
       return out`;
-    const pairs = (await raw.eval(lua, 0, "p:")) as string[];
+    const pairs = (await redis.raw.eval(lua, 0, "p:")) as string[];
     const fromLua = new Set(pairs.filter((p) => !p.endsWith(">")));
     const fromTs = new Set(JOB_STATUSES.flatMap((f) => TRANSITIONS[f].map((t) => `${f}>${t}`)));
     assert.deepEqual([...fromLua].sort(), [...fromTs].sort());
@@ -65,8 +55,8 @@ describeWithRedis("the Lua scripts and the state machine", () => {
 
   it("apply only legal transitions, from every state, and leave the job alone otherwise", async () => {
     const prefix = `sm:${randomUUID()}:`;
-    const producer = new RedisQueue({ url: server.url, prefix, process: false });
-    const w = new ScriptedWorker(server.url, prefix, "w");
+    const producer = new RedisQueue({ url: redis.server.url, prefix, process: false });
+    const w = new ScriptedWorker(redis.server.url, prefix, "w");
     const seen = new Set<string>();
     try {
       // A job in `state`, with the lease token its holder would use.
@@ -86,11 +76,11 @@ describeWithRedis("the Lua scripts and the state machine", () => {
       };
       const apply = async (op: Op, job: ClaimedJob): Promise<void> => {
         const k = w.keys;
-        const q = await raw.hget(k.job(job.id), "q");
+        const q = await redis.raw.hget(k.job(job.id), "q");
         switch (op) {
           case "claim":
             // A stale ready entry must not revive a job that is not pending.
-            await raw.zadd(k.ready, -1000, `${q!.padStart(16, "0")}${job.id}`);
+            await redis.raw.zadd(k.ready, -1000, `${q!.padStart(16, "0")}${job.id}`);
             await w.claim(1, 60_000);
             break;
           case "complete":
@@ -109,7 +99,7 @@ describeWithRedis("the Lua scripts and the state machine", () => {
             await w.cancel(job.id);
             break;
           case "expire":
-            await raw.zadd(k.leases, 1, job.id);
+            await redis.raw.zadd(k.leases, 1, job.id);
             await w.expire();
             break;
           case "handBack":
@@ -132,14 +122,14 @@ describeWithRedis("the Lua scripts and the state machine", () => {
           assert.equal(to !== from, APPLIES_TO[op] === from, `${op} on a ${from} job (now ${to})`);
           // Whatever happened, the job sits in exactly the index of its status.
           const k = w.keys;
-          const where = await Promise.all(k.statuses.map((key) => raw.zscore(key, job.id)));
+          const where = await Promise.all(k.statuses.map((key) => redis.raw.zscore(key, job.id)));
           assert.deepEqual(
             where.map((s) => s !== null),
             JOB_STATUSES.map((s) => s === to),
             `${op} on a ${from} job: indexes match status ${to}`,
           );
           // Clear leftovers so the next claim takes the next job.
-          await raw.del(k.ready);
+          await redis.raw.del(k.ready);
         }
       }
       // Every legal transition is produced by some script, except pending → failed:

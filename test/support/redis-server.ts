@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { TestContext } from "node:test";
+import { after, before, type TestContext } from "node:test";
+import { Redis } from "ioredis";
 import { requirement } from "./requirement.js";
 
 export interface StartRedisOptions {
@@ -213,4 +214,37 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
     },
   };
   return handle;
+}
+
+/** A private server and a plain client on it, for a test file. */
+export interface RedisFixture {
+  /** Both set once the file's `before` hook ran. */
+  readonly server: RedisHandle;
+  readonly raw: Redis;
+}
+
+/** Registers the file's hooks: start a server and a client before, close both after. */
+export function redisFixture(options: StartRedisOptions = {}): RedisFixture {
+  let server: RedisHandle | undefined;
+  let raw: Redis | undefined;
+  before(async () => {
+    server = await startRedis(options);
+    raw = new Redis(server.url);
+  });
+  after(async () => {
+    raw?.disconnect();
+    await server?.stop();
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error("the Redis fixture has not started");
+    return value;
+  };
+  return {
+    get server() {
+      return started(server);
+    },
+    get raw() {
+      return started(raw);
+    },
+  };
 }
