@@ -34,8 +34,9 @@ const isJobId = (id: string): boolean => {
 
 /** Reads the enqueue request body: `{"args": [...]}` and optional per-job options. */
 function parseEnqueueBody(body: unknown): { args: unknown[]; options: EnqueueOptions } {
-  if (body === undefined || body === null || body === "") return { args: [], options: {} };
-  if (typeof body !== "object" || Array.isArray(body)) {
+  // No body at all means no arguments; a JSON `null` is a body, and not an object.
+  if (body === undefined) return { args: [], options: {} };
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw jobError(ErrorCode.INVALID_OPTION, 'the body must be a JSON object like {"args": [...]}');
   }
   const o = body as Record<string, unknown>;
