@@ -6,6 +6,7 @@ import { frameworkErrorHandler, installErrorHandler } from "./error-handler.js";
 import { EventStream } from "./event-stream.js";
 import { installJobRoutes } from "./jobs-routes.js";
 import { ServiceMetrics } from "./metrics.js";
+import { installOperateRoutes } from "./operate-routes.js";
 import { DEFAULT_DASHBOARD_DIR, installStaticFiles } from "./static-files.js";
 
 /** Options of {@link createService}. */
@@ -86,6 +87,7 @@ export function createService(options: ServiceOptions): FastifyInstance {
   const fixedTasks = options.tasks === undefined ? undefined : [...options.tasks];
   const tasks = () => fixedTasks ?? queue.taskNames();
   installJobRoutes(app, { queue, tasks });
+  installOperateRoutes(app, queue);
 
   app.get("/api/stats", async () => ({
     counts: await queue.countJobs(),

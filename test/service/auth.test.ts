@@ -40,6 +40,15 @@ describe("bearer token", () => {
       ["GET", "/"],
       ["GET", "/dashboard/app.js"],
       ["GET", "/no-such-route"],
+      ["POST", "/jobs/abc/retry"],
+      ["POST", "/jobs/abc/promote"],
+      ["DELETE", "/jobs/abc?remove=true"],
+      ["GET", "/jobs/abc/logs"],
+      ["GET", "/queue"],
+      ["POST", "/queue/pause"],
+      ["POST", "/queue/resume"],
+      ["POST", "/queue/clean", { status: "completed" }],
+      ["GET", "/schedules"],
     ];
     for (const [method, path, body] of routes) {
       const a = await request(`${svc.base}${path}`, { method, body });
