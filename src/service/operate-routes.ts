@@ -3,7 +3,7 @@ import { ErrorCode, jobError } from "../errors.js";
 import type { JobQueue } from "../job-queue.js";
 import { isTerminal, JOB_STATUSES, type JobStatus } from "../job-status.js";
 import { enumOption, integerOption, numberOption, validateJobId } from "../validate.js";
-import { type OperableQueue, operable } from "./operable-queue.js";
+import { type JobAction, type OperableQueue, operable, refusalMessage } from "./operable-queue.js";
 
 /** The statuses `POST /queue/clean` deletes: finished ones only. */
 const FINISHED: readonly JobStatus[] = JOB_STATUSES.filter((s) => isTerminal(s));
@@ -73,12 +73,10 @@ export function installOperateRoutes(app: FastifyInstance, queue: JobQueue): voi
    * A job action that returned false: 404 for an unknown job, else 409
    * saying which states the action needs (the id is not echoed).
    */
-  const refuse = async (reply: FastifyReply, id: string, action: string, needs: string) => {
+  const refuse = async (reply: FastifyReply, id: string, action: JobAction) => {
     const job = isJobId(id) ? await queue.getResult(id) : undefined;
     if (job === undefined) return reply.code(404).send({ error: "Job not found" });
-    return reply
-      .code(409)
-      .send({ error: `Cannot ${action} a ${job.status} job: only ${needs}`, status: job.status });
+    return reply.code(409).send({ error: refusalMessage(action, job.status), status: job.status });
   };
 
   app.post<{ Params: { id: string } }>("/jobs/:id/retry", async (request, reply) => {
@@ -86,7 +84,7 @@ export function installOperateRoutes(app: FastifyInstance, queue: JobQueue): voi
     if (q === undefined) return reply;
     const id = request.params.id;
     if (isJobId(id) && (await q.retry(id))) return { job_id: id, status: "pending" };
-    return refuse(reply, id, "retry", "a failed or cancelled job can be retried");
+    return refuse(reply, id, "retry");
   });
 
   app.post<{ Params: { id: string } }>("/jobs/:id/promote", async (request, reply) => {
@@ -94,7 +92,7 @@ export function installOperateRoutes(app: FastifyInstance, queue: JobQueue): voi
     if (q === undefined) return reply;
     const id = request.params.id;
     if (isJobId(id) && (await q.promote(id))) return { job_id: id, status: "pending" };
-    return refuse(reply, id, "promote", "a delayed pending job can be promoted");
+    return refuse(reply, id, "promote");
   });
 
   app.get<{ Params: { id: string } }>("/jobs/:id/logs", async (request, reply) => {
