@@ -5,7 +5,16 @@
  */
 import { accessSync, constants } from "node:fs";
 import { delimiter, join } from "node:path";
-import { after, afterEach, before, beforeEach, describe, test } from "node:test";
+import {
+  after,
+  afterEach,
+  before,
+  beforeEach,
+  describe,
+  type TestContext,
+  type TestOptions,
+  test,
+} from "node:test";
 
 /**
  * The node:test functions a suite body registers with. A suite made by
@@ -13,12 +22,8 @@ import { after, afterEach, before, beforeEach, describe, test } from "node:test"
  * binary each of its tests can be registered as skipped by its own name.
  */
 export interface SuiteApi {
-  test(name: string, fn: (t: import("node:test").TestContext) => unknown): void;
-  test(
-    name: string,
-    options: import("node:test").TestOptions,
-    fn: (t: import("node:test").TestContext) => unknown,
-  ): void;
+  test(name: string, fn: (t: TestContext) => void | Promise<void>): void;
+  test(name: string, options: TestOptions, fn: (t: TestContext) => void | Promise<void>): void;
   describe(name: string, fn: () => void): void;
   before(fn: () => unknown): void;
   after(fn: () => unknown): void;
