@@ -109,7 +109,8 @@ export function createJobDetail({ onCancel, onRetry, onPromote, onOpenChange }) 
         { className: "facts" },
         fact(
           "Attempts",
-          maxRetries === undefined
+          // A job retried by hand gets a fresh budget: "3 of 1" would read as a bug.
+          maxRetries === undefined || (job.attempts ?? 0) > maxRetries + 1
             ? String(job.attempts ?? 0)
             : `${job.attempts ?? 0} of ${maxRetries + 1}`,
         ),
