@@ -12,6 +12,7 @@
 --         most jobs), duration ms
 -- Returns N integers: 1 applied (or already applied by this attempt), 0 refused.
 --@include "base.lua"
+--@include "dependencies.lua"
 -- msgpack of undefined as src/codec.ts writes it (fixext 1, type 0); the
 -- Redis conformance tests read it back as undefined.
 local UNDEFINED = '\212\0\0'
@@ -43,11 +44,13 @@ while pos <= #blob do
       redis.call('HSET', key, 'l', token, 'w', '', 's', 'cancelled', 'f', now)
       redis.call('ZADD', KEYS[2], f[5], id)
       event('X', id, f[4], 'running', 'cancelled', f[6], now)
+      deps_finished(id, 'cancelled', now)
     else
       redis.call('HSET', key, 'l', token, 'w', '', 's', 'completed', 'f', now, 'r', result)
       completed[#completed + 1] = f[5]
       completed[#completed + 1] = id
       event('C', id, f[4], 'running', 'completed', f[6], now, duration, result)
+      deps_finished(id, 'completed', now)
     end
     out[j] = 1
   elseif f[7] == token then

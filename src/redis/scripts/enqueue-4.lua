@@ -7,8 +7,12 @@
 -- ARGV[1] prefix
 -- ARGV[2] the jobs, packed one after another (src/redis/packed.ts): id,
 --         task, args (msgpack, empty for none), maxRetries, priority, delayMs
--- Returns N integers: 1 stored, 0 already existed.
+-- ARGV[3] optional: the dependencies of the jobs that have some (includes/dependencies.lua)
+-- Returns N integers: 1 stored, 0 already existed; or, for a job refused
+-- because a dependency does not exist, that dependency's id (a string).
 --@include "base.lua"
+--@include "dependencies.lua"
+deps_parse(ARGV[3])
 local now = now_ms()
 -- The jobs' fields, six per job, read once.
 local J = {}
@@ -28,6 +32,8 @@ for j = 1, n do
   local id = J[1 + (j - 1) * 6]
   if seen[id] or redis.call('EXISTS', job_key(id)) == 1 then
     out[j] = 0
+  elseif deps_missing(id, seen) then
+    out[j] = DEPS_MISSING
   else
     seen[id] = true
     out[j] = 1
@@ -57,7 +63,9 @@ for j = 1, n do
     end
     pending[#pending + 1] = seq
     pending[#pending + 1] = id
-    if delay > 0 then
+    if deps_hold(id, key, seq, task, now, delay) then
+      -- Waits for its dependencies (or one failed already): not runnable yet.
+    elseif delay > 0 then
       push_delayed(KEYS[2], now + delay, id)
     else
       ready[#ready + 1] = -pri
@@ -72,5 +80,6 @@ if #ready > 0 then
 else
   WAKE = false
 end
+deps_fail_held(now)
 flush()
 return out

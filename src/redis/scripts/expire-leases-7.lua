@@ -14,6 +14,7 @@
 -- ARGV[2] most leases to expire in this call
 -- Returns { number expired, then the ids }.
 --@include "base.lua"
+--@include "dependencies.lua"
 local now = now_ms()
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
 local out = { 0 }
@@ -28,10 +29,12 @@ for _, id in ipairs(ids) do
     if f[2] == '1' then
       finish(id, key, 'running', 'cancelled', f[4], now, KEYS[6])
       event('X', id, f[3], 'running', 'cancelled', attempts, now)
+      deps_finished(id, 'cancelled', now)
     elseif attempts > tonumber(f[6]) then
       finish(id, key, 'running', 'failed', f[4], now, KEYS[6])
       redis.call('HSET', key, 'e', msg, 'k', 'ERR_LEASE_EXPIRED')
       event('F', id, f[3], 'running', 'failed', attempts, now, msg, 'ERR_LEASE_EXPIRED', '')
+      deps_finished(id, 'failed', now)
     else
       move(id, key, 'running', 'pending', f[4])
       redis.call('HSET', key, 'e', msg, 'k', 'ERR_LEASE_EXPIRED')

@@ -15,6 +15,7 @@
 --   error message, error code, retry delay ms, duration ms
 -- Returns N integers: 1 applied (or already applied by this attempt), 0 refused.
 --@include "base.lua"
+--@include "dependencies.lua"
 local now = now_ms()
 local n = tonumber(ARGV[2])
 local out = {}
@@ -35,6 +36,7 @@ for j = 1, n do
     if f[3] == '1' or kind == 'c' then
       finish(id, key, 'running', 'cancelled', f[5], now, KEYS[7])
       event('X', id, f[4], 'running', 'cancelled', attempts, now)
+      deps_finished(id, 'cancelled', now)
     elseif kind == 'r' then
       move(id, key, 'running', 'pending', f[5])
       redis.call('HSET', key, 'e', err, 'k', code)
@@ -48,6 +50,7 @@ for j = 1, n do
       finish(id, key, 'running', 'failed', f[5], now, KEYS[7])
       redis.call('HSET', key, 'e', err, 'k', code)
       event('F', id, f[4], 'running', 'failed', attempts, now, err, code, duration)
+      deps_finished(id, 'failed', now)
     end
     out[j] = 1
   elseif f[9] == token then
