@@ -11,6 +11,10 @@ export interface ClaimedJob {
   id: string;
   attempt: number;
   token: string;
+  /** The effective retry budget the claim handed over (`attempt > maxRetries`: none left). */
+  maxRetries?: number;
+  task?: string;
+  timeoutMs?: number | undefined;
 }
 
 export class ScriptedWorker {
@@ -30,17 +34,32 @@ export class ScriptedWorker {
 
   /** Claims up to `n` ready jobs with a lease of `leaseMs`. */
   async claim(n: number, leaseMs: number): Promise<ClaimedJob[]> {
+    return (await this.claimWithDue(n, leaseMs)).jobs;
+  }
+
+  /** Claims like `claim`, and returns the next due time the script answered (undefined for none). */
+  async claimWithDue(
+    n: number,
+    leaseMs: number,
+  ): Promise<{ jobs: ClaimedJob[]; due: number | undefined }> {
     const k = this.keys;
     const r = (await this.scripts.runBuffer(
       "claim",
       [k.ready, k.delayed, k.pending, k.leases],
       [this.workerId, n, leaseMs],
     )) as Buffer[];
-    return unpackClaims(r[1]!).map(({ id, attempt }) => ({
-      id,
-      attempt,
-      token: `${this.workerId}:${attempt}`,
-    }));
+    const due = r[0]!.toString("latin1");
+    return {
+      due: due === "" ? undefined : Number(due),
+      jobs: unpackClaims(r[1]!).map(({ id, attempt, maxRetries, task, timeoutMs }) => ({
+        id,
+        attempt,
+        maxRetries,
+        task,
+        timeoutMs,
+        token: `${this.workerId}:${attempt}`,
+      })),
+    };
   }
 
   /** Completes jobs with msgpack `result` bytes; resolves with 1 (applied) or 0 (refused) each. */
