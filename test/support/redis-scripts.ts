@@ -3,7 +3,14 @@
  * hand (one that claims a job and then "dies", or answers late).
  */
 import { Redis } from "ioredis";
-import { packCompletions, unpackClaims } from "../../src/redis/packed.js";
+import {
+  type EnqueueOutcome,
+  type EnqueueRecord,
+  packCompletions,
+  packEnqueues,
+  readEnqueueReply,
+  unpackClaims,
+} from "../../src/redis/packed.js";
 import { QueueKeys } from "../../src/redis/queue-keys.js";
 import { ScriptRunner } from "../../src/redis/scripts.js";
 
@@ -30,6 +37,42 @@ export class ScriptedWorker {
     this.client = new Redis(url, { maxRetriesPerRequest: 1 });
     this.keys = new QueueKeys(prefix);
     this.scripts = new ScriptRunner(this.client, prefix);
+  }
+
+  /** Enqueues jobs as the enqueue script takes them (task "scripted", no arguments unless given). */
+  async enqueue(jobs: (Partial<EnqueueRecord> & { id: string })[]): Promise<EnqueueOutcome[]> {
+    const k = this.keys;
+    const packed = packEnqueues(
+      jobs.map((j) => ({
+        task: "scripted",
+        args: new Uint8Array(0),
+        maxRetries: 0,
+        priority: 0,
+        delayMs: 0,
+        ...j,
+      })),
+    );
+    const reply = await this.scripts.run(
+      "enqueue",
+      [k.ready, k.delayed, k.pending, k.seq],
+      [packed],
+    );
+    return readEnqueueReply(reply as unknown[]);
+  }
+
+  /** Milliseconds on the Redis server's clock, the one the scripts use. */
+  async now(): Promise<number> {
+    const [s, us] = await this.client.time();
+    return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+  }
+
+  /** Resolves once the Redis clock has reached `ms` (scripts decide by that clock, not ours). */
+  async until(ms: number): Promise<void> {
+    for (;;) {
+      const now = await this.now();
+      if (now >= ms) return;
+      await new Promise((r) => setTimeout(r, Math.min(ms - now, 50)));
+    }
   }
 
   /** Claims up to `n` ready jobs with a lease of `leaseMs`. */

@@ -47,7 +47,9 @@ local function delete_jobs(ids, finished_only, tail, now, done_key)
       if holder == id then
         local ends = tonumber(h[3]) + tonumber(ttl)
         if tail and ends > now then
-          redis.call('PEXPIREAT', dk, ends)
+          -- Redis keeps a key through its expiry ms: gone from `ends` on,
+          -- as enqueue's own check (now - created < ttl) has it.
+          redis.call('PEXPIREAT', dk, ends - 1)
         else
           keys[#keys + 1] = dk
         end
