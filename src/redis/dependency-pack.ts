@@ -1,4 +1,5 @@
 import { dependencyNotFound } from "../engine/dependencies.js";
+import type { JobError } from "../errors.js";
 
 /** One new job's dependencies, as the enqueue script's optional ARGV[3] takes them. */
 export interface DependencyRecord {
@@ -33,12 +34,14 @@ function lengthPrefixed(s: string): Buffer {
 }
 
 /**
- * Reads one job's element of the enqueue script's reply: 1 stored, 0
- * existed already; a string is the dependency that does not exist, turned
- * into the coded error the caller rejects with (nothing was stored).
+ * The enqueue script's reply element for a job refused because a dependency
+ * does not exist is `'!'` and that dependency's id (a job id never starts
+ * with `!`, so it cannot be mistaken for the id a dedupe key led to). Returns
+ * the coded error to reject that job's caller with, or undefined for any
+ * other reply. Nothing of the refused job was stored.
  */
-export function enqueueOutcome(jobId: string, reply: unknown): "stored" | "existed" {
-  if (reply === 1) return "stored";
-  if (reply === 0) return "existed";
-  throw dependencyNotFound(jobId, String(reply));
+export function dependencyRefusal(jobId: string, reply: unknown): JobError | undefined {
+  const text = Buffer.isBuffer(reply) ? reply.toString() : reply;
+  if (typeof text !== "string" || !text.startsWith("!")) return undefined;
+  return dependencyNotFound(jobId, text.slice(1));
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, it } from "node:test";
 import { ErrorCode, JobError } from "../../src/errors.js";
-import { enqueueOutcome, packDependencies } from "../../src/redis/dependency-pack.js";
+import { dependencyRefusal, packDependencies } from "../../src/redis/dependency-pack.js";
 import { packEnqueues } from "../../src/redis/packed.js";
 import { type ClaimedJob, ScriptedWorker } from "../support/redis-scripts.js";
 import { describeWithRedis, redisFixture } from "../support/redis-server.js";
@@ -164,6 +164,25 @@ describeWithRedis("Redis job dependencies", () => {
     assert.equal((await q.job("b")).code, ErrorCode.DEPENDENCY_FAILED);
   });
 
+  it("a dependent retried by hand waits again for its dependency, once that was retried too", async () => {
+    const q = queue();
+    const retry = (id: string) => q.w.scripts.run("retry", [q.k.ready, q.k.done], [id]);
+    await q.enqueue([{ id: "a" }, { id: "b", dependsOn: ["a"] }]);
+    await q.w.fail([(await q.claimAll()).get("a")!], "f");
+    assert.equal((await q.job("b")).s, "failed");
+    // Its dependency is still failed: the retried dependent fails again at once.
+    assert.equal(await retry("b"), 1);
+    assert.equal((await q.job("b")).s, "failed");
+    assert.equal((await q.job("b")).code, ErrorCode.DEPENDENCY_FAILED);
+    assert.equal(await retry("a"), 1);
+    assert.equal(await retry("b"), 1);
+    assert.equal((await q.job("b")).s, "pending");
+    const claimed = await q.claimAll();
+    assert.deepEqual([...claimed.keys()], ["a"], "b waits for a");
+    await q.w.complete([claimed.get("a")!]);
+    assert.deepEqual([...(await q.claimAll()).keys()], ["b"]);
+  });
+
   it("a cancelled dependency fails its dependents; a cancelled dependent stops waiting", async () => {
     const q = queue();
     await q.enqueue([
@@ -190,20 +209,17 @@ describeWithRedis("Redis job dependencies", () => {
     await q.enqueue([{ id: "a" }]);
     const before = await fx.raw.keys(`${q.k.prefix}*`);
     const reply = await q.enqueue([{ id: "b", dependsOn: ["a", "ghost"] }]);
-    assert.deepEqual(reply, ["ghost"]);
-    assert.throws(
-      () => enqueueOutcome("b", reply[0]),
-      (e: unknown) =>
-        e instanceof JobError &&
-        e.code === ErrorCode.DEPENDENCY_NOT_FOUND &&
-        /ghost/.test(e.message),
-    );
-    assert.equal(enqueueOutcome("a", 1), "stored");
-    assert.equal(enqueueOutcome("a", 0), "existed");
+    assert.deepEqual(reply, ["!ghost"]);
+    const refusal = dependencyRefusal("b", reply[0]);
+    assert.ok(refusal instanceof JobError);
+    assert.equal(refusal.code, ErrorCode.DEPENDENCY_NOT_FOUND);
+    assert.match(refusal.message, /job b depends on "ghost"/);
+    assert.equal(dependencyRefusal("a", 1), undefined);
+    assert.equal(dependencyRefusal("a", "holder-id"), undefined, "a dedupe holder is no refusal");
     assert.deepEqual((await fx.raw.keys(`${q.k.prefix}*`)).sort(), before.sort());
     assert.deepEqual(await fx.raw.zrange(q.k.pending, 0, -1), ["a"]);
     // In one batch, a dependency must come before its dependent.
-    assert.deepEqual(await q.enqueue([{ id: "d", dependsOn: ["c"] }, { id: "c" }]), ["c", 1]);
+    assert.deepEqual(await q.enqueue([{ id: "d", dependsOn: ["c"] }, { id: "c" }]), ["!c", 1]);
   });
 
   it("a job whose dependency already ended is runnable at once, or failed at once", async () => {

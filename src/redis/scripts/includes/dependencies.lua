@@ -88,9 +88,8 @@ local function deps_hold(id, key, seq, task, now, delay)
 end
 
 local function deps_fail_one(id, key, seq, task, dep, status, now)
-  finish(id, key, 'pending', 'failed', seq, now, PREFIX .. 'done')
   local msg = 'dependency ' .. dep .. ' ended ' .. status .. ', so this job never ran'
-  redis.call('HSET', key, 'e', msg, 'k', DEP_CODE)
+  finish(id, key, 'pending', 'failed', seq, now, PREFIX .. 'done', { 'e', msg, 'k', DEP_CODE })
   event('F', id, task, 'pending', 'failed', 0, now, msg, DEP_CODE, '')
 end
 
@@ -144,6 +143,23 @@ local function deps_fail_held(now)
     deps_fail_one(id, job_key(id), DEPS_FAIL[i + 1], DEPS_FAIL[i + 2], DEPS_FAIL[i + 3], DEPS_FAIL[i + 4], now)
     deps_finished(id, 'failed', now)
   end
+end
+
+-- A failed or cancelled job was retried by hand (retry-2.lua) and is pending
+-- again: it waits anew for those of its dependencies ('dl') that have not
+-- completed. True when it must stay out of the ready set; one still failed
+-- fails it again at once (deps_fail_held): retry the dependency first.
+local function deps_rehold(id, key, seq, task, now)
+  local dl = redis.call('HGET', key, 'dl')
+  if not dl or dl == '' then
+    return false
+  end
+  local list = {}
+  for d in string.gmatch(dl, '[^,]+') do
+    list[#list + 1] = d
+  end
+  DEPS[id] = list
+  return deps_hold(id, key, seq, task, now, 0)
 end
 
 -- A waiting job was cancelled: it waits no more.
