@@ -50,6 +50,10 @@ export const ErrorCode = {
   ILLEGAL_TRANSITION: "ERR_ILLEGAL_TRANSITION",
   /** A queue with `process: false` was asked to run jobs. */
   NOT_A_WORKER: "ERR_NOT_A_WORKER",
+  /** A job listed in `dependsOn` ended failed or cancelled, so the dependent job never runs. */
+  DEPENDENCY_FAILED: "ERR_DEPENDENCY_FAILED",
+  /** `dependsOn` names a job id the queue does not know (nothing is stored). */
+  DEPENDENCY_NOT_FOUND: "ERR_DEPENDENCY_NOT_FOUND",
 } as const;
 
 /** One of the values of {@link ErrorCode}. */

@@ -2,6 +2,8 @@ import { randomUUID } from "node:crypto";
 import { type BackoffOptions, parseBackoff } from "./backoff.js";
 import { callerModuleUrl, toModuleUrl } from "./caller-module.js";
 import { type JobContext, runWithJob } from "./current-job.js";
+import { scheduleMethodsOf } from "./engine/schedule-api.js";
+import type { ScheduleSpec } from "./engine/schedule-spec.js";
 import { ErrorCode, jobError } from "./errors.js";
 import { defaultQueue } from "./get-queue.js";
 import type { EnqueueOptions, JobQueue, WaitOptions } from "./job-queue.js";
@@ -58,6 +60,13 @@ export interface Task<F extends TaskFn> {
   cancel(jobId: string): Promise<boolean>;
   /** Resolves once the job is completed, failed or cancelled. */
   waitFor(jobId: string, options?: WaitOptions): Promise<JobResult<Result<F>>>;
+  /**
+   * Stores schedule `id` in the task's queue: every tick of `{ cron, tz }`
+   * or every `everyMs` enqueues one job of this task with `args`, however
+   * many processes run the queue. Scheduling an id again replaces it (the
+   * same task and spec keep their next run).
+   */
+  schedule(id: string, spec: ScheduleSpec, ...args: Parameters<F>): Promise<void>;
 }
 
 /** Wraps a function as a background task with default options. */
@@ -142,6 +151,8 @@ function defineTask<F extends TaskFn>(
     getResult: (jobId: string) => queue().getResult(jobId),
     cancel: (jobId: string) => queue().cancel(jobId),
     waitFor: (jobId: string, opts?: WaitOptions) => queue().waitFor(jobId, opts),
+    schedule: async (id: string, spec: ScheduleSpec, ...args: Parameters<F>) =>
+      scheduleMethodsOf(queue()).schedule(id, name, spec, args),
   });
   return task;
 }

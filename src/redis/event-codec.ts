@@ -8,7 +8,11 @@ import { ErrorCode, jobError } from "../errors.js";
  * than this reader knows still parses.
  */
 export interface EventRecord {
-  /** E enqueued, S started, C completed, F failed, R retrying, X cancelled, B handed back, P progress. */
+  /**
+   * E enqueued, S started, C completed, F failed, R retrying, X cancelled, B
+   * handed back, P progress, T retried by hand (from failed or cancelled, to
+   * pending), Z paused and U resumed (no job: id, task, from, to empty).
+   */
   kind: string;
   id: string;
   task: string;

@@ -10,7 +10,10 @@ import { isJobStatus } from "../job-status.js";
  * q creation sequence · c created ms · b started ms · f finished ms ·
  * n attempts · r result (msgpack) · e error message · k error code ·
  * g progress (msgpack) · w lease token of the running attempt ·
- * l token of the attempt that last ended · x "1" once a cancel was asked
+ * l token of the attempt that last ended · x "1" once a cancel was asked ·
+ * o attempts when last retried by hand (the retry budget counts from there) ·
+ * i this job's timeout ms · u its dedupe key · y "1" while it holds a slot
+ * of its task's concurrency limit
  */
 export type JobHash = Record<string, Buffer | undefined>;
 

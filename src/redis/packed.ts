@@ -20,13 +20,35 @@ export interface EnqueueRecord {
   maxRetries: number;
   priority: number;
   delayMs: number;
+  /** This job's attempt timeout in ms (1 to 2^31 - 1); undefined: the task's. */
+  timeoutMs?: number | undefined;
+  /**
+   * Store nothing while a job holding `key` is pending or running, or
+   * within `ttlMs` of its creation: the script answers with that job's id.
+   */
+  dedupe?: { key: string; ttlMs: number } | undefined;
 }
 
-/** Packs new jobs for the enqueue script (Lua `>Hc0I4c0I4c0I4i4d` per job). */
+/**
+ * Packs new jobs for the enqueue script (Lua `>Hc0I4c0I4c0I4i4dI4Hc0d` per
+ * job: id, task, args, maxRetries, priority, delayMs, timeoutMs (0 for the
+ * task's), dedupe key (empty for none), dedupe ttl ms).
+ */
 export function packEnqueues(records: readonly EnqueueRecord[]): Buffer {
   return packEach(
     records,
-    (r) => 2 + Buffer.byteLength(r.id) + 4 + Buffer.byteLength(r.task) + 4 + r.args.length + 16,
+    (r) =>
+      2 +
+      Buffer.byteLength(r.id) +
+      4 +
+      Buffer.byteLength(r.task) +
+      4 +
+      r.args.length +
+      16 +
+      4 +
+      2 +
+      (r.dedupe === undefined ? 0 : Buffer.byteLength(r.dedupe.key)) +
+      8,
     (blob, at, r) => {
       let pos = writeString(blob, at, r.id, 2);
       pos = writeString(blob, pos, r.task, 4);
@@ -34,9 +56,45 @@ export function packEnqueues(records: readonly EnqueueRecord[]): Buffer {
       blob.set(r.args, pos);
       pos = blob.writeUInt32BE(r.maxRetries, pos + r.args.length);
       pos = blob.writeInt32BE(r.priority, pos);
-      return blob.writeDoubleBE(r.delayMs, pos);
+      pos = blob.writeDoubleBE(r.delayMs, pos);
+      pos = blob.writeUInt32BE(r.timeoutMs ?? 0, pos);
+      pos = writeString(blob, pos, r.dedupe?.key ?? "", 2);
+      return blob.writeDoubleBE(r.dedupe?.ttlMs ?? 0, pos);
     },
   );
+}
+
+/**
+ * What the enqueue script did with each job, in order: `stored`, `existed`
+ * (a job with that id was there; nothing changed) or `deduped` (its dedupe
+ * key led to the job `to`; nothing stored).
+ */
+export type EnqueueOutcome =
+  | { kind: "stored" }
+  | { kind: "existed" }
+  | { kind: "deduped"; to: string };
+
+const STORED: EnqueueOutcome = Object.freeze({ kind: "stored" });
+const EXISTED: EnqueueOutcome = Object.freeze({ kind: "existed" });
+
+/** Reads the enqueue script's reply: 1 stored, 0 existed, a string: the job id deduplicated to. */
+export function readEnqueueReply(reply: readonly unknown[]): EnqueueOutcome[] {
+  return reply.map((v) => {
+    if (v === 1) return STORED;
+    if (v === 0) return EXISTED;
+    return { kind: "deduped", to: Buffer.isBuffer(v) ? v.toString() : String(v) };
+  });
+}
+
+/**
+ * The id each caller gets back for its job: its own, or for a deduplicated
+ * job the id of the job that holds the key.
+ */
+export function enqueuedIds(ids: readonly string[], outcomes: readonly EnqueueOutcome[]): string[] {
+  return ids.map((id, i) => {
+    const o = outcomes[i];
+    return o?.kind === "deduped" ? o.to : id;
+  });
 }
 
 /** One job as the claim script hands it over. */
@@ -46,10 +104,19 @@ export interface ClaimedRecord {
   /** msgpack arguments, a copy (undefined when the job has none). */
   args: Uint8Array | undefined;
   attempt: number;
+  /**
+   * The effective budget: the job's maxRetries plus the attempts it had when
+   * it was last retried by hand, so `attempt > maxRetries` means no retry is left.
+   */
   maxRetries: number;
+  /** This job's attempt timeout in ms; undefined: the task's. */
+  timeoutMs: number | undefined;
 }
 
-/** Reads the claim script's packed jobs (Lua `>Hc0I4c0I4c0I4I4` per job). */
+/**
+ * Reads the claim script's packed jobs (Lua `>Hc0I4c0I4c0I4I4I4` per job: id,
+ * task, args, attempt, maxRetries, timeoutMs (0 for the task's)).
+ */
 export function unpackClaims(blob: Buffer): ClaimedRecord[] {
   const out: ClaimedRecord[] = [];
   let pos = 0;
@@ -69,8 +136,9 @@ export function unpackClaims(blob: Buffer): ClaimedRecord[] {
         argsEnd === taskEnd + 4 ? undefined : new Uint8Array(blob.subarray(taskEnd + 4, argsEnd)),
       attempt: blob.readUInt32BE(argsEnd),
       maxRetries: blob.readUInt32BE(argsEnd + 4),
+      timeoutMs: blob.readUInt32BE(argsEnd + 8) || undefined,
     });
-    pos = argsEnd + 8;
+    pos = argsEnd + 12;
   }
   return out;
 }

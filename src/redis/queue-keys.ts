@@ -1,6 +1,5 @@
 import { ErrorCode, jobError } from "../errors.js";
-
-const STATUSES = ["pending", "running", "completed", "failed", "cancelled"] as const;
+import { JOB_STATUSES } from "../job-status.js";
 
 /**
  * Every Redis key and channel a queue uses, all under its prefix. A prefix
@@ -28,6 +27,12 @@ export class QueueKeys {
   readonly events: string;
   /** Pub/sub channel of worker control messages (wake, delayed due, cancel). */
   readonly control: string;
+  /** Exists while the queue is paused: no job is claimed (queue.pause / resume). */
+  readonly paused: string;
+  /** Per-task limits every claimer applies: task -> `<concurrency>:<max>:<intervalMs>`, 0 for none. */
+  readonly limits: string;
+  /** Tasks with parked jobs: score = ms when the claim script looks at them again. */
+  readonly throttled: string;
 
   constructor(prefix: unknown) {
     this.prefix = validatePrefix(prefix);
@@ -43,12 +48,16 @@ export class QueueKeys {
     this.cancelled = `${p}s:cancelled`;
     this.events = `${p}events`;
     this.control = `${p}control`;
+    this.paused = `${p}paused`;
+    this.limits = `${p}limits`;
+    this.throttled = `${p}throttled`;
   }
 
   /**
    * Exists while some process listens to events of one kind (E enqueued, S
    * started, C completed, F failed, R retrying, X cancelled, B handed back,
-   * P progress): the scripts only build the records someone listens to.
+   * P progress, T retried by hand, Z paused, U resumed): the scripts only
+   * build the records someone listens to.
    */
   listen(kind: string): string {
     return `${this.prefix}listen:${kind}`;
@@ -59,9 +68,59 @@ export class QueueKeys {
     return `${this.prefix}job:${id}`;
   }
 
+  /** Schedules by next run: score = ms of the next tick, member = schedule id. */
+  get schedules(): string {
+    return `${this.prefix}schedules`;
+  }
+
+  /** Firings claimed but not enqueued yet: score = ms claimed, member = the firing's job id. */
+  get scheduleFirings(): string {
+    return `${this.prefix}schedule-firings`;
+  }
+
+  /** The hash of one schedule (task, spec, arguments, next and last run). */
+  schedule(id: string): string {
+    return `${this.prefix}schedule:${id}`;
+  }
+
+  /** The dependencies of job `id` that have not completed yet (a set; gone once empty). */
+  deps(id: string): string {
+    return `${this.prefix}deps:${id}`;
+  }
+
+  /** The jobs waiting for job `id` to finish (a set). */
+  dependents(id: string): string {
+    return `${this.prefix}dependents:${id}`;
+  }
+
+  /** The log lines of one job (a list, oldest first, bounded). */
+  logs(id: string): string {
+    return `${this.prefix}logs:${id}`;
+  }
+
+  /** The dedupe key `key` of enqueueWith({ dedupe }): `<ttl ms>:<job id>` of the job holding it. */
+  dedupe(key: string): string {
+    return `${this.prefix}dedupe:${key}`;
+  }
+
+  /** Jobs of a task parked by its limits, with their ready-set scores. */
+  waiting(task: string): string {
+    return `${this.prefix}wait:${task}`;
+  }
+
+  /** Running jobs of a task that hold a slot of its concurrency limit. */
+  active(task: string): string {
+    return `${this.prefix}active:${task}`;
+  }
+
+  /** Starts of a task in its current rate window: score = start ms. */
+  rate(task: string): string {
+    return `${this.prefix}rate:${task}`;
+  }
+
   /** The key that indexes each status, in lifecycle order (`leases` for running). */
   get statuses(): string[] {
-    return STATUSES.map((s) => (s === "running" ? this.leases : this[s]));
+    return JOB_STATUSES.map((s) => (s === "running" ? this.leases : this[s]));
   }
 }
 

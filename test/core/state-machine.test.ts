@@ -21,17 +21,18 @@ import { closeQueues, enqueue, openQueue, startBody, waitAll } from "./helpers.j
 
 after(() => closeQueues());
 
-// DESIGN section 2, written out independently of src/state-machine.ts.
+// DESIGN sections 2 and 6 (retry: failed | cancelled → pending), written out
+// independently of src/state-machine.ts.
 const LEGAL: Record<JobStatus, JobStatus[]> = {
   pending: ["running", "cancelled", "failed"],
   running: ["pending", "completed", "failed", "cancelled"],
   completed: [],
-  failed: [],
-  cancelled: [],
+  failed: ["pending"],
+  cancelled: ["pending"],
 };
 
 describe("the job state machine", () => {
-  it("allows exactly the transitions of the design, and none out of a terminal state", () => {
+  it("allows exactly the transitions of the design: none out of completed, only back to pending (retry) out of failed and cancelled", () => {
     for (const from of JOB_STATUSES) {
       assert.deepEqual([...TRANSITIONS[from]].sort(), [...LEGAL[from]].sort(), `from ${from}`);
       for (const to of JOB_STATUSES) {

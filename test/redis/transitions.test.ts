@@ -14,22 +14,43 @@ import {
   TRANSITIONS,
 } from "rapidai/background";
 import { INCLUDES } from "../../src/redis/embedded-scripts.js";
+import { RedisOperations } from "../../src/redis/operations.js";
 import "../fixtures/redis-tasks.js";
 import { type ClaimedJob, ScriptedWorker } from "../support/redis-scripts.js";
 import { describeWithRedis, redisFixture } from "../support/redis-server.js";
 
-type Op = "claim" | "complete" | "fail" | "retry" | "stop" | "cancel" | "expire" | "handBack";
-const OPS: Op[] = ["claim", "complete", "fail", "retry", "stop", "cancel", "expire", "handBack"];
-/** The one state each script moves a job out of (cancel of a running job only records the request). */
-const APPLIES_TO: Record<Op, JobStatus> = {
-  claim: "pending",
-  cancel: "pending",
-  complete: "running",
-  fail: "running",
-  retry: "running",
-  stop: "running",
-  expire: "running",
-  handBack: "running",
+type Op =
+  | "claim"
+  | "complete"
+  | "fail"
+  | "retry"
+  | "stop"
+  | "cancel"
+  | "expire"
+  | "handBack"
+  | "retryByHand";
+const OPS: Op[] = [
+  "claim",
+  "complete",
+  "fail",
+  "retry",
+  "stop",
+  "cancel",
+  "expire",
+  "handBack",
+  "retryByHand",
+];
+/** The states each script moves a job out of (cancel of a running job only records the request). */
+const APPLIES_TO: Record<Op, JobStatus[]> = {
+  claim: ["pending"],
+  cancel: ["pending"],
+  complete: ["running"],
+  fail: ["running"],
+  retry: ["running"],
+  stop: ["running"],
+  expire: ["running"],
+  handBack: ["running"],
+  retryByHand: ["failed", "cancelled"],
 };
 
 describeWithRedis("the Lua scripts and the state machine", () => {
@@ -57,6 +78,7 @@ describeWithRedis("the Lua scripts and the state machine", () => {
     const prefix = `sm:${randomUUID()}:`;
     const producer = new RedisQueue({ url: redis.server.url, prefix, process: false });
     const w = new ScriptedWorker(redis.server.url, prefix, "w");
+    const ops = new RedisOperations(w.scripts, w.client, w.keys);
     const seen = new Set<string>();
     try {
       // A job in `state`, with the lease token its holder would use.
@@ -105,6 +127,9 @@ describeWithRedis("the Lua scripts and the state machine", () => {
           case "handBack":
             await w.handBack([job]);
             break;
+          case "retryByHand":
+            await ops.retry(job.id);
+            break;
         }
       };
       for (const from of JOB_STATUSES) {
@@ -119,7 +144,11 @@ describeWithRedis("the Lua scripts and the state machine", () => {
             );
             seen.add(`${from}>${to}`);
           }
-          assert.equal(to !== from, APPLIES_TO[op] === from, `${op} on a ${from} job (now ${to})`);
+          assert.equal(
+            to !== from,
+            APPLIES_TO[op].includes(from),
+            `${op} on a ${from} job (now ${to})`,
+          );
           // Whatever happened, the job sits in exactly the index of its status.
           const k = w.keys;
           const where = await Promise.all(k.statuses.map((key) => redis.raw.zscore(key, job.id)));

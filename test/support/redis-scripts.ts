@@ -3,7 +3,14 @@
  * hand (one that claims a job and then "dies", or answers late).
  */
 import { Redis } from "ioredis";
-import { packCompletions, unpackClaims } from "../../src/redis/packed.js";
+import {
+  type EnqueueOutcome,
+  type EnqueueRecord,
+  packCompletions,
+  packEnqueues,
+  readEnqueueReply,
+  unpackClaims,
+} from "../../src/redis/packed.js";
 import { QueueKeys } from "../../src/redis/queue-keys.js";
 import { ScriptRunner } from "../../src/redis/scripts.js";
 
@@ -11,6 +18,10 @@ export interface ClaimedJob {
   id: string;
   attempt: number;
   token: string;
+  /** The effective retry budget the claim handed over (`attempt > maxRetries`: none left). */
+  maxRetries?: number;
+  task?: string;
+  timeoutMs?: number | undefined;
 }
 
 export class ScriptedWorker {
@@ -28,19 +39,70 @@ export class ScriptedWorker {
     this.scripts = new ScriptRunner(this.client, prefix);
   }
 
+  /** Enqueues jobs as the enqueue script takes them (task "scripted", no arguments unless given). */
+  async enqueue(jobs: (Partial<EnqueueRecord> & { id: string })[]): Promise<EnqueueOutcome[]> {
+    const k = this.keys;
+    const packed = packEnqueues(
+      jobs.map((j) => ({
+        task: "scripted",
+        args: new Uint8Array(0),
+        maxRetries: 0,
+        priority: 0,
+        delayMs: 0,
+        ...j,
+      })),
+    );
+    const reply = await this.scripts.run(
+      "enqueue",
+      [k.ready, k.delayed, k.pending, k.seq],
+      [packed],
+    );
+    return readEnqueueReply(reply as unknown[]);
+  }
+
+  /** Milliseconds on the Redis server's clock, the one the scripts use. */
+  async now(): Promise<number> {
+    const [s, us] = await this.client.time();
+    return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+  }
+
+  /** Resolves once the Redis clock has reached `ms` (scripts decide by that clock, not ours). */
+  async until(ms: number): Promise<void> {
+    for (;;) {
+      const now = await this.now();
+      if (now >= ms) return;
+      await new Promise((r) => setTimeout(r, Math.min(ms - now, 50)));
+    }
+  }
+
   /** Claims up to `n` ready jobs with a lease of `leaseMs`. */
   async claim(n: number, leaseMs: number): Promise<ClaimedJob[]> {
+    return (await this.claimWithDue(n, leaseMs)).jobs;
+  }
+
+  /** Claims like `claim`, and returns the next due time the script answered (undefined for none). */
+  async claimWithDue(
+    n: number,
+    leaseMs: number,
+  ): Promise<{ jobs: ClaimedJob[]; due: number | undefined }> {
     const k = this.keys;
     const r = (await this.scripts.runBuffer(
       "claim",
       [k.ready, k.delayed, k.pending, k.leases],
       [this.workerId, n, leaseMs],
     )) as Buffer[];
-    return unpackClaims(r[1]!).map(({ id, attempt }) => ({
-      id,
-      attempt,
-      token: `${this.workerId}:${attempt}`,
-    }));
+    const due = r[0]!.toString("latin1");
+    return {
+      due: due === "" ? undefined : Number(due),
+      jobs: unpackClaims(r[1]!).map(({ id, attempt, maxRetries, task, timeoutMs }) => ({
+        id,
+        attempt,
+        maxRetries,
+        task,
+        timeoutMs,
+        token: `${this.workerId}:${attempt}`,
+      })),
+    };
   }
 
   /** Completes jobs with msgpack `result` bytes; resolves with 1 (applied) or 0 (refused) each. */

@@ -1,8 +1,9 @@
 -- complete: running -> completed, for a batch of finished attempts. Fenced:
 -- only the attempt holding the lease may complete the job; a late answer
 -- from an expired lease is refused. A job whose cancel was asked while it
--- ran ends cancelled instead.
--- KEYS[1] s:completed
+-- ran ends cancelled instead. A job that held a slot of its task's
+-- concurrency limit gives it back (includes/limits.lua).
+-- KEYS[1] s:completed (the status indexes are written through move())
 -- KEYS[2] s:cancelled
 -- KEYS[3] leases
 -- KEYS[4] done       sorted set of finished jobs, score = finish ms
@@ -12,6 +13,8 @@
 --         most jobs), duration ms
 -- Returns N integers: 1 applied (or already applied by this attempt), 0 refused.
 --@include "base.lua"
+--@include "limits.lua"
+--@include "dependencies.lua"
 -- msgpack of undefined as src/codec.ts writes it (fixext 1, type 0); the
 -- Redis conformance tests read it back as undefined.
 local UNDEFINED = '\212\0\0'
@@ -21,7 +24,6 @@ local pos = 1
 local j = 0
 local out = {}
 local unleased = {}
-local completed = {}
 local done = {}
 while pos <= #blob do
   local id, token, result, duration
@@ -31,7 +33,7 @@ while pos <= #blob do
     result = UNDEFINED
   end
   local key = job_key(id)
-  local f = redis.call('HMGET', key, 's', 'w', 'x', 't', 'q', 'n', 'l')
+  local f = redis.call('HMGET', key, 's', 'w', 'x', 't', 'q', 'n', 'l', 'y')
   if f[1] == 'running' and f[2] == token then
     -- 'l' remembers the attempt that ended, so a repeated call (its reply was
     -- lost) is recognised as applied rather than refused; 'w' no longer
@@ -40,14 +42,16 @@ while pos <= #blob do
     done[#done + 1] = now
     done[#done + 1] = id
     if f[3] == '1' then
-      redis.call('HSET', key, 'l', token, 'w', '', 's', 'cancelled', 'f', now)
-      redis.call('ZADD', KEYS[2], f[5], id)
+      finish(id, key, 'running', 'cancelled', f[5], now, nil, { 'l', token, 'w', '' })
       event('X', id, f[4], 'running', 'cancelled', f[6], now)
+      deps_finished(id, 'cancelled', now)
     else
-      redis.call('HSET', key, 'l', token, 'w', '', 's', 'completed', 'f', now, 'r', result)
-      completed[#completed + 1] = f[5]
-      completed[#completed + 1] = id
+      finish(id, key, 'running', 'completed', f[5], now, nil, { 'l', token, 'w', '', 'r', result })
       event('C', id, f[4], 'running', 'completed', f[6], now, duration, result)
+      deps_finished(id, 'completed', now)
+    end
+    if f[8] == '1' then
+      release_slot(f[4], id)
     end
     out[j] = 1
   elseif f[7] == token then
@@ -59,9 +63,6 @@ end
 if #unleased > 0 then
   redis.call('ZREM', KEYS[3], unpack(unleased))
   redis.call('ZADD', KEYS[4], unpack(done))
-end
-if #completed > 0 then
-  redis.call('ZADD', KEYS[1], unpack(completed))
 end
 flush()
 return out

@@ -1,37 +1,95 @@
 -- enqueue: (new) -> pending, for a batch of jobs. A job id that exists is
--- left alone (idempotent enqueue with your own id).
+-- left alone (idempotent enqueue with your own id). A job with a dedupe key
+-- is not stored while the job that holds the key is pending or running, or
+-- within the key's ttl of that job's creation: the caller gets that job's id.
 -- KEYS[1] ready      sorted set of runnable jobs
 -- KEYS[2] delayed    sorted set, score = ms when the job may run
 -- KEYS[3] s:pending  status index, score = creation sequence
 -- KEYS[4] seq        creation sequence counter
 -- ARGV[1] prefix
 -- ARGV[2] the jobs, packed one after another (src/redis/packed.ts): id,
---         task, args (msgpack, empty for none), maxRetries, priority, delayMs
--- Returns N integers: 1 stored, 0 already existed.
+--         task, args (msgpack, empty for none), maxRetries, priority,
+--         delayMs, timeoutMs (0: the task's), dedupe key (empty for none),
+--         dedupe ttl ms
+-- ARGV[3] optional: the dependencies of the jobs that have some (includes/dependencies.lua)
+-- Returns N values: 1 stored, 0 already existed, or the id (a string) of the
+-- job its dedupe key led to (nothing stored), or '!' and the id of a
+-- dependency that does not exist (nothing stored).
+-- The key 'dedupe:<key>' holds '<ttl ms>:<job id>'. It has no expiry while
+-- the job exists (retention gives it one for the rest of its ttl, see trim);
+-- a later job with the key takes it over once the holder has finished and
+-- its ttl has passed.
 --@include "base.lua"
+--@include "dependencies.lua"
+deps_parse(ARGV[3])
 local now = now_ms()
--- The jobs' fields, six per job, read once.
+-- The jobs' fields, nine per job, read once.
+local W = 9
 local J = {}
 local blob = ARGV[2]
 local pos = 1
 while pos <= #blob do
-  local id, task, args, mr, pri, delay
-  id, task, args, mr, pri, delay, pos = struct.unpack('>Hc0I4c0I4c0I4i4d', blob, pos)
+  local id, task, args, mr, pri, delay, timeout, dkey, dttl
+  id, task, args, mr, pri, delay, timeout, dkey, dttl, pos = struct.unpack('>Hc0I4c0I4c0I4i4dI4Hc0d', blob, pos)
   local i = #J
-  J[i + 1], J[i + 2], J[i + 3], J[i + 4], J[i + 5], J[i + 6] = id, task, args, mr, pri, delay
+  J[i + 1], J[i + 2], J[i + 3], J[i + 4], J[i + 5], J[i + 6], J[i + 7], J[i + 8], J[i + 9] =
+    id, task, args, mr, pri, delay, timeout, dkey, dttl
 end
-local n = #J / 6
+local n = #J / W
+
+-- The id a dedupe key leads to, or nil when it is free for a new job.
+local claimedKeys = {}
+local function dedupe_holder(dk)
+  local mine = claimedKeys[dk]
+  if mine then
+    return mine
+  end
+  local v = redis.call('GET', dk)
+  if not v then
+    return nil
+  end
+  local ttl, holder = string.match(v, '^(%d+):(.*)$')
+  if not holder then
+    return nil
+  end
+  local h = redis.call('HMGET', job_key(holder), 's', 'c')
+  if h[1] == false or h[1] == nil then
+    -- Deleted by retention within its ttl (trim left the key to expire then).
+    return holder
+  end
+  if h[1] == 'pending' or h[1] == 'running' or now - tonumber(h[2]) < tonumber(ttl) then
+    return holder
+  end
+  return nil
+end
+
 local out = {}
 local seen = {}
 local fresh = 0
 for j = 1, n do
-  local id = J[1 + (j - 1) * 6]
+  local i = (j - 1) * W
+  local id, dkey = J[i + 1], J[i + 8]
   if seen[id] or redis.call('EXISTS', job_key(id)) == 1 then
     out[j] = 0
+  elseif deps_missing(id, seen) then
+    out[j] = '!' .. DEPS_MISSING
   else
-    seen[id] = true
-    out[j] = 1
-    fresh = fresh + 1
+    local holder = nil
+    if dkey ~= '' then
+      local dk = PREFIX .. 'dedupe:' .. dkey
+      holder = dedupe_holder(dk)
+      if holder == nil then
+        claimedKeys[dk] = id
+        redis.call('SET', dk, int(J[i + 9]) .. ':' .. id)
+      end
+    end
+    if holder then
+      out[j] = holder
+    else
+      seen[id] = true
+      out[j] = 1
+      fresh = fresh + 1
+    end
   end
 end
 if fresh == 0 then
@@ -39,25 +97,34 @@ if fresh == 0 then
 end
 -- One INCRBY hands out the creation sequence of the whole batch.
 local seq = redis.call('INCRBY', KEYS[4], fresh) - fresh
-local pending = {}
 local ready = {}
 if redis.call('ZCARD', KEYS[1]) == 0 then
   WAKE = true
 end
 for j = 1, n do
   if out[j] == 1 then
-    local i = 1 + (j - 1) * 6
-    local id, task, args, mr, pri, delay = J[i], J[i + 1], J[i + 2], J[i + 3], J[i + 4], J[i + 5]
+    local i = (j - 1) * W
+    local id, task, args, mr, pri, delay, timeout, dkey =
+      J[i + 1], J[i + 2], J[i + 3], J[i + 4], J[i + 5], J[i + 6], J[i + 7], J[i + 8]
     seq = seq + 1
     local key = job_key(id)
-    if args == '' then
-      redis.call('HSET', key, 't', task, 's', 'pending', 'm', mr, 'p', pri, 'q', seq, 'c', now, 'n', 0)
-    else
-      redis.call('HSET', key, 't', task, 's', 'pending', 'm', mr, 'p', pri, 'q', seq, 'c', now, 'n', 0, 'a', args)
+    local fields = { 't', task, 'm', mr, 'p', pri, 'q', seq, 'c', now, 'n', 0 }
+    if args ~= '' then
+      fields[#fields + 1] = 'a'
+      fields[#fields + 1] = args
     end
-    pending[#pending + 1] = seq
-    pending[#pending + 1] = id
-    if delay > 0 then
+    if timeout > 0 then
+      fields[#fields + 1] = 'i'
+      fields[#fields + 1] = timeout
+    end
+    if dkey ~= '' then
+      fields[#fields + 1] = 'u'
+      fields[#fields + 1] = dkey
+    end
+    move(id, key, nil, 'pending', seq, fields)
+    if deps_hold(id, key, seq, task, now, delay) then
+      -- Waits for its dependencies (or one failed already): not runnable yet.
+    elseif delay > 0 then
       push_delayed(KEYS[2], now + delay, id)
     else
       ready[#ready + 1] = -pri
@@ -66,11 +133,11 @@ for j = 1, n do
     event('E', id, task, '', 'pending', 0, now, delay)
   end
 end
-redis.call('ZADD', KEYS[3], unpack(pending))
 if #ready > 0 then
   redis.call('ZADD', KEYS[1], unpack(ready))
 else
   WAKE = false
 end
+deps_fail_held(now)
 flush()
 return out

@@ -2,7 +2,8 @@
 -- ran out (their worker died, hung or lost Redis). The attempt counts: with
 -- no retry left the job fails with ERR_LEASE_EXPIRED; a job whose cancel was
 -- asked ends cancelled. The lease token is cleared, so the old holder's late
--- answer is refused.
+-- answer is refused. A slot of the task's concurrency limit held by the
+-- job is given back.
 -- KEYS[1] leases
 -- KEYS[2] ready
 -- KEYS[3] s:pending
@@ -14,6 +15,8 @@
 -- ARGV[2] most leases to expire in this call
 -- Returns { number expired, then the ids }.
 --@include "base.lua"
+--@include "limits.lua"
+--@include "dependencies.lua"
 local now = now_ms()
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
 local out = { 0 }
@@ -21,22 +24,24 @@ local msg = 'the lease of the attempt expired (its worker died, stalled or lost 
 for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[1], id)
   local key = job_key(id)
-  local f = redis.call('HMGET', key, 's', 'x', 't', 'q', 'n', 'm', 'p')
+  local f = redis.call('HMGET', key, 's', 'x', 't', 'q', 'n', 'm', 'p', 'o', 'y')
   if f[1] == 'running' then
-    redis.call('HSET', key, 'w', '')
     local attempts = tonumber(f[5])
     if f[2] == '1' then
-      finish(id, key, 'running', 'cancelled', f[4], now, KEYS[6])
+      finish(id, key, 'running', 'cancelled', f[4], now, KEYS[6], { 'w', '' })
       event('X', id, f[3], 'running', 'cancelled', attempts, now)
-    elseif attempts > tonumber(f[6]) then
-      finish(id, key, 'running', 'failed', f[4], now, KEYS[6])
-      redis.call('HSET', key, 'e', msg, 'k', 'ERR_LEASE_EXPIRED')
+      deps_finished(id, 'cancelled', now)
+    elseif attempts > tonumber(f[6]) + (tonumber(f[8]) or 0) then
+      finish(id, key, 'running', 'failed', f[4], now, KEYS[6], { 'w', '', 'e', msg, 'k', 'ERR_LEASE_EXPIRED' })
       event('F', id, f[3], 'running', 'failed', attempts, now, msg, 'ERR_LEASE_EXPIRED', '')
+      deps_finished(id, 'failed', now)
     else
-      move(id, key, 'running', 'pending', f[4])
-      redis.call('HSET', key, 'e', msg, 'k', 'ERR_LEASE_EXPIRED')
+      move(id, key, 'running', 'pending', f[4], { 'w', '', 'e', msg, 'k', 'ERR_LEASE_EXPIRED' })
       push_ready(KEYS[2], f[4], f[7], id)
       event('R', id, f[3], 'running', 'pending', attempts, now, msg, 'ERR_LEASE_EXPIRED', 0)
+    end
+    if f[9] == '1' then
+      release_slot(f[3], id)
     end
     out[1] = out[1] + 1
     out[#out + 1] = id

@@ -1,7 +1,8 @@
 -- fail: running -> failed | pending (retry) | cancelled, for a batch of
 -- attempts that did not succeed. Fenced like complete. A retry goes to the
 -- ready set, or to the delayed set while its backoff runs; a job whose
--- cancel was asked ends cancelled, never retried.
+-- cancel was asked ends cancelled, never retried. A job that held a slot
+-- of its task's concurrency limit gives it back.
 -- KEYS[1] ready
 -- KEYS[2] delayed
 -- KEYS[3] s:pending
@@ -15,6 +16,8 @@
 --   error message, error code, retry delay ms, duration ms
 -- Returns N integers: 1 applied (or already applied by this attempt), 0 refused.
 --@include "base.lua"
+--@include "limits.lua"
+--@include "dependencies.lua"
 local now = now_ms()
 local n = tonumber(ARGV[2])
 local out = {}
@@ -23,21 +26,22 @@ for j = 1, n do
   local id, token, kind, err, code, delay, duration =
     ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], tonumber(ARGV[i + 5]), ARGV[i + 6]
   local key = job_key(id)
-  local f = redis.call('HMGET', key, 's', 'w', 'x', 't', 'q', 'n', 'm', 'p', 'l')
+  local f = redis.call('HMGET', key, 's', 'w', 'x', 't', 'q', 'n', 'm', 'p', 'l', 'o', 'y')
   if f[1] == 'running' and f[2] == token then
     redis.call('HSET', key, 'l', token, 'w', '')
     redis.call('ZREM', KEYS[6], id)
     local attempts = tonumber(f[6])
-    -- No retry is left once attempts exceed maxRetries, whatever the caller thought.
-    if kind == 'r' and attempts > tonumber(f[7]) then
+    -- No retry is left once attempts exceed maxRetries (counted from the
+    -- last retry by hand, field 'o'), whatever the caller thought.
+    if kind == 'r' and attempts > tonumber(f[7]) + (tonumber(f[10]) or 0) then
       kind = 'f'
     end
     if f[3] == '1' or kind == 'c' then
       finish(id, key, 'running', 'cancelled', f[5], now, KEYS[7])
       event('X', id, f[4], 'running', 'cancelled', attempts, now)
+      deps_finished(id, 'cancelled', now)
     elseif kind == 'r' then
-      move(id, key, 'running', 'pending', f[5])
-      redis.call('HSET', key, 'e', err, 'k', code)
+      move(id, key, 'running', 'pending', f[5], { 'e', err, 'k', code })
       if delay > 0 then
         push_delayed(KEYS[2], now + delay, id)
       else
@@ -45,9 +49,12 @@ for j = 1, n do
       end
       event('R', id, f[4], 'running', 'pending', attempts, now, err, code, delay)
     else
-      finish(id, key, 'running', 'failed', f[5], now, KEYS[7])
-      redis.call('HSET', key, 'e', err, 'k', code)
+      finish(id, key, 'running', 'failed', f[5], now, KEYS[7], { 'e', err, 'k', code })
       event('F', id, f[4], 'running', 'failed', attempts, now, err, code, duration)
+      deps_finished(id, 'failed', now)
+    end
+    if f[11] == '1' then
+      release_slot(f[4], id)
     end
     out[j] = 1
   elseif f[9] == token then

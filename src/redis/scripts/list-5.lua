@@ -14,7 +14,8 @@ local CHUNK = 256
 
 -- One cursor per index; a k-way merge on the scores yields newest first.
 local cursors = {}
-local names = { 'pending', 'running', 'completed', 'failed', 'cancelled' }
+-- STATUSES (generated from src/job-status.ts) is the order of KEYS.
+local names = STATUSES
 for i = 1, 5 do
   if want == '' or want == names[i] then
     cursors[#cursors + 1] = { key = KEYS[i], at = 0, buf = {}, pos = 1, done = false, running = i == 2 }

@@ -1,7 +1,8 @@
 -- trim: deletes finished jobs beyond the retention (oldest first, by count
--- and by age), with their index entries. Bounded per call.
+-- and by age), with their index entries and logs (includes/delete.lua).
+-- Bounded per call.
 -- KEYS[1] done
--- KEYS[2] s:completed
+-- KEYS[2] s:completed (declared for the slot; indexes are named from the prefix)
 -- KEYS[3] s:failed
 -- KEYS[4] s:cancelled
 -- ARGV[1] prefix
@@ -10,6 +11,7 @@
 -- ARGV[4] most jobs to delete in this call
 -- Returns the number deleted.
 --@include "base.lua"
+--@include "delete.lua"
 local now = now_ms()
 local limit = tonumber(ARGV[4])
 local victims = {}
@@ -26,26 +28,4 @@ end
 if #victims == 0 then
   return 0
 end
--- One command per index and one DEL for all, not three per job: trimming
--- runs as often as jobs finish.
-local keys = {}
-local byStatus = {}
-for i, id in ipairs(victims) do
-  local key = job_key(id)
-  keys[i] = key
-  local status = redis.call('HGET', key, 's')
-  if status then
-    local list = byStatus[status]
-    if list == nil then
-      list = {}
-      byStatus[status] = list
-    end
-    list[#list + 1] = id
-  end
-end
-for status, ids in pairs(byStatus) do
-  redis.call('ZREM', status_key(status), unpack(ids))
-end
-redis.call('DEL', unpack(keys))
-redis.call('ZREM', KEYS[1], unpack(victims))
-return #victims
+return delete_jobs(victims, true, true, now, KEYS[1])

@@ -17,45 +17,75 @@ local function status_key(status)
   return PREFIX .. 's:' .. status
 end
 
+local function logs_key(id)
+  return PREFIX .. 'logs:' .. id
+end
+
 -- Integers as plain decimal strings (tostring would switch to exponents).
 local function int(n)
   return string.format('%.0f', n)
 end
 
--- The legal transitions: the mirror of src/state-machine.ts TRANSITIONS
--- (a test checks that the two agree).
-local LEGAL = {
-  pending = { running = true, cancelled = true, failed = true },
-  running = { pending = true, completed = true, failed = true, cancelled = true },
-  completed = {},
-  failed = {},
-  cancelled = {},
-}
+--@states
 
 local function can(from, to)
   local t = LEGAL[from]
   return t ~= nil and t[to] == true
 end
 
-local function is_terminal(status)
-  return status == 'completed' or status == 'failed' or status == 'cancelled'
+-- Status index changes, queued in call order and applied by flush():
+-- consecutive changes of one index go out as one command, so a batch of
+-- claims or completions costs one ZREM or ZADD, not one per job. Four
+-- parallel lists rather than a table per change: this runs for every job.
+local IX_OP, IX_KEY, IX_SCORE, IX_ID = {}, {}, {}, {}
+local function index_change(op, index, score, id)
+  local n = #IX_ID + 1
+  IX_OP[n], IX_KEY[n], IX_SCORE[n], IX_ID[n] = op, index, score or 0, id
+end
+local function apply_index()
+  local i, n = 1, #IX_ID
+  while i <= n do
+    local op, index = IX_OP[i], IX_KEY[i]
+    local args = {}
+    -- At most 1000 members per command: unpack() has a stack limit.
+    while i <= n and IX_OP[i] == op and IX_KEY[i] == index and #args < 2000 do
+      if op == 'ZADD' then
+        args[#args + 1] = IX_SCORE[i]
+      end
+      args[#args + 1] = IX_ID[i]
+      i = i + 1
+    end
+    redis.call(op, index, unpack(args))
+  end
+  IX_OP, IX_KEY, IX_SCORE, IX_ID = {}, {}, {}, {}
 end
 
--- Moves a job between the per-status indexes (sorted by creation sequence)
--- and records the new status in its hash. Refuses (returns false) anything
--- the table above does not allow. Running jobs have no index of their own:
--- the leases set is it, and the callers add and remove leases.
-local function move(id, key, from, to, seq)
-  if not can(from, to) then
+-- The one place a job's status is written. Refuses (returns false) anything
+-- the table above does not allow; `from` nil creates a job, which starts
+-- pending. Moves the job between the per-status indexes (sorted by creation
+-- sequence) and writes the status in the same HSET as the caller's other
+-- `fields` (a flat list of names and values, or nil). Running jobs have no
+-- index of their own: the leases set is it, and the callers add and remove
+-- leases.
+local function move(id, key, from, to, seq, fields)
+  if from == nil then
+    if to ~= 'pending' then
+      return false
+    end
+  elseif not can(from, to) then
     return false
   end
-  if from ~= 'running' then
-    redis.call('ZREM', status_key(from), id)
+  if from ~= nil and from ~= 'running' then
+    index_change('ZREM', status_key(from), nil, id)
   end
   if to ~= 'running' then
-    redis.call('ZADD', status_key(to), seq, id)
+    index_change('ZADD', status_key(to), seq, id)
   end
-  redis.call('HSET', key, 's', to)
+  if fields == nil then
+    redis.call('HSET', key, 's', to)
+  else
+    redis.call('HSET', key, 's', to, unpack(fields))
+  end
   return true
 end
 
@@ -130,6 +160,7 @@ local function push_delayed(delayed_key, at, id)
 end
 
 local function flush()
+  apply_index()
   if #EVENTS > 0 then
     redis.call('PUBLISH', PREFIX .. 'events', table.concat(EVENTS))
   end
@@ -144,12 +175,22 @@ local function flush()
   end
 end
 
--- A job reached a terminal state: stamp it and queue it for retention.
-local function finish(id, key, from, to, seq, now, done_key)
-  if not move(id, key, from, to, seq) then
+-- A job reached a terminal state: stamp it (with the caller's other fields,
+-- a fresh list this appends to, in the same HSET) and queue it for
+-- retention. `done_key` nil: the caller adds it to the done set itself, in
+-- one command for a batch.
+local function finish(id, key, from, to, seq, now, done_key, fields)
+  if fields == nil then
+    fields = { 'f', now }
+  else
+    fields[#fields + 1] = 'f'
+    fields[#fields + 1] = now
+  end
+  if not move(id, key, from, to, seq, fields) then
     return false
   end
-  redis.call('HSET', key, 'f', now)
-  redis.call('ZADD', done_key, now, id)
+  if done_key ~= nil then
+    redis.call('ZADD', done_key, now, id)
+  end
   return true
 end
