@@ -50,6 +50,11 @@ export const ErrorCode = {
   ILLEGAL_TRANSITION: "ERR_ILLEGAL_TRANSITION",
   /** A queue with `process: false` was asked to run jobs. */
   NOT_A_WORKER: "ERR_NOT_A_WORKER",
+  /**
+   * `task.enqueue()` ran outside any job on a worker thread: top-level code of
+   * a task module (a one-file script that defines tasks and enqueues them).
+   */
+  ENQUEUE_AT_IMPORT: "ERR_ENQUEUE_AT_IMPORT",
 } as const;
 
 /** One of the values of {@link ErrorCode}. */
