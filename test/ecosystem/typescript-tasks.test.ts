@@ -86,6 +86,16 @@ describe("TypeScript task modules", () => {
     assertRanOnThreads(ran.stdout, ran.stderr);
   });
 
+  // Node 22.18+ strips types by default; 20 does not, and is not supported.
+  const strips = Boolean((process.features as { typescript?: unknown }).typescript);
+  it(`run on worker threads with plain \`node\` on this Node line (${process.version})`, {
+    skip: strips ? false : `Node ${process.version} does not strip types`,
+  }, async () => {
+    const ran = await run(process.execPath, ["service-native.ts"], { cwd: project });
+    assert.equal(ran.code, 0, ran.stderr);
+    assertRanOnThreads(ran.stdout, ran.stderr);
+  });
+
   const reason = node24.missing();
   it("run on worker threads with plain `node` on Node 24", { skip: reason }, async () => {
     const node = node24.binary()!;
