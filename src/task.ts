@@ -60,7 +60,24 @@ export interface Task<F extends TaskFn> {
   waitFor(jobId: string, options?: WaitOptions): Promise<JobResult<Result<F>>>;
 }
 
-/** Wraps a function as a background task with default options. */
+/**
+ * Wraps a function as a background task with default options.
+ *
+ * @example
+ * ```ts
+ * // tasks.ts: only definitions; worker threads import this module
+ * import { background } from "rapidai/background";
+ *
+ * export const resize = background({ maxRetries: 3, timeoutMs: 30_000 })(
+ *   async function resize(imageId: string, width: number) {
+ *     return { imageId, width };
+ *   },
+ * );
+ * export const ping = background(function ping() {
+ *   return "pong";
+ * });
+ * ```
+ */
 export function background<F extends TaskFn>(fn: F): Task<F>;
 /** Returns a wrapper that makes a function a background task with these options. */
 export function background(options?: BackgroundOptions): <F extends TaskFn>(fn: F) => Task<F>;
