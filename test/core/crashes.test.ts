@@ -149,12 +149,8 @@ describe("worker-thread crashes", () => {
     // Worker threads copy the environment when they start.
     process.env.CORE_IMPORT_LOG = log;
     const printed: string[] = [];
-    const original = console.error;
-    console.error = (...args: unknown[]) => {
-      printed.push(args.map(String).join(" "));
-    };
     try {
-      const queue = openQueue({ threads: 2 });
+      const queue = openQueue({ threads: 2, logger: { warn: (line) => printed.push(line) } });
       const events = recordEvents(queue);
       const ids: string[] = [];
       for (let i = 0; i < 20; i++) ids.push(await enqueue(queue, brokenModuleTask));
@@ -172,7 +168,7 @@ describe("worker-thread crashes", () => {
       assert.equal(
         printed.filter((line) => line.includes("failed to import")).length,
         1,
-        "one console line",
+        "one logged line",
       );
       const imports = readFileSync(log, "utf8").split("\n").filter(Boolean).length;
       assert.ok(imports >= 1 && imports <= 2, `imported ${imports} times by 2 threads`);
@@ -180,7 +176,6 @@ describe("worker-thread crashes", () => {
       const ok = await queue.waitFor(await enqueue(queue, identity, "fine"), { timeoutMs: 20_000 });
       assert.equal(ok.status, "completed");
     } finally {
-      console.error = original;
       delete process.env.CORE_IMPORT_LOG;
       rmSync(dir, { recursive: true, force: true });
     }
