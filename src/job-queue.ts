@@ -1,4 +1,7 @@
 import { EventEmitter } from "eventemitter3";
+import { parseDependsOn } from "./engine/dependencies.js";
+import type { ScheduleSpec } from "./engine/schedule-spec.js";
+import type { ScheduleInfo } from "./engine/schedule-store.js";
 import { ErrorCode, jobError } from "./errors.js";
 import type { JobQueueEvents } from "./events.js";
 import type { JobResult } from "./job-result.js";
@@ -29,6 +32,12 @@ export interface EnqueueOptions {
    * its creation, enqueueing returns that job's id and stores nothing new.
    */
   dedupe?: DedupeOptions;
+  /**
+   * The job stays pending until every one of these jobs completed; if one
+   * ends failed or cancelled, this job fails with `ERR_DEPENDENCY_FAILED`
+   * without running. Each id must exist.
+   */
+  dependsOn?: string[];
 }
 
 /** See {@link EnqueueOptions.dedupe}. */
@@ -98,7 +107,15 @@ type Check = (() => void) & { reject?: (error: Error) => void };
 export function parseEnqueueOptions(value: unknown): EnqueueOptions {
   const o = objectOption("enqueue options", value);
   if (o === undefined) return {};
-  rejectUnknownKeys("", o, ["jobId", "delayMs", "priority", "maxRetries", "timeoutMs", "dedupe"]);
+  rejectUnknownKeys("", o, [
+    "jobId",
+    "delayMs",
+    "priority",
+    "maxRetries",
+    "timeoutMs",
+    "dedupe",
+    "dependsOn",
+  ]);
   if (o.jobId !== undefined) validateJobId(o.jobId);
   if (o.delayMs !== undefined) numberOption("delayMs", o.delayMs, 0);
   if (o.priority !== undefined) integerOption("priority", o.priority, -1_000_000, 1_000_000);
@@ -115,7 +132,9 @@ export function parseEnqueueOptions(value: unknown): EnqueueOptions {
     }
     if (dedupe.ttlMs !== undefined) integerOption("dedupe.ttlMs", dedupe.ttlMs, 0, 31_536_000_000);
   }
-  return o as EnqueueOptions;
+  if (o.dependsOn === undefined) return o as EnqueueOptions;
+  // A copy: the caller's options are never changed.
+  return { ...o, dependsOn: parseDependsOn(o.dependsOn, o.jobId as string | undefined) };
 }
 
 /** Validates the arguments of `listJobs`. */
@@ -193,6 +212,16 @@ export abstract class JobQueue extends EventEmitter<JobQueueEvents> {
   abstract clean(options: CleanOptions): Promise<number>;
   /** The job's log lines, oldest first (`currentJob().log()`); undefined for an unknown job. */
   abstract getLogs(jobId: string): Promise<string[] | undefined>;
+  /**
+   * Creates or replaces schedule `id`: every tick of `spec` (`{ cron, tz }`
+   * or `{ everyMs }`) enqueues one job of `task` with `args`, however many
+   * processes run the queue. `task.schedule(id, spec, ...args)` calls this.
+   */
+  abstract schedule(id: string, task: TaskRef, spec: ScheduleSpec, args: unknown[]): Promise<void>;
+  /** Deletes a schedule; true if it existed. */
+  abstract unschedule(id: string): Promise<boolean>;
+  /** Every schedule, ordered by id, with its next run. */
+  abstract listSchedules(): Promise<ScheduleInfo[]>;
   /** Starts running jobs (idempotent). Enqueueing on a queue that runs jobs starts it. */
   abstract start(): Promise<void>;
   /** Stops taking work and lets running jobs finish or hands them back (idempotent). */

@@ -15,6 +15,8 @@ export interface JobResultInit<T = unknown> {
   maxRetries: number;
   progress?: unknown;
   args?: unknown[];
+  dependsOn?: string[];
+  runAt?: Date;
 }
 
 /**
@@ -48,6 +50,10 @@ export class JobResult<T = unknown> {
   readonly progress?: unknown;
   /** The arguments, when the backend was asked to include them. */
   readonly args?: unknown[];
+  /** The jobs this one waits for (`enqueueWith({ dependsOn })`). */
+  readonly dependsOn?: string[];
+  /** While a delay or retry backoff holds the pending job back: when it may run. */
+  readonly runAt?: Date;
 
   constructor(init: JobResultInit<T>) {
     this.jobId = init.jobId;
@@ -63,6 +69,8 @@ export class JobResult<T = unknown> {
     this.maxRetries = init.maxRetries;
     if (init.progress !== undefined) this.progress = init.progress;
     if (init.args !== undefined) this.args = init.args;
+    if (init.dependsOn !== undefined) this.dependsOn = init.dependsOn;
+    if (init.runAt !== undefined) this.runAt = init.runAt;
   }
 
   /** Seconds from start to completion, or `undefined` until the job is done. */

@@ -24,6 +24,10 @@ import { mainThreadHost } from "../worker-host.js";
 import { type Change, emitChange, isFinal } from "./changes.js";
 import { parseCleanOptions } from "./operation-options.js";
 import { Runner, type RunnerLog } from "./runner.js";
+import { listSchedules, scheduleJob, unscheduleJob } from "./schedule-api.js";
+import type { ScheduleSpec } from "./schedule-spec.js";
+import type { ScheduleInfo } from "./schedule-store.js";
+import { Scheduler } from "./scheduler.js";
 import type { JobStore, NewJob } from "./store.js";
 
 /** What a store reports to the queue it serves. */
@@ -36,6 +40,8 @@ export interface ChangeSink {
   paused(paused: boolean, at: number): void;
   /** A problem outside any one job. */
   error(error: Error): void;
+  /** Another process changed the schedules (Redis). */
+  schedulesChanged(): void;
 }
 
 export interface EngineSettings {
@@ -56,6 +62,7 @@ export abstract class EngineQueue extends JobQueue {
   readonly #settings: EngineSettings;
   readonly #timers = new TimerQueue();
   #runner: Runner | undefined;
+  #scheduler: Scheduler | undefined;
   #closing: Promise<void> | undefined;
   #idle = new Set<() => void>();
 
@@ -73,6 +80,7 @@ export abstract class EngineQueue extends JobQueue {
         },
         paused: (paused, at) => this.emit(paused ? "paused" : "resumed", { at }),
         error: (error) => this.emit("error", { error }),
+        schedulesChanged: () => this.#scheduler?.wake(),
       },
       this.#timers,
     );
@@ -139,6 +147,7 @@ export abstract class EngineQueue extends JobQueue {
         opts?.dedupe === undefined
           ? undefined
           : { key: opts.dedupe.key, ttlMs: opts.dedupe.ttlMs ?? 0 },
+      dependsOn: dependsOnOf(jobId, opts?.dependsOn),
     };
   }
 
@@ -264,6 +273,48 @@ export abstract class EngineQueue extends JobQueue {
     return this.store.getLogs(jobId);
   }
 
+  // ---- schedules -----------------------------------------------------------------
+
+  schedule(id: string, task: TaskRef, spec: ScheduleSpec, args: unknown[]): Promise<void> {
+    return scheduleJob(this.store.schedules, id, requireTask(taskName(task)).name, spec, args).then(
+      () => this.#scheduler?.wake(),
+    );
+  }
+
+  unschedule(id: string): Promise<boolean> {
+    return unscheduleJob(this.store.schedules, id);
+  }
+
+  listSchedules(): Promise<ScheduleInfo[]> {
+    return listSchedules(this.store.schedules);
+  }
+
+  /** Fires the schedules while this queue runs jobs; each firing is one idempotent enqueue. */
+  #startScheduler(): void {
+    const schedules = this.store.schedules;
+    this.#scheduler = new Scheduler(
+      schedules,
+      async (job) => {
+        const def = requireTask(job.task);
+        await this.store.insert([
+          {
+            id: job.jobId,
+            task: def,
+            args: this.store.encodeArgs(schedules.decodeArgs(job.args)),
+            maxRetries: def.maxRetries,
+            priority: 0,
+            delayMs: 0,
+            timeoutMs: undefined,
+            dedupe: undefined,
+            dependsOn: undefined,
+          },
+        ]);
+      },
+      { onError: (error) => this.store.problem("firing a schedule", error) },
+    );
+    this.#scheduler.start();
+  }
+
   // ---- running -------------------------------------------------------------------
 
   /** Starts running jobs (idempotent). */
@@ -287,6 +338,7 @@ export abstract class EngineQueue extends JobQueue {
     runner = new Runner(store, executor, this.#settings.logger);
     this.#runner = runner;
     runner.start();
+    this.#startScheduler();
   }
 
   /** Jobs running on this process's pool now. */
@@ -300,6 +352,7 @@ export abstract class EngineQueue extends JobQueue {
   }
 
   async #close(options: CloseOptions): Promise<void> {
+    await this.#scheduler?.stop();
     await this.#runner?.close(options.timeoutMs);
     this.#timers.clear();
     // Whoever still waits for a job that will not end here is told so.
@@ -310,6 +363,14 @@ export abstract class EngineQueue extends JobQueue {
 }
 
 const FINAL_EVENTS = ["completed", "failed", "cancelled"] as const;
+
+function dependsOnOf(jobId: string, ids: string[] | undefined): string[] | undefined {
+  if (ids === undefined || ids.length === 0) return undefined;
+  if (ids.includes(jobId)) {
+    throw jobError(ErrorCode.INVALID_OPTION, `\`dependsOn\` names the job itself (${jobId})`);
+  }
+  return ids;
+}
 
 function closedError(): JobError {
   return jobError(ErrorCode.QUEUE_CLOSED, "the queue is closed: it takes no new jobs");

@@ -5,6 +5,7 @@ import type { JobResult } from "../job-result.js";
 import type { JobStatus } from "../job-status.js";
 import type { TaskDefinition } from "../task-definition.js";
 import type { Pace } from "./pace-meter.js";
+import type { ScheduleStore } from "./schedule-store.js";
 
 /**
  * The storage contract: everything a backend keeps, and nothing it decides.
@@ -76,6 +77,9 @@ export interface JobStore {
    */
   cancel(jobId: string): Promise<CancelOutcome>;
 
+  /** The store's schedules (DESIGN.md section 7). */
+  readonly schedules: ScheduleStore;
+
   // ---- operating jobs ----
   retry(jobId: string): Promise<boolean>;
   promote(jobId: string): Promise<boolean>;
@@ -127,6 +131,8 @@ export interface NewJob {
   /** This job's own attempt timeout, in ms. */
   timeoutMs: number | undefined;
   dedupe: { key: string; ttlMs: number } | undefined;
+  /** Jobs that must complete first (each exists; checked by the store, which refuses otherwise). */
+  dependsOn: string[] | undefined;
 }
 
 export type CancelOutcome = "none" | "cancelled" | "running";
@@ -140,6 +146,8 @@ export interface ClaimedJob {
   readonly maxRetries: number;
   /** This job's own timeout, overriding the task's. */
   readonly timeoutMs?: number | undefined;
+  /** The jobs it depended on, whose results `currentJob().dependencies()` gives. */
+  readonly dependsOn?: readonly string[] | undefined;
   readonly args: Uint8Array | undefined;
   readonly encoding: ArgsEncoding;
   /** The claim's fencing token (Redis: worker id and attempt). */

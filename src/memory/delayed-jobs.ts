@@ -36,6 +36,11 @@ export class DelayedJobs {
     return true;
   }
 
+  /** When a held job may run (ms since the epoch), or undefined when it is not held. */
+  runAt(job: MemoryJob): number | undefined {
+    return job.delayAt < 0 ? undefined : this.#epoch + job.delayAt;
+  }
+
   clear(): void {
     this.#timers.remove(this.#entry);
     this.#entry = undefined;

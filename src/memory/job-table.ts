@@ -24,10 +24,18 @@ export class JobTable {
   #finished = new Deque<MemoryJob>();
   #counts: JobCounts = { pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
 
-  constructor(maxAgeMs: number, maxCount: number, dropped: (job: MemoryJob) => void) {
+  readonly #runAt: (job: MemoryJob) => number | undefined;
+
+  constructor(
+    maxAgeMs: number,
+    maxCount: number,
+    dropped: (job: MemoryJob) => void,
+    runAt: (job: MemoryJob) => number | undefined,
+  ) {
     this.#maxAgeMs = maxAgeMs;
     this.#maxCount = maxCount;
     this.#dropped = dropped;
+    this.#runAt = runAt;
   }
 
   /**
@@ -135,6 +143,7 @@ export class JobTable {
   snapshot(job: MemoryJob, withArgs: boolean): JobResult {
     const error = job.error;
     const at = (offset: number) => new Date(this.#epoch + offset);
+    const runAt = job.status === "pending" ? this.#runAt(job) : undefined;
     return new JobResult({
       jobId: job.id,
       task: job.def.name,
@@ -148,6 +157,8 @@ export class JobTable {
       attempts: job.attempts,
       maxRetries: job.maxRetries,
       ...(job.progress === undefined ? {} : { progress: job.progress }),
+      ...(job.dependsOn === undefined ? {} : { dependsOn: [...job.dependsOn] }),
+      ...(runAt === undefined ? {} : { runAt: new Date(runAt) }),
       ...(withArgs
         ? { args: job.args === undefined ? [] : (decodeV8(job.args) as unknown[]) }
         : {}),

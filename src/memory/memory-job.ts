@@ -20,6 +20,10 @@ export class MemoryJob {
   retryBase = 0;
   /** Its own attempt timeout, overriding the task's. */
   timeoutMs: number | undefined = undefined;
+  /** The jobs it waits for (`dependsOn`). */
+  dependsOn: string[] | undefined = undefined;
+  /** While it waits for dependencies: the end of its delay (ms since the epoch), else 0. */
+  notBefore = 0;
   /** The result once completed; the last error while retrying or once failed. */
   value: unknown = undefined;
   progress: unknown = undefined;

@@ -1,5 +1,10 @@
 import { assertPayloadSize, encodeV8 } from "../codec.js";
 import type { Change, ChangeKind } from "../engine/changes.js";
+import {
+  classifyDependencies,
+  dependencyFailure,
+  dependencyNotFound,
+} from "../engine/dependencies.js";
 import type { ChangeSink } from "../engine/engine-queue.js";
 import type {
   CancelOutcome,
@@ -22,9 +27,11 @@ import type { JobStatus } from "../job-status.js";
 import { assertTransition } from "../state-machine.js";
 import type { TimerQueue } from "../timer-queue.js";
 import { DelayedJobs } from "./delayed-jobs.js";
+import { DependencyGraph } from "./dependency-graph.js";
 import { JobTable } from "./job-table.js";
 import { MemoryJob } from "./memory-job.js";
 import { ReadyQueue } from "./ready-queue.js";
+import { ScheduleTable } from "./schedule-table.js";
 
 export interface MemoryStoreOptions {
   maxAgeMs: number;
@@ -56,15 +63,23 @@ export class MemoryStore implements JobStore {
   readonly #delayed: DelayedJobs;
   readonly #logs = new Map<string, string[]>();
   readonly #dedupe = new Map<string, { job: MemoryJob; until: number }>();
+  readonly #graph = new DependencyGraph();
+  readonly schedules = new ScheduleTable();
   #runner: RunnerPort | undefined;
   #paused = false;
 
   constructor(options: MemoryStoreOptions, sink: ChangeSink, timers: TimerQueue) {
     this.#o = options;
     this.#sink = sink;
-    this.#table = new JobTable(options.maxAgeMs, options.maxCount, (job) => {
-      this.#logs.delete(job.id);
-    });
+    this.#table = new JobTable(
+      options.maxAgeMs,
+      options.maxCount,
+      (job) => {
+        this.#logs.delete(job.id);
+        this.#graph.forget(job.id);
+      },
+      (job) => this.#delayed.runAt(job) ?? (job.notBefore > 0 ? job.notBefore : undefined),
+    );
     this.#delayed = new DelayedJobs(timers, (job) => {
       this.#ready.push(job, job.priority);
       this.#runner?.wake();
@@ -95,6 +110,7 @@ export class MemoryStore implements JobStore {
   }
 
   insert(jobs: NewJob[]): string[] {
+    this.#checkDependencies(jobs);
     const now = Date.now();
     return jobs.map((n) => {
       const existing = this.#table.get(n.id);
@@ -115,15 +131,46 @@ export class MemoryStore implements JobStore {
         this.#table.clock(),
       );
       if (n.timeoutMs !== undefined) job.timeoutMs = n.timeoutMs;
+      if (n.dependsOn !== undefined) job.dependsOn = n.dependsOn;
       if (n.dedupe !== undefined)
         this.#dedupe.set(n.dedupe.key, { job, until: now + n.dedupe.ttlMs });
       this.#table.add(job);
       this.#report("enqueued", job, null, { delayMs: n.delayMs });
-      if (n.delayMs > 0) this.#delayed.hold(job, Date.now() + n.delayMs);
-      else this.#ready.push(job, job.priority);
-      this.#runner?.wake();
+      const deps =
+        n.dependsOn === undefined
+          ? ({ kind: "ready" } as const)
+          : classifyDependencies(n.dependsOn, (id) => this.#table.get(id)?.status);
+      if (deps.kind === "failed") {
+        job.value = dependencyFailure(deps.dependency, deps.status);
+        this.#finish(job, "failed", "failed", errorFacts(job.value as SerializedError));
+      } else if (deps.kind === "waiting") {
+        if (n.delayMs > 0) job.notBefore = Date.now() + n.delayMs;
+        this.#graph.add(job.id, deps.unfinished);
+      } else {
+        this.#release(job, n.delayMs > 0 ? Date.now() + n.delayMs : 0);
+      }
       return n.id;
     });
+  }
+
+  /** Every dependency must exist (here or earlier in the same batch), or nothing is stored. */
+  #checkDependencies(jobs: NewJob[]): void {
+    const batch = new Set<string>();
+    for (const n of jobs) {
+      for (const d of n.dependsOn ?? []) {
+        if (!batch.has(d) && this.#table.get(d) === undefined) throw dependencyNotFound(n.id, d);
+      }
+      batch.add(n.id);
+    }
+  }
+
+  /** A job may run from `at` (ms since the epoch; 0: now). */
+  #release(job: MemoryJob, at: number): void {
+    if (at > Date.now()) this.#delayed.hold(job, at);
+    else {
+      this.#ready.push(job, job.priority);
+      this.#runner?.wake();
+    }
   }
 
   async get(jobId: string): Promise<JobResult | undefined> {
@@ -145,6 +192,7 @@ export class MemoryStore implements JobStore {
     if (job.status === "running") return "running";
     if (job.status !== "pending") return "none";
     this.#delayed.release(job);
+    this.#graph.forget(job.id);
     this.#finish(job, "cancelled", "cancelled", {});
     return "cancelled";
   }
@@ -189,6 +237,7 @@ export class MemoryStore implements JobStore {
     const job = this.#table.get(jobId);
     if (job === undefined || job.status === "running") return false;
     this.#delayed.release(job);
+    this.#graph.forget(job.id);
     this.#table.delete(job);
     return true;
   }
@@ -243,6 +292,7 @@ export class MemoryStore implements JobStore {
         attempt: job.attempts,
         maxRetries: job.maxRetries + job.retryBase,
         timeoutMs: job.timeoutMs,
+        dependsOn: job.dependsOn,
         args: job.args,
         encoding: job.args === undefined ? ArgsEncoding.NONE : ArgsEncoding.V8,
         token: "",
@@ -335,6 +385,23 @@ export class MemoryStore implements JobStore {
     job.completedAt = this.#table.clock();
     this.#move(job, to, kind, facts);
     this.#table.finished(job);
+    if (this.#graph.size > 0) this.#dependentsOf(job.id, to);
+  }
+
+  /** A job ended: its dependents run now, or fail if it did not complete. */
+  #dependentsOf(jobId: string, status: JobStatus): void {
+    const { ready, failed, causes } = this.#graph.onFinished(jobId, status);
+    for (const id of ready) {
+      const job = this.#table.get(id);
+      if (job?.status === "pending") this.#release(job, job.notBefore);
+    }
+    for (const id of failed) {
+      const job = this.#table.get(id);
+      if (job?.status !== "pending") continue;
+      const cause = causes.get(id) ?? jobId;
+      job.value = dependencyFailure(cause, this.#table.get(cause)?.status ?? status);
+      this.#finish(job, "failed", "failed", errorFacts(job.value as SerializedError));
+    }
   }
 
   #report(kind: ChangeKind, job: MemoryJob, from: JobStatus | null, facts: Partial<Change>): void {

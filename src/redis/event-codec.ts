@@ -80,6 +80,8 @@ export type ControlMessage =
   | { kind: "wake" }
   | { kind: "due"; at: number }
   | { kind: "cancel"; jobId: string }
+  /** A schedule was stored or deleted: schedulers look again. */
+  | { kind: "schedules" }
   | { kind: "unknown" };
 
 export function parseControlMessage(message: string): ControlMessage {
@@ -89,6 +91,7 @@ export function parseControlMessage(message: string): ControlMessage {
     const at = Number(message.slice(1));
     return Number.isFinite(at) ? { kind: "due", at } : { kind: "unknown" };
   }
+  if (tag === "s") return { kind: "schedules" };
   if (tag === "c" && message.length > 1) return { kind: "cancel", jobId: message.slice(1) };
   return { kind: "unknown" };
 }

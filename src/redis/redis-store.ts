@@ -28,6 +28,7 @@ import { hashFromListed, jobResultFromHash } from "./job-record.js";
 import { type EnqueueRecord, packEnqueues, unpackClaims } from "./packed.js";
 import { RedisLink } from "./redis-link.js";
 import type { ParsedRedisOptions } from "./redis-options.js";
+import { RedisScheduleStore } from "./schedule-store.js";
 import { Upkeep } from "./upkeep.js";
 
 /** Jobs per enqueue script call. */
@@ -56,6 +57,7 @@ export class RedisStore implements JobStore {
   readonly link: RedisLink;
   readonly #relay: EventRelay;
   #upkeep: Upkeep | undefined;
+  #schedules: RedisScheduleStore | undefined;
   #batch: { row: EnqueueRecord; resolve: () => void; reject: (error: unknown) => void }[] = [];
   #progress = new Map<string, { job: ClaimedJob; value: Buffer }>();
   #progressQueued = false;
@@ -88,6 +90,11 @@ export class RedisStore implements JobStore {
       }
       void this.#relay.mark().catch(() => {});
     });
+  }
+
+  get schedules(): RedisScheduleStore {
+    this.#schedules ??= new RedisScheduleStore(this.link.client, this.#o.keys, this.link.scripts);
+    return this.#schedules;
   }
 
   get drainMs(): number {
@@ -286,6 +293,7 @@ export class RedisStore implements JobStore {
       settings: this.#o.worker,
       subscribeTimeoutMs: this.#o.connection.commandTimeoutMs,
       problem: (what, error) => this.problem(what, error),
+      schedulesChanged: () => this.#sink.schedulesChanged(),
     });
     this.#upkeep.start(runner);
   }

@@ -18,6 +18,8 @@ export interface UpkeepDeps {
   settings: WorkerSettings;
   subscribeTimeoutMs: number;
   problem(what: string, error: unknown): void;
+  /** Another process changed the schedules. */
+  schedulesChanged(): void;
 }
 
 /**
@@ -108,6 +110,7 @@ export class Upkeep {
     if (message.kind === "wake") this.#runner?.wake();
     else if (message.kind === "due") this.scheduleDue(message.at);
     else if (message.kind === "cancel") this.#runner?.cancel(message.jobId);
+    else if (message.kind === "schedules") this.#d.schedulesChanged();
   }
 
   /** Wakes the runner when the earliest delayed job is due (Redis's clock; the poll is the safety net). */
