@@ -134,9 +134,17 @@ describeWithRedis("Redis per-task limits", () => {
     const held = await a.claimWithDue(5, 60_000);
     assert.deepEqual(held.jobs, [], "the slot is free but the window is not");
     assert.ok(held.due! >= (await a.now()) + 50_000, "parked until the window opens");
+    // A parked job can be cancelled or removed like any pending job.
+    assert.equal(await a.client.zcard(k.waiting("scripted")), 4);
+    assert.equal(await a.cancel("j00002"), 1);
+    assert.equal(await ops.remove("j00003"), true);
+    assert.equal(await a.client.zcard(k.waiting("scripted")), 2);
     await ops.setTaskLimits([{ task: "scripted" }]);
     assert.equal(await a.client.hexists(k.limits, "scripted"), 0);
-    assert.equal((await a.claim(10, 60_000)).length, 4);
+    assert.deepEqual(
+      (await a.claim(10, 60_000)).map((j) => j.id),
+      ["j00001", "j00004"],
+    );
     assert.equal(await a.client.exists(k.waiting("scripted")), 0);
   });
 
