@@ -12,7 +12,7 @@ const walk = (dir) => {
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);
     if (statSync(path).isDirectory()) {
-      if (name !== "fixtures" && name !== "support" && name !== "chaos-full") walk(path);
+      if (name !== "fixtures" && name !== "support") walk(path);
     } else if (name.endsWith(".test.js")) files.push(path);
   }
 };

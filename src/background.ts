@@ -13,6 +13,9 @@ registerBackend("redis", (options) => new RedisQueue(options as RedisQueueOption
 
 export type { Backoff, BackoffOptions } from "./backoff.js";
 export { currentJob, type JobContext } from "./current-job.js";
+export type { QueueLogger } from "./engine/queue-options.js";
+export type { CronSpec, IntervalSpec, ScheduleSpec } from "./engine/schedule-spec.js";
+export type { ScheduleInfo } from "./engine/schedule-store.js";
 export { ErrorCode, type ErrorCodeValue, JobError, RapidAIException } from "./errors.js";
 export {
   type CancelledEvent,
@@ -22,8 +25,10 @@ export {
   JOB_EVENTS,
   type JobEventName,
   type JobQueueEvents,
+  type PauseEvent,
   type ProgressEvent,
   type QueueErrorEvent,
+  type RetriedEvent,
   type RetryingEvent,
   type StartedEvent,
   type StatusEvent,
@@ -32,7 +37,9 @@ export type { ExecutorOptions as PoolOptions } from "./executor/executor.js";
 export { type BackendName, getQueue, resetDefaultQueue } from "./get-queue.js";
 export {
   type BulkJob,
+  type CleanOptions,
   type CloseOptions,
+  type DedupeOptions,
   type EnqueueOptions,
   type JobCounts,
   JobQueue,
@@ -49,6 +56,5 @@ export {
 } from "./memory/in-memory-queue.js";
 export type { RedisQueueOptions, RedisRetentionOptions } from "./redis/redis-options.js";
 export { RedisQueue } from "./redis/redis-queue.js";
-export type { QueueLogger } from "./redis/redis-worker.js";
 export { canTransition, TRANSITIONS } from "./state-machine.js";
 export { type BackgroundOptions, background, type EnqueueHandle, type Task } from "./task.js";

@@ -1,7 +1,22 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { ErrorCode, jobError } from "./errors.js";
 
-/** What a running job sees of itself through {@link currentJob}. */
+/**
+ * What a running job sees of itself through {@link currentJob}.
+ *
+ * @example
+ * ```ts
+ * export const crunch = background(async function crunch(rows: number[]) {
+ *   const job: JobContext = currentJob();
+ *   for (const [i, row] of rows.entries()) {
+ *     job.throwIfCancelled(); // works inside a CPU loop
+ *     heavy(row);
+ *     job.progress((i + 1) / rows.length);
+ *   }
+ *   return { id: job.id, attempt: job.attempt };
+ * });
+ * ```
+ */
 export interface JobContext {
   /** The job's id. */
   readonly id: string;
@@ -25,6 +40,14 @@ const storage = new AsyncLocalStorage<JobContext>();
 /**
  * The job running in this async context, in a worker thread or on the main
  * thread. Outside a job it throws `ERR_NO_CURRENT_JOB`.
+ *
+ * @example
+ * ```ts
+ * export const fetchAll = background(async function fetchAll(urls: string[]) {
+ *   const { signal } = currentJob(); // aborts on cancel or timeout
+ *   return Promise.all(urls.map((u) => fetch(u, { signal }).then((r) => r.status)));
+ * });
+ * ```
  */
 export function currentJob(): JobContext {
   const ctx = storage.getStore();

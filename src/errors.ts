@@ -4,7 +4,19 @@
  * without parsing messages.
  */
 
-/** Codes carried by {@link JobError}. Stable: safe to compare against. */
+/**
+ * Codes carried by {@link JobError}. Stable: safe to compare against.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await resize.waitFor(id, { timeoutMs: 5_000 });
+ * } catch (error) {
+ *   if (error instanceof JobError && error.code === ErrorCode.TIMEOUT) console.log("still running");
+ *   else throw error;
+ * }
+ * ```
+ */
 export const ErrorCode = {
   /** A job id the queue does not know (e.g. `waitFor` on an id never enqueued). */
   JOB_NOT_FOUND: "ERR_JOB_NOT_FOUND",
@@ -50,6 +62,15 @@ export const ErrorCode = {
   ILLEGAL_TRANSITION: "ERR_ILLEGAL_TRANSITION",
   /** A queue with `process: false` was asked to run jobs. */
   NOT_A_WORKER: "ERR_NOT_A_WORKER",
+  /** A job listed in `dependsOn` ended failed or cancelled, so the dependent job never runs. */
+  DEPENDENCY_FAILED: "ERR_DEPENDENCY_FAILED",
+  /** `dependsOn` names a job id the queue does not know (nothing is stored). */
+  DEPENDENCY_NOT_FOUND: "ERR_DEPENDENCY_NOT_FOUND",
+  /**
+   * `task.enqueue()` ran outside any job on a worker thread: top-level code of
+   * a task module (a one-file script that defines tasks and enqueues them).
+   */
+  ENQUEUE_AT_IMPORT: "ERR_ENQUEUE_AT_IMPORT",
 } as const;
 
 /** One of the values of {@link ErrorCode}. */
@@ -60,7 +81,18 @@ export class RapidAIException extends Error {
   override name = "RapidAIException";
 }
 
-/** A background-job error, with a stable {@link ErrorCode} in `code`. */
+/**
+ * A background-job error, with a stable {@link ErrorCode} in `code`.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   background({ maxRetries: -1 })(function bad() {});
+ * } catch (error) {
+ *   if (error instanceof JobError) console.log(error.code); // "ERR_INVALID_OPTION"
+ * }
+ * ```
+ */
 export class JobError extends RapidAIException {
   override name = "JobError";
   readonly code: ErrorCodeValue;

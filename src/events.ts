@@ -67,6 +67,22 @@ export interface ProgressEvent {
   progress: unknown;
 }
 
+/** A failed or cancelled job was sent back to pending by `retry()`. */
+export interface RetriedEvent {
+  jobId: string;
+  task: string;
+  /** The state it left. */
+  from: JobStatus | null;
+  /** Attempts so far (they keep counting across retries). */
+  attempts: number;
+}
+
+/** The queue was paused or resumed (by this process or, with Redis, another). */
+export interface PauseEvent {
+  /** ms since the epoch. */
+  at: number;
+}
+
 /** Something went wrong outside any one job (a broken task module, a lost connection). */
 export interface QueueErrorEvent {
   error: Error;
@@ -82,6 +98,9 @@ export interface JobQueueEvents {
   retrying: [RetryingEvent];
   cancelled: [CancelledEvent];
   progress: [ProgressEvent];
+  retried: [RetriedEvent];
+  paused: [PauseEvent];
+  resumed: [PauseEvent];
   error: [QueueErrorEvent];
 }
 
@@ -95,6 +114,9 @@ export const JOB_EVENTS = Object.freeze([
   "retrying",
   "cancelled",
   "progress",
+  "retried",
+  "paused",
+  "resumed",
 ] as const) satisfies readonly (keyof JobQueueEvents)[];
 
 /** One of {@link JOB_EVENTS}. */

@@ -28,6 +28,16 @@ const holder = globalThis as { [KEY]?: DefaultQueue };
  * thread. A later call that names another backend or other options is
  * `ERR_QUEUE_CONFLICT`, never a silent second queue; `getQueue()` with no
  * arguments returns the default, whatever it is.
+ *
+ * @example
+ * ```ts
+ * // A web front end over Redis: it enqueues and reads, workers run the jobs.
+ * const queue = getQueue("redis", { url: "redis://localhost:6379", prefix: "myapp:jobs:", process: false });
+ * const { resize } = await import("./tasks.js");
+ * const id = await resize.enqueue("img-1", 640);
+ * console.log(await queue.countJobs());
+ * await queue.close(); // a script exits once its Redis queue is closed
+ * ```
  */
 export function getQueue(backend?: BackendName, maybeOptions?: Record<string, unknown>): JobQueue {
   const options = maybeOptions ?? {};

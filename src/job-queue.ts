@@ -22,6 +22,31 @@ export interface EnqueueOptions {
   priority?: number;
   /** Overrides the task's `maxRetries` for this job. */
   maxRetries?: number;
+  /** Overrides the task's `timeoutMs` for this job: each attempt may run this long, in ms. */
+  timeoutMs?: number;
+  /**
+   * While a job with this key is pending or running, or within `ttlMs` of
+   * its creation, enqueueing returns that job's id and stores nothing new.
+   */
+  dedupe?: DedupeOptions;
+}
+
+/** See {@link EnqueueOptions.dedupe}. */
+export interface DedupeOptions {
+  /** 1 to 512 characters. */
+  key: string;
+  /** How long after the job's creation the key still holds, in ms (also once the job ended). @default 0 */
+  ttlMs?: number;
+}
+
+/** Options of {@link JobQueue.clean}. */
+export interface CleanOptions {
+  /** Which finished jobs to delete. */
+  status: "completed" | "failed" | "cancelled";
+  /** Only jobs that finished at least this long ago, in ms. @default 0 */
+  olderThanMs?: number;
+  /** Delete at most this many. @default no limit */
+  limit?: number;
 }
 
 /** Paging of {@link JobQueue.listJobs}. */
@@ -66,15 +91,30 @@ export interface BulkJob {
   options?: EnqueueOptions;
 }
 
+/** A waiter of `waitFor`: looks at the job again; `reject` ends the wait. */
+type Check = (() => void) & { reject?: (error: Error) => void };
+
 /** Validates per-call enqueue options once, naming the bad option. */
 export function parseEnqueueOptions(value: unknown): EnqueueOptions {
   const o = objectOption("enqueue options", value);
   if (o === undefined) return {};
-  rejectUnknownKeys("", o, ["jobId", "delayMs", "priority", "maxRetries"]);
+  rejectUnknownKeys("", o, ["jobId", "delayMs", "priority", "maxRetries", "timeoutMs", "dedupe"]);
   if (o.jobId !== undefined) validateJobId(o.jobId);
   if (o.delayMs !== undefined) numberOption("delayMs", o.delayMs, 0);
   if (o.priority !== undefined) integerOption("priority", o.priority, -1_000_000, 1_000_000);
   if (o.maxRetries !== undefined) integerOption("maxRetries", o.maxRetries, 0, 1000);
+  if (o.timeoutMs !== undefined) integerOption("timeoutMs", o.timeoutMs, 1, 2_147_483_647);
+  const dedupe = objectOption("dedupe", o.dedupe);
+  if (dedupe !== undefined) {
+    rejectUnknownKeys("dedupe.", dedupe, ["key", "ttlMs"]);
+    if (typeof dedupe.key !== "string" || dedupe.key.length === 0 || dedupe.key.length > 512) {
+      throw jobError(
+        ErrorCode.INVALID_OPTION,
+        "`dedupe.key` must be a string of 1 to 512 characters",
+      );
+    }
+    if (dedupe.ttlMs !== undefined) integerOption("dedupe.ttlMs", dedupe.ttlMs, 0, 31_536_000_000);
+  }
   return o as EnqueueOptions;
 }
 
@@ -113,7 +153,7 @@ export abstract class JobQueue extends EventEmitter<JobQueueEvents> {
   /** `"memory"` or `"redis"`. */
   abstract readonly backend: "memory" | "redis";
 
-  #waiters = new Map<string, Set<() => void>>();
+  #waiters = new Map<string, Set<Check>>();
 
   /** Stores a job and resolves with its id once it is stored (not once it ran). */
   abstract enqueue(
@@ -135,6 +175,24 @@ export abstract class JobQueue extends EventEmitter<JobQueueEvents> {
   abstract listJobs(status?: JobStatus, options?: ListOptions): Promise<JobResult[]>;
   /** How many jobs are in each state. */
   abstract countJobs(): Promise<JobCounts>;
+  /**
+   * Sends a failed or cancelled job back to pending; true if it moved. Its
+   * `attempts` keep counting and it gets a fresh budget of `maxRetries`.
+   * False for an unknown job or one in another state.
+   */
+  abstract retry(jobId: string): Promise<boolean>;
+  /** Makes a delayed pending job runnable now; true if it was delayed. */
+  abstract promote(jobId: string): Promise<boolean>;
+  /** No new job starts until {@link resume} (running ones finish); enqueue still works. */
+  abstract pause(): Promise<void>;
+  abstract resume(): Promise<void>;
+  abstract isPaused(): Promise<boolean>;
+  /** Deletes a job that is not running, with its log; true if deleted. */
+  abstract remove(jobId: string): Promise<boolean>;
+  /** Deletes finished jobs of one status; resolves with how many. */
+  abstract clean(options: CleanOptions): Promise<number>;
+  /** The job's log lines, oldest first (`currentJob().log()`); undefined for an unknown job. */
+  abstract getLogs(jobId: string): Promise<string[] | undefined>;
   /** Starts running jobs (idempotent). Enqueueing on a queue that runs jobs starts it. */
   abstract start(): Promise<void>;
   /** Stops taking work and lets running jobs finish or hands them back (idempotent). */
@@ -159,7 +217,7 @@ export abstract class JobQueue extends EventEmitter<JobQueueEvents> {
     return new Promise<JobResult<T>>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const onAbort = () => finish(undefined, options.signal?.reason ?? new Error("aborted"));
-      const check = () => {
+      const check: Check = () => {
         this.getResult<T>(jobId).then(
           (r) => {
             if (r === undefined)
@@ -171,6 +229,7 @@ export abstract class JobQueue extends EventEmitter<JobQueueEvents> {
       };
       const set = this.#waiters.get(jobId) ?? new Set();
       this.#waiters.set(jobId, set);
+      check.reject = (error) => finish(undefined, error);
       set.add(check);
       const finish = (r: JobResult<T> | undefined, error?: unknown) => {
         set.delete(check);
@@ -206,12 +265,13 @@ export abstract class JobQueue extends EventEmitter<JobQueueEvents> {
     if (set !== undefined) for (const check of [...set]) check();
   }
 
-  /** Resolves when no job is pending or running. */
-  async onIdle(pollMs = 20): Promise<void> {
-    for (;;) {
-      const counts = await this.countJobs();
-      if (counts.pending === 0 && counts.running === 0) return;
-      await new Promise((r) => setTimeout(r, pollMs));
-    }
+  /** Rejects every `waitFor` still waiting (the queue closed). */
+  protected rejectWaiters(error: Error): void {
+    const waiting = [...this.#waiters.values()];
+    this.#waiters.clear();
+    for (const set of waiting) for (const check of set) (check as Check).reject?.(error);
   }
+
+  /** Resolves when no job is pending or running. */
+  abstract onIdle(): Promise<void>;
 }

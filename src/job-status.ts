@@ -31,6 +31,13 @@ export function isJobStatus(value: unknown): value is JobStatus {
 /**
  * Parses a status string, rejecting anything else with `ERR_INVALID_STATUS`.
  * Surrounding whitespace and case are not forgiven: `"Pending"` is an error.
+ *
+ * @example
+ * ```ts
+ * // ?status=failed in a route of your own
+ * const status = parseJobStatus(request.query.status); // throws ERR_INVALID_STATUS on "Failed"
+ * const failed = await getQueue().listJobs(status, { limit: 50 });
+ * ```
  */
 export function parseJobStatus(value: unknown): JobStatus {
   if (isJobStatus(value)) return value;

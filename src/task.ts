@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { type BackoffOptions, parseBackoff } from "./backoff.js";
-import { callerModuleUrl, toModuleUrl } from "./caller-module.js";
-import { type JobContext, runWithJob } from "./current-job.js";
+import { callerModuleUrl, displayModule, toModuleUrl } from "./caller-module.js";
+import { type JobContext, maybeCurrentJob, runWithJob } from "./current-job.js";
+import { scheduleMethodsOf } from "./engine/schedule-api.js";
+import type { ScheduleSpec } from "./engine/schedule-spec.js";
 import { ErrorCode, jobError } from "./errors.js";
 import { defaultQueue } from "./get-queue.js";
 import type { EnqueueOptions, JobQueue, WaitOptions } from "./job-queue.js";
@@ -58,9 +60,33 @@ export interface Task<F extends TaskFn> {
   cancel(jobId: string): Promise<boolean>;
   /** Resolves once the job is completed, failed or cancelled. */
   waitFor(jobId: string, options?: WaitOptions): Promise<JobResult<Result<F>>>;
+  /**
+   * Stores schedule `id` in the task's queue: every tick of `{ cron, tz }`
+   * or every `everyMs` enqueues one job of this task with `args`, however
+   * many processes run the queue. Scheduling an id again replaces it (the
+   * same task and spec keep their next run).
+   */
+  schedule(id: string, spec: ScheduleSpec, ...args: Parameters<F>): Promise<void>;
 }
 
-/** Wraps a function as a background task with default options. */
+/**
+ * Wraps a function as a background task with default options.
+ *
+ * @example
+ * ```ts
+ * // tasks.ts: only definitions; worker threads import this module
+ * import { background } from "rapidai/background";
+ *
+ * export const resize = background({ maxRetries: 3, timeoutMs: 30_000 })(
+ *   async function resize(imageId: string, width: number) {
+ *     return { imageId, width };
+ *   },
+ * );
+ * export const ping = background(function ping() {
+ *   return "pong";
+ * });
+ * ```
+ */
 export function background<F extends TaskFn>(fn: F): Task<F>;
 /** Returns a wrapper that makes a function a background task with these options. */
 export function background(options?: BackgroundOptions): <F extends TaskFn>(fn: F) => Task<F>;
@@ -122,7 +148,13 @@ function defineTask<F extends TaskFn>(
   const queue = (): JobQueue => def.queue ?? defaultQueue();
   const enqueueWith = (opts: EnqueueOptions | undefined, args: unknown[]): Promise<string> => {
     const host = workerHost();
-    if (host !== undefined) return host.enqueue(name, args, opts);
+    if (host !== undefined) {
+      // On a worker thread, a follow-up enqueue comes from a running job. With
+      // no job, this is a task module's top level, run again because the
+      // thread imported the module to find a task.
+      if (maybeCurrentJob() === undefined) return Promise.reject(enqueueAtImport(name, def));
+      return host.enqueue(name, args, opts);
+    }
     return queue().enqueue(opts?.jobId ?? randomUUID(), name, args, opts);
   };
 
@@ -142,8 +174,21 @@ function defineTask<F extends TaskFn>(
     getResult: (jobId: string) => queue().getResult(jobId),
     cancel: (jobId: string) => queue().cancel(jobId),
     waitFor: (jobId: string, opts?: WaitOptions) => queue().waitFor(jobId, opts),
+    schedule: async (id: string, spec: ScheduleSpec, ...args: Parameters<F>) =>
+      scheduleMethodsOf(queue()).schedule(id, name, spec, args),
   });
   return task;
+}
+
+function enqueueAtImport(name: string, def: TaskDefinition): Error {
+  const where = def.moduleUrl === undefined ? "its module" : displayModule(def.moduleUrl);
+  return jobError(
+    ErrorCode.ENQUEUE_AT_IMPORT,
+    `${name}.enqueue() ran at the top level of a module on a worker thread: each worker thread ` +
+      `imports the module that defines a task (${where}) to find it, so that module's top-level ` +
+      "code runs again in every thread. Move the tasks to a module of their own that only defines " +
+      "them (say tasks.js), and enqueue from the script that imports it.",
+  );
 }
 
 const neverAborted = new AbortController().signal;

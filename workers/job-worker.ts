@@ -31,6 +31,7 @@ import {
   type WorkerErrorPayload,
   type WorkerHello,
 } from "../src/executor/protocol.js";
+import { loaderHint } from "../src/executor/thread-loader.js";
 import { findTask } from "../src/registry.js";
 import type { TaskDefinition } from "../src/task-definition.js";
 import { setWorkerHost } from "../src/thread-role.js";
@@ -38,6 +39,8 @@ import { setWorkerHost } from "../src/thread-role.js";
 const KNOWN_CODES = new Set<string>(Object.values(ErrorCode));
 
 const data = workerData as EngineWorkerData;
+// The main thread's TypeScript loader (see thread-loader.ts), before any task module.
+for (const url of data.preload) await import(url);
 const flags = new Int32Array(data.flags);
 const owners = new Int32Array(data.owners);
 
@@ -181,7 +184,7 @@ async function load(req: RunRequest): Promise<TaskDefinition> {
   } catch (error) {
     throw codedPayload(
       ErrorCode.TASK_MODULE_IMPORT,
-      `the module of task "${req.n}" (${displayModule(req.m)}) failed to import: ${(error as Error)?.message ?? error}`,
+      `the module of task "${req.n}" (${displayModule(req.m)}) failed to import: ${(error as Error)?.message ?? error}${loaderHint(error)}`,
     );
   }
   const def = findTask(req.n);

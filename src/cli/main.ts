@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `rapidai-jobs` command: `serve`, `worker` and `bench`. Exit codes:
+ * The `rapidai-jobs` command: `serve`, `worker`, `jobs`, `queue` and `bench`. Exit codes:
  * 0 success, 1 failure, 2 a usage error (unknown command, bad flag).
  */
 import { readFileSync } from "node:fs";
@@ -13,6 +13,8 @@ Background jobs on a worker-thread pool, with in-memory and Redis queues.
 Commands:
   serve     Run the HTTP job service, dashboard and metrics (default port 3000).
   worker    Run the jobs of a Redis queue: rapidai-jobs worker <task modules...>
+  jobs      Operate jobs: list, show, retry, cancel, logs (--redis URL or --url URL).
+  queue     Operate the queue: pause, resume, clean, counts (--redis URL or --url URL).
   bench     Run the throughput benchmarks.
 
 Options:
@@ -27,6 +29,8 @@ type Command = (argv: string[]) => Promise<number>;
 const COMMANDS: Record<string, () => Promise<Command>> = {
   serve: async () => (await import("./serve-command.js")).serveCommand,
   worker: async () => (await import("./worker-command.js")).workerCommand,
+  jobs: async () => (await import("./ops-command.js")).opsCommand("jobs"),
+  queue: async () => (await import("./ops-command.js")).opsCommand("queue"),
   bench: async () => (await import("./bench-command.js")).benchCommand,
 };
 
@@ -54,7 +58,7 @@ async function run(argv: string[]): Promise<number> {
   if (load === undefined) {
     const what = first.startsWith("-") ? `unknown option ${first}` : `unknown command "${first}"`;
     process.stderr.write(
-      `rapidai-jobs: ${what} (expected serve, worker or bench; see rapidai-jobs --help)\n`,
+      `rapidai-jobs: ${what} (expected serve, worker, jobs, queue or bench; see rapidai-jobs --help)\n`,
     );
     return 2;
   }

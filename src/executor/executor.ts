@@ -24,6 +24,7 @@ import {
   type RunRequest,
   type WorkerHello,
 } from "./protocol.js";
+import { threadPreloads } from "./thread-loader.js";
 
 /** Options of the worker-thread pool behind a queue. */
 export interface ExecutorOptions {
@@ -231,7 +232,7 @@ export class Executor {
       flags: this.#flagsBuffer,
       owners: this.#ownersBuffer,
       perThread: this.concurrency / this.threads,
-      preload: [],
+      preload: threadPreloads(),
     };
     const { Piscina: Pool } = require("piscina") as typeof import("piscina");
     this.#pool = new Pool({

@@ -1,10 +1,6 @@
 import type { SerializedError } from "../errors.js";
-import type { Attempt } from "../executor/attempt.js";
 import type { JobStatus } from "../job-status.js";
 import type { TaskDefinition } from "../task-definition.js";
-
-/** `ref` of a job waiting in the delay heap. */
-export const DELAYED: unique symbol = Symbol("delayed");
 
 /**
  * One job of the in-memory queue. Kept small on purpose (a pending job must
@@ -18,8 +14,12 @@ export class MemoryJob {
   /** ms since the queue's epoch; -1 until set. */
   startedAt = -1;
   completedAt = -1;
-  /** The running attempt, or DELAYED while a delay or retry backoff holds it back. */
-  ref: Attempt | typeof DELAYED | undefined = undefined;
+  /** While a delay or retry backoff holds it back: when it may run (see DelayedJobs); else -1. */
+  delayAt = -1;
+  /** Attempts made before its last `retry()`: they do not count against `maxRetries`. */
+  retryBase = 0;
+  /** Its own attempt timeout, overriding the task's. */
+  timeoutMs: number | undefined = undefined;
   /** The result once completed; the last error while retrying or once failed. */
   value: unknown = undefined;
   progress: unknown = undefined;
@@ -33,6 +33,10 @@ export class MemoryJob {
     readonly priority: number,
     readonly createdAt: number,
   ) {}
+
+  get delayed(): boolean {
+    return this.delayAt >= 0;
+  }
 
   get error(): SerializedError | undefined {
     return this.status === "completed" ? undefined : (this.value as SerializedError | undefined);

@@ -68,6 +68,31 @@ export class QueueKeys {
     return `${this.prefix}job:${id}`;
   }
 
+  /** Schedules by next run: score = ms of the next tick, member = schedule id. */
+  get schedules(): string {
+    return `${this.prefix}schedules`;
+  }
+
+  /** Firings claimed but not enqueued yet: score = ms claimed, member = the firing's job id. */
+  get scheduleFirings(): string {
+    return `${this.prefix}schedule-firings`;
+  }
+
+  /** The hash of one schedule (task, spec, arguments, next and last run). */
+  schedule(id: string): string {
+    return `${this.prefix}schedule:${id}`;
+  }
+
+  /** The dependencies of job `id` that have not completed yet (a set; gone once empty). */
+  deps(id: string): string {
+    return `${this.prefix}deps:${id}`;
+  }
+
+  /** The jobs waiting for job `id` to finish (a set). */
+  dependents(id: string): string {
+    return `${this.prefix}dependents:${id}`;
+  }
+
   /** The log lines of one job (a list, oldest first, bounded). */
   logs(id: string): string {
     return `${this.prefix}logs:${id}`;

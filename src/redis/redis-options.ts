@@ -1,23 +1,36 @@
 import type { ConnectionOptions } from "node:tls";
-import { ErrorCode, jobError } from "../errors.js";
+import {
+  COMMON_KEYS,
+  type CommonQueueOptions,
+  type ParsedCommonOptions,
+  parseCommonOptions,
+  type QueueLogger,
+  type RetentionOptions,
+} from "../engine/queue-options.js";
 import type { ExecutorOptions } from "../executor/executor.js";
-import { validateExecutorOptions } from "../memory/in-memory-queue.js";
 import { booleanOption, integerOption, objectOption, rejectUnknownKeys } from "../validate.js";
 import type { ConnectionSettings } from "./connection.js";
 import { validateRedisUrl } from "./connection.js";
 import { QueueKeys } from "./queue-keys.js";
-import type { QueueLogger, WorkerSettings } from "./redis-worker.js";
 
+export type { QueueLogger };
 /** How long finished jobs stay in Redis. */
-export interface RedisRetentionOptions {
-  /** Delete finished jobs older than this, in ms. @default 86_400_000 (one day) */
-  maxAgeMs?: number;
-  /** Keep at most this many finished jobs (the oldest go first). @default 100_000 */
-  maxCount?: number;
+export type RedisRetentionOptions = RetentionOptions;
+
+/** How the processing side of a Redis queue claims, renews and checks. */
+export interface WorkerSettings {
+  leaseMs: number;
+  checkIntervalMs: number;
+  pollIntervalMs: number;
+  /** Jobs claimed beyond the threads' capacity; undefined = adapt to job length. */
+  prefetch: number | undefined;
+  retention: { maxAgeMs: number; maxCount: number };
+  maxLogLines: number;
+  logger: QueueLogger;
 }
 
 /** Options of {@link RedisQueue}. */
-export interface RedisQueueOptions extends ExecutorOptions {
+export interface RedisQueueOptions extends CommonQueueOptions {
   /**
    * `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS.
    * @default "redis://localhost:6379"
@@ -43,10 +56,6 @@ export interface RedisQueueOptions extends ExecutorOptions {
    * (none for long jobs, up to 512 for very short ones)
    */
   prefetch?: number;
-  /** Retention of completed, failed and cancelled jobs. */
-  retention?: RedisRetentionOptions;
-  /** Largest encoded arguments accepted, in bytes. @default 16 MiB */
-  maxPayloadBytes?: number;
   /** Give up on one connection attempt after this long, in ms. @default 10_000 */
   connectTimeoutMs?: number;
   /**
@@ -56,28 +65,20 @@ export interface RedisQueueOptions extends ExecutorOptions {
   commandTimeoutMs?: number;
   /** TLS options for `rediss://` URLs (a private CA, client certificates). */
   tls?: ConnectionOptions;
-  /** Where warnings go (lost leases, Redis unreachable, eviction policy). @default console */
-  logger?: QueueLogger;
 }
 
 const KEYS = [
+  ...COMMON_KEYS,
   "url",
   "prefix",
   "process",
-  "threads",
-  "concurrencyPerThread",
-  "cancelGraceMs",
-  "resourceLimits",
   "leaseMs",
   "checkIntervalMs",
   "pollIntervalMs",
   "prefetch",
-  "retention",
-  "maxPayloadBytes",
   "connectTimeoutMs",
   "commandTimeoutMs",
   "tls",
-  "logger",
 ] as const;
 
 /** Every option of a Redis queue, checked and with its default applied. */
@@ -87,13 +88,13 @@ export interface ParsedRedisOptions {
   executor: ExecutorOptions;
   connection: ConnectionSettings;
   worker: WorkerSettings;
-  maxPayloadBytes: number;
+  common: ParsedCommonOptions;
 }
 
 export function parseRedisOptions(options: unknown): ParsedRedisOptions {
   const o = objectOption("options", options) ?? {};
   rejectUnknownKeys("", o, KEYS);
-  validateExecutorOptions(o);
+  const common = parseCommonOptions(o);
   const url = o.url === undefined ? "redis://localhost:6379" : validateRedisUrl(o.url);
   const keys = new QueueKeys(o.prefix === undefined ? "rapidai:jobs:" : o.prefix);
   const processJobs = o.process === undefined ? true : booleanOption("process", o.process);
@@ -109,20 +110,6 @@ export function parseRedisOptions(options: unknown): ParsedRedisOptions {
       : integerOption("pollIntervalMs", o.pollIntervalMs, 10, 3_600_000);
   const prefetch =
     o.prefetch === undefined ? undefined : integerOption("prefetch", o.prefetch, 0, 10_000);
-  const retention = objectOption("retention", o.retention) ?? {};
-  rejectUnknownKeys("retention.", retention, ["maxAgeMs", "maxCount"]);
-  const maxAgeMs =
-    retention.maxAgeMs === undefined
-      ? 86_400_000
-      : integerOption("retention.maxAgeMs", retention.maxAgeMs, 0);
-  const maxCount =
-    retention.maxCount === undefined
-      ? 100_000
-      : integerOption("retention.maxCount", retention.maxCount, 0);
-  const maxPayloadBytes =
-    o.maxPayloadBytes === undefined
-      ? 16 * 1024 * 1024
-      : integerOption("maxPayloadBytes", o.maxPayloadBytes, 1, 512 * 1024 * 1024);
   const connectTimeoutMs =
     o.connectTimeoutMs === undefined
       ? 10_000
@@ -132,33 +119,20 @@ export function parseRedisOptions(options: unknown): ParsedRedisOptions {
       ? 1_000
       : integerOption("commandTimeoutMs", o.commandTimeoutMs, 1);
   const tls = objectOption("tls", o.tls) as ConnectionOptions | undefined;
-  const logger = o.logger === undefined ? console : (o.logger as QueueLogger);
-  if (logger === null || typeof logger !== "object" || typeof logger.warn !== "function") {
-    throw jobError(
-      ErrorCode.INVALID_OPTION,
-      "`logger` must be an object with a warn(message) method",
-    );
-  }
-  const executor: ExecutorOptions = {};
-  if (o.threads !== undefined) executor.threads = o.threads as number;
-  if (o.concurrencyPerThread !== undefined)
-    executor.concurrencyPerThread = o.concurrencyPerThread as number;
-  if (o.cancelGraceMs !== undefined) executor.cancelGraceMs = o.cancelGraceMs as number;
-  if (o.resourceLimits !== undefined)
-    executor.resourceLimits = o.resourceLimits as ExecutorOptions["resourceLimits"] & {};
   return {
     keys,
     process: processJobs,
-    executor,
+    executor: common.executor,
     connection: { url, tls, connectTimeoutMs, commandTimeoutMs },
     worker: {
       leaseMs,
       checkIntervalMs,
       pollIntervalMs,
       prefetch,
-      retention: { maxAgeMs, maxCount },
-      logger,
+      retention: common.retention,
+      maxLogLines: common.maxLogLines,
+      logger: common.logger,
     },
-    maxPayloadBytes,
+    common,
   };
 }

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -28,7 +28,8 @@ function presentedToken(request: FastifyRequest): string | undefined {
     const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
     return match?.[1] ?? "";
   }
-  if (request.routeOptions.config?.queryToken === true) {
+  // A request Fastify refused before routing (a bad URL) has no route config.
+  if (request.routeOptions?.config?.queryToken === true) {
     const q = (request.query as Record<string, unknown> | undefined)?.token;
     if (typeof q === "string") return q;
   }
@@ -36,19 +37,41 @@ function presentedToken(request: FastifyRequest): string | undefined {
 }
 
 /**
+ * The token check of a service: undefined when the request carries the
+ * token, else the message of its 401. Also used for requests Fastify
+ * refuses before any hook runs (a bad URL), so none is answered otherwise
+ * without the token.
+ */
+export type TokenCheck = (request: FastifyRequest) => string | undefined;
+
+/** Builds the {@link TokenCheck} of `token`. */
+export function tokenCheck(token: string): TokenCheck {
+  const expected = digest(token);
+  return (request) => {
+    const presented = presentedToken(request);
+    if (presented !== undefined && tokenMatches(presented, expected)) return undefined;
+    return presented === undefined ? "Missing bearer token" : "Invalid token";
+  };
+}
+
+/** Answers a request that lacks the token: 401 with `WWW-Authenticate`. */
+export function refuseUnauthorized(reply: FastifyReply, message: string): FastifyReply {
+  return reply
+    .code(401)
+    .header("www-authenticate", 'Bearer realm="rapidai-jobs"')
+    .send({ error: message });
+}
+
+/**
  * Guards every route with a bearer token. Runs in `onRequest`, before the
  * body is read, so an unauthenticated client cannot make the server parse
  * a large body.
  */
-export function installAuth(app: FastifyInstance, token: string): void {
-  const expected = digest(token);
+export function installAuth(app: FastifyInstance, check: TokenCheck): void {
   app.addHook("onRequest", async (request, reply) => {
-    const presented = presentedToken(request);
-    if (presented !== undefined && tokenMatches(presented, expected)) return;
-    reply
-      .code(401)
-      .header("www-authenticate", 'Bearer realm="rapidai-jobs"')
-      .send({ error: presented === undefined ? "Missing bearer token" : "Invalid token" });
+    const refused = check(request);
+    if (refused === undefined) return;
+    refuseUnauthorized(reply, refused);
     return reply;
   });
 }

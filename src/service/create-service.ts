@@ -1,11 +1,12 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import type { JobQueue } from "../job-queue.js";
 import { validateJobId } from "../validate.js";
-import { installAuth } from "./auth.js";
-import { installErrorHandler } from "./error-handler.js";
+import { installAuth, tokenCheck } from "./auth.js";
+import { frameworkErrorHandler, installErrorHandler } from "./error-handler.js";
 import { EventStream } from "./event-stream.js";
 import { installJobRoutes } from "./jobs-routes.js";
 import { ServiceMetrics } from "./metrics.js";
+import { installOperateRoutes } from "./operate-routes.js";
 import { DEFAULT_DASHBOARD_DIR, installStaticFiles } from "./static-files.js";
 
 /** Options of {@link createService}. */
@@ -49,8 +50,10 @@ const DEFAULT_BODY_LIMIT = 1024 * 1024;
 export function createService(options: ServiceOptions): FastifyInstance {
   const { queue } = options;
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const check = options.token === undefined ? undefined : tokenCheck(options.token);
   const app = Fastify({
     bodyLimit,
+    frameworkErrors: frameworkErrorHandler(check),
     // Request logs carry the path only: a query string may hold the token.
     logger:
       options.logger === true
@@ -73,7 +76,10 @@ export function createService(options: ServiceOptions): FastifyInstance {
     options.logError ??
     ((message: string, error: unknown) => console.error(`rapidai-jobs: ${message}:`, error));
   installErrorHandler(app, bodyLimit, logError);
-  if (options.token !== undefined) installAuth(app, options.token);
+  if (check !== undefined) installAuth(app, check);
+  // Only JSON bodies: Fastify's default text/plain parser would hand a
+  // string to routes that expect an object (the documented answer is a 415).
+  app.removeContentTypeParser("text/plain");
   app.addHook("onSend", async (_request, reply) => {
     reply.header("x-content-type-options", "nosniff");
   });
@@ -81,6 +87,7 @@ export function createService(options: ServiceOptions): FastifyInstance {
   const fixedTasks = options.tasks === undefined ? undefined : [...options.tasks];
   const tasks = () => fixedTasks ?? queue.taskNames();
   installJobRoutes(app, { queue, tasks });
+  installOperateRoutes(app, queue);
 
   app.get("/api/stats", async () => ({
     counts: await queue.countJobs(),

@@ -1,5 +1,6 @@
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ErrorCode, JobError } from "../errors.js";
+import { refuseUnauthorized, type TokenCheck } from "./auth.js";
 
 /** HTTP status of each JobError code a request can cause; anything else is a 500. */
 const STATUS_OF_CODE: Partial<Record<string, number>> = {
@@ -20,6 +21,34 @@ const FASTIFY_MESSAGES: Partial<Record<string, string>> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: "Empty JSON body",
   FST_ERR_CTP_INVALID_MEDIA_TYPE: "Unsupported Content-Type: send application/json",
 };
+
+/** What a client is told about a URL Fastify refuses before routing; never the URL itself. */
+const URL_ERRORS: Partial<Record<string, { status: number; error: string }>> = {
+  FST_ERR_BAD_URL: { status: 400, error: "Malformed URL: bad percent-encoding" },
+  FST_ERR_MAX_PARAM_LENGTH: { status: 414, error: "Path too long" },
+};
+
+/**
+ * Fastify's `frameworkErrors`: a URL it cannot decode, or a path segment
+ * over `maxParamLength`, is refused before any hook runs, so the token
+ * check is made here too, and the answer has the service's shape instead
+ * of Fastify's default one, which echoes the URL (with a `?token=` in it).
+ */
+export function frameworkErrorHandler(
+  check: TokenCheck | undefined,
+): (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => void {
+  return (error, request, reply) => {
+    // onSend hooks do not run for these answers.
+    reply.header("x-content-type-options", "nosniff");
+    const refused = check?.(request);
+    if (refused !== undefined) {
+      refuseUnauthorized(reply, refused);
+      return;
+    }
+    const known = URL_ERRORS[error.code] ?? { status: 400, error: "Bad request" };
+    reply.code(known.status).send({ error: known.error });
+  };
+}
 
 /**
  * Every error answer is `{"error": message}` (plus `code` for a JobError).

@@ -6,6 +6,7 @@ import { JOB_STATUSES, parseJobStatus } from "../job-status.js";
 import { integerOption, numberOption, validateJobId } from "../validate.js";
 import { jobDetail, jobListItem } from "./job-json.js";
 import { nestingDepth } from "./json-safe.js";
+import { removeJob } from "./operate-routes.js";
 
 /** Deepest nesting accepted in `args`: deeper values would overflow the stack of the encoders. */
 export const MAX_ARGS_DEPTH = 64;
@@ -34,8 +35,9 @@ const isJobId = (id: string): boolean => {
 
 /** Reads the enqueue request body: `{"args": [...]}` and optional per-job options. */
 function parseEnqueueBody(body: unknown): { args: unknown[]; options: EnqueueOptions } {
-  if (body === undefined || body === null || body === "") return { args: [], options: {} };
-  if (typeof body !== "object" || Array.isArray(body)) {
+  // No body at all means no arguments; a JSON `null` is a body, and not an object.
+  if (body === undefined) return { args: [], options: {} };
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw jobError(ErrorCode.INVALID_OPTION, 'the body must be a JSON object like {"args": [...]}');
   }
   const o = body as Record<string, unknown>;
@@ -101,12 +103,17 @@ export function installJobRoutes(app: FastifyInstance, ctx: RouteContext): void 
     return jobDetail(job);
   });
 
-  app.delete<{ Params: { id: string } }>("/jobs/:id", async (request, reply) => {
-    const id = request.params.id;
-    const cancelled = isJobId(id) && (await queue.cancel(id));
-    if (!cancelled) return reply.code(400).send({ error: "Cannot cancel job" });
-    return { status: "cancelled" };
-  });
+  app.delete<{ Params: { id: string }; Querystring: Record<string, unknown> }>(
+    "/jobs/:id",
+    async (request, reply) => {
+      const id = request.params.id;
+      const removed = await removeJob(queue, id, request.query.remove, reply);
+      if (removed !== undefined) return removed;
+      const cancelled = isJobId(id) && (await queue.cancel(id));
+      if (!cancelled) return reply.code(400).send({ error: "Cannot cancel job" });
+      return { status: "cancelled" };
+    },
+  );
 
   app.get<{ Querystring: Record<string, unknown> }>("/jobs", async (request) => {
     const q = request.query;

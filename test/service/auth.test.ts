@@ -40,6 +40,15 @@ describe("bearer token", () => {
       ["GET", "/"],
       ["GET", "/dashboard/app.js"],
       ["GET", "/no-such-route"],
+      ["POST", "/jobs/abc/retry"],
+      ["POST", "/jobs/abc/promote"],
+      ["DELETE", "/jobs/abc?remove=true"],
+      ["GET", "/jobs/abc/logs"],
+      ["GET", "/queue"],
+      ["POST", "/queue/pause"],
+      ["POST", "/queue/resume"],
+      ["POST", "/queue/clean", { status: "completed" }],
+      ["GET", "/schedules"],
     ];
     for (const [method, path, body] of routes) {
       const a = await request(`${svc.base}${path}`, { method, body });
@@ -95,6 +104,33 @@ describe("bearer token", () => {
       const a = await request(`${svc.base}${path}?token=${TOKEN}`);
       assert.equal(a.status, 401, path);
     }
+  });
+
+  test("a bad URL encoding or an over-long path without the token is a 401 too, not Fastify's answer echoing the URL", async () => {
+    const long = `/jobs/${"a".repeat(300)}`;
+    for (const path of ["/jobs/%ff", "/dashboard/%E0%A4%A", long, "/no-such/%zz"]) {
+      for (const query of ["", `?token=${TOKEN}`, "?token=wrong"]) {
+        const a = await request(`${svc.base}${path}${query}`);
+        assert.equal(a.status, 401, `${path}${query}`);
+        assert.deepEqual(a.body, { error: "Missing bearer token" }, `${path}${query}`);
+        assert.match(a.headers.get("www-authenticate") ?? "", /^Bearer/);
+        assert.equal(a.headers.get("x-content-type-options"), "nosniff");
+      }
+      const wrong = await request(`${svc.base}${path}`, { headers: bearer("wrong") });
+      assert.equal(wrong.status, 401);
+      assert.deepEqual(wrong.body, { error: "Invalid token" });
+    }
+  });
+
+  test("with the token, a bad URL encoding is a 400 and an over-long path a 414, neither echoing the URL", async () => {
+    const bad = await request(`${svc.base}/jobs/%ff`, { headers: bearer(TOKEN) });
+    assert.equal(bad.status, 400);
+    assert.deepEqual(bad.body, { error: "Malformed URL: bad percent-encoding" });
+    const path = `/jobs/${"b".repeat(300)}`;
+    const long = await request(`${svc.base}${path}`, { headers: bearer(TOKEN) });
+    assert.equal(long.status, 414);
+    assert.deepEqual(long.body, { error: "Path too long" });
+    assert.doesNotMatch(long.text, /bbbb/);
   });
 
   test("tokens are compared by digest, whatever their lengths", () => {

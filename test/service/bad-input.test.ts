@@ -71,8 +71,25 @@ describe("bad requests to POST /jobs/:task", () => {
       assert.equal(a.status, 400, JSON.stringify(body));
       assert.match(a.body.error, message);
     }
-    const text = await post("fib", { raw: "args", headers: { "content-type": "text/plain" } });
-    assert.equal(text.status, 400);
+  });
+
+  test("a JSON null body is a 400, and nothing is stored", async () => {
+    const before = await total();
+    const a = await post("fib", { raw: "null", headers: { "content-type": "application/json" } });
+    assert.equal(a.status, 400);
+    assert.equal(a.body.code, "ERR_INVALID_OPTION");
+    assert.match(a.body.error, /must be a JSON object/);
+    assert.equal(await total(), before);
+  });
+
+  test("a text/plain body is a 415, as documented, and nothing is stored", async () => {
+    const before = await total();
+    for (const raw of ['{"args": [1]}', "args", ""]) {
+      const a = await post("fib", { raw, headers: { "content-type": "text/plain" } });
+      assert.equal(a.status, 415, JSON.stringify(raw));
+      assert.deepEqual(a.body, { error: "Unsupported Content-Type: send application/json" });
+    }
+    assert.equal(await total(), before);
   });
 
   test("a bad job option is a 400 naming it", async () => {
@@ -153,6 +170,15 @@ describe("no stack trace in any answer", () => {
       await other.close();
       await broken.close();
     }
+  });
+
+  test("a URL that cannot be decoded, or a path too long, is answered without echoing it", async () => {
+    const bad = await request(`${svc.base}/jobs/%ff?secret=1`);
+    assert.equal(bad.status, 400);
+    assert.deepEqual(bad.body, { error: "Malformed URL: bad percent-encoding" });
+    const long = await request(`${svc.base}/jobs/${"c".repeat(300)}?secret=1`);
+    assert.equal(long.status, 414);
+    assert.deepEqual(long.body, { error: "Path too long" });
   });
 
   test("an unknown route is a JSON 404", async () => {

@@ -21,6 +21,9 @@ export const chromiumBinary = chromiumRequirement.binary;
 /** `describe` that skips the whole suite (or fails under CI) when Chromium is missing. */
 export const describeWithChromium = chromiumRequirement.describe;
 
+/** A suite registered through the API it is given: without Chromium each test shows as skipped. */
+export const suiteWithChromium = chromiumRequirement.suite;
+
 /** Launches headless Chromium with the flags that keep it quiet and offline. */
 export function launchChromium(): Promise<Browser> {
   const executablePath = chromiumBinary();

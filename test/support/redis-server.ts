@@ -64,6 +64,9 @@ export function requireRedis(t: TestContext): boolean {
 /** `describe` that skips the whole suite (or fails under CI) when redis-server is missing. */
 export const describeWithRedis = redisRequirement.describe;
 
+/** A suite that registers through the API it is given: without redis-server each test shows as skipped. */
+export const suiteWithRedis = redisRequirement.suite;
+
 /** A port nobody listens on right now (the kernel picks it). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -11,6 +11,7 @@
 -- ARGV[2] job id
 -- Returns 0 unknown or finished, 1 cancelled, 2 cancel asked of a running job.
 --@include "base.lua"
+--@include "dependencies.lua"
 local id = ARGV[2]
 local key = job_key(id)
 local f = redis.call('HMGET', key, 's', 't', 'q', 'n')
@@ -22,6 +23,8 @@ if f[1] == 'pending' then
   redis.call('ZREM', PREFIX .. 'wait:' .. f[2], ready_member(f[3], id))
   finish(id, key, 'pending', 'cancelled', f[3], now, KEYS[5])
   event('X', id, f[2], 'pending', 'cancelled', f[4], now)
+  deps_forget(id)
+  deps_finished(id, 'cancelled', now)
   flush()
   return 1
 elseif f[1] == 'running' then

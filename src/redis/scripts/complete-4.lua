@@ -14,6 +14,7 @@
 -- Returns N integers: 1 applied (or already applied by this attempt), 0 refused.
 --@include "base.lua"
 --@include "limits.lua"
+--@include "dependencies.lua"
 -- msgpack of undefined as src/codec.ts writes it (fixext 1, type 0); the
 -- Redis conformance tests read it back as undefined.
 local UNDEFINED = '\212\0\0'
@@ -43,9 +44,11 @@ while pos <= #blob do
     if f[3] == '1' then
       finish(id, key, 'running', 'cancelled', f[5], now, nil, 'l', token, 'w', '')
       event('X', id, f[4], 'running', 'cancelled', f[6], now)
+      deps_finished(id, 'cancelled', now)
     else
       finish(id, key, 'running', 'completed', f[5], now, nil, 'l', token, 'w', '', 'r', result)
       event('C', id, f[4], 'running', 'completed', f[6], now, duration, result)
+      deps_finished(id, 'completed', now)
     end
     if f[8] == '1' then
       release_slot(f[4], id)

@@ -11,13 +11,17 @@
 --         task, args (msgpack, empty for none), maxRetries, priority,
 --         delayMs, timeoutMs (0: the task's), dedupe key (empty for none),
 --         dedupe ttl ms
+-- ARGV[3] optional: the dependencies of the jobs that have some (includes/dependencies.lua)
 -- Returns N values: 1 stored, 0 already existed, or the id (a string) of the
--- job its dedupe key led to (nothing stored).
+-- job its dedupe key led to (nothing stored), or '!' and the id of a
+-- dependency that does not exist (nothing stored).
 -- The key 'dedupe:<key>' holds '<ttl ms>:<job id>'. It has no expiry while
 -- the job exists (retention gives it one for the rest of its ttl, see trim);
 -- a later job with the key takes it over once the holder has finished and
 -- its ttl has passed.
 --@include "base.lua"
+--@include "dependencies.lua"
+deps_parse(ARGV[3])
 local now = now_ms()
 -- The jobs' fields, nine per job, read once.
 local W = 9
@@ -67,6 +71,8 @@ for j = 1, n do
   local id, dkey = J[i + 1], J[i + 8]
   if seen[id] or redis.call('EXISTS', job_key(id)) == 1 then
     out[j] = 0
+  elseif deps_missing(id, seen) then
+    out[j] = '!' .. DEPS_MISSING
   else
     local holder = nil
     if dkey ~= '' then
@@ -125,7 +131,9 @@ for j = 1, n do
       end
       move(id, key, nil, 'pending', seq, unpack(fields))
     end
-    if delay > 0 then
+    if deps_hold(id, key, seq, task, now, delay) then
+      -- Waits for its dependencies (or one failed already): not runnable yet.
+    elseif delay > 0 then
       push_delayed(KEYS[2], now + delay, id)
     else
       ready[#ready + 1] = -pri
@@ -139,5 +147,6 @@ if #ready > 0 then
 else
   WAKE = false
 end
+deps_fail_held(now)
 flush()
 return out

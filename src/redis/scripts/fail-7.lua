@@ -17,6 +17,7 @@
 -- Returns N integers: 1 applied (or already applied by this attempt), 0 refused.
 --@include "base.lua"
 --@include "limits.lua"
+--@include "dependencies.lua"
 local now = now_ms()
 local n = tonumber(ARGV[2])
 local out = {}
@@ -38,6 +39,7 @@ for j = 1, n do
     if f[3] == '1' or kind == 'c' then
       finish(id, key, 'running', 'cancelled', f[5], now, KEYS[7])
       event('X', id, f[4], 'running', 'cancelled', attempts, now)
+      deps_finished(id, 'cancelled', now)
     elseif kind == 'r' then
       move(id, key, 'running', 'pending', f[5], 'e', err, 'k', code)
       if delay > 0 then
@@ -49,6 +51,7 @@ for j = 1, n do
     else
       finish(id, key, 'running', 'failed', f[5], now, KEYS[7], 'e', err, 'k', code)
       event('F', id, f[4], 'running', 'failed', attempts, now, err, code, duration)
+      deps_finished(id, 'failed', now)
     end
     if f[11] == '1' then
       release_slot(f[4], id)

@@ -13,6 +13,7 @@
 -- Returns N integers: 1 handed back (or cancelled), 0 refused (lease lost).
 --@include "base.lua"
 --@include "limits.lua"
+--@include "dependencies.lua"
 local now = now_ms()
 local n = tonumber(ARGV[2])
 local out = {}
@@ -26,6 +27,7 @@ for j = 1, n do
     if f[3] == '1' then
       finish(id, key, 'running', 'cancelled', f[5], now, KEYS[5], 'l', token, 'w', '')
       event('X', id, f[4], 'running', 'cancelled', f[6], now)
+      deps_finished(id, 'cancelled', now)
     else
       local attempts = math.max(0, tonumber(f[6]) - 1)
       move(id, key, 'running', 'pending', f[5], 'l', token, 'w', '', 'n', attempts)

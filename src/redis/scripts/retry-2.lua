@@ -12,6 +12,7 @@
 -- Returns 1 moved, 0 unknown or in another state.
 -- Event 'T' (retried): from failed|cancelled, to pending, attempts so far.
 --@include "base.lua"
+--@include "dependencies.lua"
 local id = ARGV[2]
 local key = job_key(id)
 local f = redis.call('HMGET', key, 's', 't', 'q', 'p', 'n')
@@ -25,7 +26,10 @@ if not move(id, key, f[1], 'pending', f[3], 'o', attempts) then
 end
 redis.call('HDEL', key, 'x', 'f', 'g')
 redis.call('ZREM', KEYS[2], id)
-push_ready(KEYS[1], f[3], f[4], id)
+if not deps_rehold(id, key, f[3], f[2], now) then
+  push_ready(KEYS[1], f[3], f[4], id)
+end
 event('T', id, f[2], f[1], 'pending', attempts, now)
+deps_fail_held(now)
 flush()
 return 1

@@ -83,3 +83,41 @@ export function enqueueJob(task, args) {
 export function cancelJob(id) {
   return request("DELETE", `/jobs/${encodeURIComponent(id)}`);
 }
+
+/** `POST /jobs/:id/retry`: a failed or cancelled job goes back to pending. */
+export function retryJob(id) {
+  return request("POST", `/jobs/${encodeURIComponent(id)}/retry`);
+}
+
+/** `POST /jobs/:id/promote`: a delayed job may start now. */
+export function promoteJob(id) {
+  return request("POST", `/jobs/${encodeURIComponent(id)}/promote`);
+}
+
+/** `GET /jobs/:id/logs`: `{ job_id, logs: [...] }`, oldest line first. */
+export function getJobLogs(id) {
+  return request("GET", `/jobs/${encodeURIComponent(id)}/logs`);
+}
+
+/** `GET /queue`: `{ paused, counts, backend }`. */
+export function getQueueState() {
+  return request("GET", "/queue");
+}
+
+/** `POST /queue/pause` or `/queue/resume`: resolves with `{ paused }`. */
+export function setQueuePaused(paused) {
+  return request("POST", paused ? "/queue/pause" : "/queue/resume");
+}
+
+/** `POST /queue/clean`: deletes finished jobs of one status; resolves with `{ removed }`. */
+export function cleanJobs(status, olderThanMs) {
+  return request("POST", "/queue/clean", {
+    status,
+    ...(olderThanMs > 0 ? { older_than_ms: olderThanMs } : {}),
+  });
+}
+
+/** `GET /schedules`: `{ schedules: [{ id, task, cron?, every_ms?, tz?, next_run_at, last_job_id? }] }`. */
+export function listSchedules() {
+  return request("GET", "/schedules");
+}

@@ -1,11 +1,14 @@
 // Wires the dashboard together: the event stream feeds every part, and
 // /api/stats re-syncs the counters every few seconds in case events were lost.
-import { cancelJob, getStats } from "./api.js";
+import { cancelJob, getStats, promoteJob, retryJob } from "./api.js";
 import { byId, debounce } from "./dom.js";
 import { createEnqueueForm } from "./enqueue-form.js";
 import { createJobDetail } from "./job-detail.js";
+import { createJobSearch } from "./job-search.js";
 import { createJobTable } from "./job-table.js";
 import { connectEvents } from "./live-events.js";
+import { createQueueControl } from "./queue-control.js";
+import { createSchedules } from "./schedules.js";
 import { createStatusCounts } from "./status-counts.js";
 import { createThroughputChart } from "./throughput-chart.js";
 import { toast } from "./toast.js";
@@ -39,8 +42,22 @@ function start() {
     table.load();
   }
 
+  /** A job action from the detail drawer: its answer in a toast, then the job re-read. */
+  async function act(id, run, done) {
+    try {
+      await run(id);
+      toast(`${done} ${id}`, "success");
+    } catch (error) {
+      toast(`${id}: ${error.message}`, "error");
+    }
+    detail.reload();
+    table.load();
+  }
+
   const detail = createJobDetail({
     onCancel: cancel,
+    onRetry: (id) => act(id, retryJob, "Retrying"),
+    onPromote: (id) => act(id, promoteJob, "Started early:"),
     onOpenChange: (id) => table.select(id),
   });
   const table = createJobTable({
@@ -58,6 +75,18 @@ function start() {
     },
   });
   const chart = createThroughputChart();
+  const queueControl = createQueueControl({
+    onCleaned: () => {
+      syncStats();
+      table.load();
+      detail.reload();
+    },
+  });
+  const schedules = createSchedules({ onOpen: (id) => detail.open(id) });
+  const search = createJobSearch({
+    onTask: (task) => table.setFilter({ task }),
+    onJob: (id) => detail.open(id),
+  });
 
   let statsSeq = 0;
   async function syncStats() {
@@ -69,6 +98,7 @@ function start() {
       const tasks = Array.isArray(stats.tasks) ? stats.tasks.map(String) : [];
       form.setTasks(tasks);
       table.setTasks(tasks);
+      search.setTasks(tasks);
       if (stats.backend) backend.textContent = String(stats.backend);
     } catch {
       // Shown by the connection pill and the table; retried on the next tick.
@@ -80,6 +110,7 @@ function start() {
   let pollTimer;
   function poll() {
     syncStats();
+    queueControl.sync();
     chart.sync();
     table.poll();
     detail.poll();
@@ -122,17 +153,24 @@ function start() {
       table.progress(event);
       detail.progress(event);
     },
+    paused: () => queueControl.apply("paused"),
+    resumed: () => queueControl.apply("resumed"),
     state: setConnection,
     reopened() {
       syncStats();
+      queueControl.sync();
       table.load();
     },
   });
 
   syncStats();
+  queueControl.sync();
+  schedules.sync();
   chart.sync();
   setInterval(() => {
     syncStats();
+    queueControl.sync();
+    schedules.sync();
     chart.sync();
   }, STATS_EVERY_MS);
   table.load();

@@ -1,14 +1,15 @@
 // The detail drawer of one job: arguments, result or error, attempts,
 // timings, and a live progress bar while it runs. It re-reads the job when
 // one of its status events arrives, and moves the bar on progress events.
-import { ApiError, getJob } from "./api.js";
+import { ApiError, getJob, getJobLogs } from "./api.js";
+import { actionButtons, dependencySection, dueFact, logSection } from "./detail-sections.js";
 import { byId, el, setChildren, throttle } from "./dom.js";
 import { elapsed, formatDuration, formatFullTime, formatJson, progressFraction } from "./format.js";
 import { statusBadge } from "./job-table.js";
 
 const ACTIVE = new Set(["pending", "running"]);
 
-export function createJobDetail({ onCancel, onOpenChange }) {
+export function createJobDetail({ onCancel, onRetry, onPromote, onOpenChange }) {
   const drawer = byId("detail");
   const body = byId("detail-body");
   const title = byId("detail-title");
@@ -17,6 +18,8 @@ export function createJobDetail({ onCancel, onOpenChange }) {
 
   let openId = "";
   let job;
+  /** The open job's log lines (undefined when the service keeps none). */
+  let logs;
   let seq = 0;
   let returnFocus = null;
   /** The progress bar's parts, while one is on screen. */
@@ -96,22 +99,7 @@ export function createJobDetail({ onCancel, onOpenChange }) {
         "div",
         { className: "detail-status" },
         statusBadge(job.status, undefined, job.attempts),
-        active &&
-          el(
-            "button",
-            {
-              type: "button",
-              className: "danger",
-              id: "detail-cancel",
-              on: {
-                click: (event) => {
-                  event.currentTarget.disabled = true;
-                  onCancel(job.job_id);
-                },
-              },
-            },
-            "Cancel job",
-          ),
+        actionButtons(job, { onCancel, onRetry, onPromote }),
       ),
       (job.status === "running" || job.progress !== undefined) &&
         active &&
@@ -121,17 +109,20 @@ export function createJobDetail({ onCancel, onOpenChange }) {
         { className: "facts" },
         fact(
           "Attempts",
-          maxRetries === undefined
+          // A job retried by hand gets a fresh budget: "3 of 1" would read as a bug.
+          maxRetries === undefined || (job.attempts ?? 0) > maxRetries + 1
             ? String(job.attempts ?? 0)
             : `${job.attempts ?? 0} of ${maxRetries + 1}`,
         ),
         fact("Max retries", maxRetries === undefined ? "—" : String(maxRetries)),
         fact("Created", formatFullTime(job.created_at)),
+        dueFact(job),
         fact("Started", formatFullTime(job.started_at)),
         fact("Completed", formatFullTime(job.completed_at)),
         el("dt", {}, job.status === "running" ? "Running for" : "Duration"),
         (durationCell = el("dd", {}, formatDuration(duration))),
       ),
+      dependencySection(job, (id) => api.open(id)),
       codeBlock("Arguments", job.args),
       job.status === "completed" && codeBlock("Result", job.result, "ok"),
       job.error !== undefined &&
@@ -158,6 +149,7 @@ export function createJobDetail({ onCancel, onOpenChange }) {
           ),
           el("pre", { className: "json bad" }, String(job.last_error)),
         ),
+      logSection(logs),
     );
   }
 
@@ -165,9 +157,11 @@ export function createJobDetail({ onCancel, onOpenChange }) {
     const mine = ++seq;
     const id = openId;
     try {
-      const data = await getJob(id);
+      // The log is optional: a service without the route still shows the job.
+      const [data, log] = await Promise.all([getJob(id), getJobLogs(id).catch(() => undefined)]);
       if (mine !== seq || id !== openId) return;
       job = data;
+      logs = Array.isArray(log?.logs) ? log.logs : undefined;
       render();
     } catch (error) {
       if (mine !== seq || id !== openId) return;
@@ -216,13 +210,14 @@ export function createJobDetail({ onCancel, onOpenChange }) {
     }
   }, 1000);
 
-  return {
+  const api = {
     /** Opens the drawer on job `id` and loads it. */
     open(id) {
       if (!id) return;
       if (openId !== id) returnFocus = document.activeElement;
       openId = id;
       job = undefined;
+      logs = undefined;
       title.textContent = "Job";
       idLine.textContent = id;
       setChildren(body, el("p", { className: "detail-missing" }, "Loading…"));
@@ -255,5 +250,10 @@ export function createJobDetail({ onCancel, onOpenChange }) {
       if (bar) setProgress(event.progress);
       else if (job.status === "running") render();
     },
+    /** Re-reads the open job now (after an action on it). */
+    reload() {
+      if (openId) load();
+    },
   };
+  return api;
 }

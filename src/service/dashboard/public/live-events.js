@@ -11,7 +11,8 @@
 // (the "busy" state), then tries the stream again.
 import { tokenQuery } from "./token.js";
 
-const EVENTS = ["status", "progress"];
+// `paused` and `resumed` are the queue's own events (a pause made anywhere).
+const EVENTS = ["status", "progress", "paused", "resumed"];
 const BUSY_EVENTS_PER_SECOND = 3000;
 const BUSY_PAUSE_MS = 10_000;
 /** A drop after this many events within the last second counts as busy, not as a network hiccup. */
@@ -96,7 +97,7 @@ export function connectEvents(handlers) {
         } catch {
           return;
         }
-        if (data && typeof data === "object") handlers[type](data);
+        if (data && typeof data === "object") handlers[type]?.(data);
       });
     }
   };

@@ -1,0 +1,316 @@
+import { ErrorCode, type JobError, jobError } from "../errors.js";
+import { Executor, type ExecutorOptions } from "../executor/executor.js";
+import { defaultQueueIfExists } from "../get-queue.js";
+import {
+  type BulkJob,
+  type CleanOptions,
+  type CloseOptions,
+  type EnqueueOptions,
+  type JobCounts,
+  JobQueue,
+  type ListOptions,
+  parseEnqueueOptions,
+  parseListArgs,
+  type TaskRef,
+  taskName,
+  type WaitOptions,
+} from "../job-queue.js";
+import type { JobResult } from "../job-result.js";
+import type { JobStatus } from "../job-status.js";
+import { requireTask } from "../registry.js";
+import { TimerQueue } from "../timer-queue.js";
+import { validateJobId } from "../validate.js";
+import { mainThreadHost } from "../worker-host.js";
+import { type Change, emitChange, isFinal } from "./changes.js";
+import { parseCleanOptions } from "./operation-options.js";
+import { Runner, type RunnerLog } from "./runner.js";
+import type { JobStore, NewJob } from "./store.js";
+
+/** What a store reports to the queue it serves. */
+export interface ChangeSink {
+  /** A change was applied (here, or with Redis in any process). */
+  change(c: Change): void;
+  /** A running job reported progress. */
+  progress(jobId: string, task: string, value: unknown): void;
+  /** The queue was paused or resumed. */
+  paused(paused: boolean, at: number): void;
+  /** A problem outside any one job. */
+  error(error: Error): void;
+}
+
+export interface EngineSettings {
+  executor: ExecutorOptions;
+  /** This queue runs jobs (false: enqueue and read only). */
+  process: boolean;
+  logger: RunnerLog;
+}
+
+/**
+ * The queue logic, written once: checks and prepares jobs, hands them to the
+ * store, runs them through the {@link Runner}, and emits the events of every
+ * change the store reports. `InMemoryQueue` and `RedisQueue` are this class
+ * over their store.
+ */
+export abstract class EngineQueue extends JobQueue {
+  protected readonly store: JobStore;
+  readonly #settings: EngineSettings;
+  readonly #timers = new TimerQueue();
+  #runner: Runner | undefined;
+  #closing: Promise<void> | undefined;
+  #idle = new Set<() => void>();
+
+  constructor(
+    makeStore: (sink: ChangeSink, timers: TimerQueue) => JobStore,
+    settings: EngineSettings,
+  ) {
+    super();
+    this.#settings = settings;
+    this.store = makeStore(
+      {
+        change: (c) => this.#changed(c),
+        progress: (jobId, task, progress) => {
+          if (this.listenerCount("progress") > 0) this.emit("progress", { jobId, task, progress });
+        },
+        paused: (paused, at) => this.emit(paused ? "paused" : "resumed", { at }),
+        error: (error) => this.emit("error", { error }),
+      },
+      this.#timers,
+    );
+  }
+
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  protected override defaultBinding() {
+    return defaultQueueIfExists();
+  }
+
+  #changed(c: Change): void {
+    emitChange(this, c);
+    if (isFinal(c)) this.notifyTerminal(c.jobId, c.to);
+    if (this.#idle.size > 0 && (isFinal(c) || c.kind === "requeued")) this.#checkIdle();
+  }
+
+  // ---- enqueueing --------------------------------------------------------------
+
+  async enqueue(
+    jobId: string,
+    task: TaskRef,
+    args: unknown[],
+    options?: EnqueueOptions,
+  ): Promise<string> {
+    if (this.#closing !== undefined) throw closedError();
+    const job = this.#prepare(jobId, task, args, options);
+    const [id] = await this.store.insert([job]);
+    await this.#autoStart();
+    return id ?? jobId;
+  }
+
+  /** Stores many jobs. Every job is checked before any is stored, so one bad job stores none. */
+  async enqueueMany(jobs: readonly BulkJob[]): Promise<string[]> {
+    if (this.#closing !== undefined) throw closedError();
+    if (!Array.isArray(jobs)) throw jobError(ErrorCode.INVALID_OPTION, "`jobs` must be an array");
+    const prepared = jobs.map((j) => {
+      if (j === null || typeof j !== "object") {
+        throw jobError(ErrorCode.INVALID_OPTION, "each job must be an object");
+      }
+      return this.#prepare(j.jobId, j.task, j.args, j.options);
+    });
+    const ids = await this.store.insert(prepared);
+    await this.#autoStart();
+    return ids;
+  }
+
+  #prepare(jobId: string, task: TaskRef, args: unknown[], options?: EnqueueOptions): NewJob {
+    const def = requireTask(taskName(task));
+    const opts = options === undefined ? undefined : parseEnqueueOptions(options);
+    validateJobId(jobId);
+    if (!Array.isArray(args)) throw jobError(ErrorCode.INVALID_OPTION, "`args` must be an array");
+    return {
+      id: jobId,
+      task: def,
+      args: this.store.encodeArgs(args),
+      maxRetries: opts?.maxRetries ?? def.maxRetries,
+      priority: opts?.priority ?? 0,
+      delayMs: Math.ceil(opts?.delayMs ?? 0),
+      timeoutMs: opts?.timeoutMs,
+      dedupe:
+        opts?.dedupe === undefined
+          ? undefined
+          : { key: opts.dedupe.key, ttlMs: opts.dedupe.ttlMs ?? 0 },
+    };
+  }
+
+  async #autoStart(): Promise<void> {
+    if (this.#settings.process && this.#runner === undefined && this.#closing === undefined) {
+      await this.start();
+    }
+  }
+
+  // ---- reading -------------------------------------------------------------------
+
+  getResult<T = unknown>(jobId: string): Promise<JobResult<T> | undefined> {
+    if (typeof jobId !== "string" || jobId.length === 0) return Promise.resolve(undefined);
+    return this.store.get(jobId) as Promise<JobResult<T> | undefined>;
+  }
+
+  async listJobs(status?: JobStatus, options?: ListOptions): Promise<JobResult[]> {
+    const q = parseListArgs(status, options);
+    if (q.limit === 0) return [];
+    return this.store.list(q);
+  }
+
+  countJobs(): Promise<JobCounts> {
+    return this.store.counts();
+  }
+
+  override async waitFor<T = unknown>(
+    jobId: string,
+    options: WaitOptions = {},
+  ): Promise<JobResult<T>> {
+    if (this.#closing !== undefined) {
+      const r = await this.getResult<T>(jobId);
+      if (r?.isDone) return r;
+      throw closedError();
+    }
+    // Subscribe before the first look, so the final change cannot slip between.
+    await this.store.listen(FINAL_EVENTS);
+    return super.waitFor<T>(jobId, options);
+  }
+
+  /** Resolves when no job is pending or running; with Redis, in any process. */
+  override async onIdle(): Promise<void> {
+    await this.store.listen(FINAL_EVENTS);
+    for (;;) {
+      if (this.#closing !== undefined) {
+        const counts = await this.store.counts();
+        if (counts.pending === 0 && counts.running === 0) return;
+        throw closedError();
+      }
+      const counts = await this.store.counts();
+      if (counts.pending === 0 && counts.running === 0) return;
+      // Look again at the next job that ends, or after a while (a delayed
+      // job in another process ends there, and events can be missed while
+      // Redis is unreachable).
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, 1000);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.#idle.add(done);
+      });
+    }
+  }
+
+  #checkIdle(): void {
+    const waiting = [...this.#idle];
+    this.#idle.clear();
+    for (const resolve of waiting) resolve();
+  }
+
+  // ---- changing jobs -----------------------------------------------------------
+
+  async cancel(jobId: string): Promise<boolean> {
+    if (typeof jobId !== "string" || jobId.length === 0) return false;
+    const outcome = await this.store.cancel(jobId);
+    if (outcome === "none") return false;
+    if (outcome === "running") {
+      // Stop it here if this process runs it (the store tells the others),
+      // and resolve once it has stopped.
+      this.#runner?.cancel(jobId);
+      const bound = (this.#settings.executor.cancelGraceMs ?? 1000) + 2000;
+      await super.waitFor(jobId, { timeoutMs: bound }).catch(() => {});
+    }
+    return true;
+  }
+
+  async retry(jobId: string): Promise<boolean> {
+    if (typeof jobId !== "string" || jobId.length === 0) return false;
+    const moved = await this.store.retry(jobId);
+    if (moved) await this.#autoStart();
+    return moved;
+  }
+
+  promote(jobId: string): Promise<boolean> {
+    if (typeof jobId !== "string" || jobId.length === 0) return Promise.resolve(false);
+    return this.store.promote(jobId);
+  }
+
+  pause(): Promise<void> {
+    return this.store.setPaused(true);
+  }
+
+  resume(): Promise<void> {
+    return this.store.setPaused(false);
+  }
+
+  isPaused(): Promise<boolean> {
+    return this.store.isPaused();
+  }
+
+  remove(jobId: string): Promise<boolean> {
+    if (typeof jobId !== "string" || jobId.length === 0) return Promise.resolve(false);
+    return this.store.remove(jobId);
+  }
+
+  clean(options: CleanOptions): Promise<number> {
+    return this.store.clean(parseCleanOptions(options));
+  }
+
+  getLogs(jobId: string): Promise<string[] | undefined> {
+    if (typeof jobId !== "string" || jobId.length === 0) return Promise.resolve(undefined);
+    return this.store.getLogs(jobId);
+  }
+
+  // ---- running -------------------------------------------------------------------
+
+  /** Starts running jobs (idempotent). */
+  async start(): Promise<void> {
+    if (this.#closing !== undefined) throw closedError();
+    if (!this.#settings.process) {
+      throw jobError(
+        ErrorCode.NOT_A_WORKER,
+        "this queue was built with `process: false`: it only enqueues and reads",
+      );
+    }
+    if (this.#runner !== undefined) return;
+    const store = this.store;
+    let runner: Runner | undefined;
+    const executor = new Executor(this.#settings.executor, {
+      host: mainThreadHost,
+      timers: this.#timers,
+      progress: (jobId, value) => runner?.progress(jobId, value),
+      error: (error) => store.problem("running a job", error),
+    });
+    runner = new Runner(store, executor, this.#settings.logger);
+    this.#runner = runner;
+    runner.start();
+  }
+
+  /** Jobs running on this process's pool now. */
+  protected get running(): number {
+    return this.#runner?.active ?? 0;
+  }
+
+  close(options: CloseOptions = {}): Promise<void> {
+    this.#closing ??= this.#close(options);
+    return this.#closing;
+  }
+
+  async #close(options: CloseOptions): Promise<void> {
+    await this.#runner?.close(options.timeoutMs);
+    this.#timers.clear();
+    // Whoever still waits for a job that will not end here is told so.
+    this.rejectWaiters(closedError());
+    this.#checkIdle();
+    await this.store.close();
+  }
+}
+
+const FINAL_EVENTS = ["completed", "failed", "cancelled"] as const;
+
+function closedError(): JobError {
+  return jobError(ErrorCode.QUEUE_CLOSED, "the queue is closed: it takes no new jobs");
+}

@@ -1,0 +1,127 @@
+import { ErrorCode, jobError } from "../errors.js";
+import type { ExecutorOptions } from "../executor/executor.js";
+import { integerOption, numberOption, objectOption, rejectUnknownKeys } from "../validate.js";
+
+/**
+ * The limits and the parsers of the options both queues share, in one place:
+ * the constructors, the HTTP routes and the CLI all check against these.
+ */
+export const LIMITS = Object.freeze({
+  threads: [1, 1024],
+  concurrencyPerThread: [1, 1000],
+  maxPayloadBytes: [1, 512 * 1024 * 1024],
+  maxLogLines: [1, 100_000],
+  maxRetries: [0, 1000],
+  priority: [-1_000_000, 1_000_000],
+} as const);
+
+/** Where a queue writes what an operator should see. */
+export interface QueueLogger {
+  warn(message: string): void;
+}
+
+/** How long finished jobs are kept, so memory stays bounded. */
+export interface RetentionOptions {
+  /** Drop finished jobs older than this, in ms. @default 86_400_000 (one day) */
+  maxAgeMs?: number;
+  /** Keep at most this many finished jobs (the oldest go first). @default 100_000 */
+  maxCount?: number;
+}
+
+/** The options every queue takes, beyond its pool's. */
+export interface CommonQueueOptions extends ExecutorOptions {
+  /** Retention of completed, failed and cancelled jobs. */
+  retention?: RetentionOptions;
+  /** Largest encoded arguments accepted, in bytes. @default 16 MiB */
+  maxPayloadBytes?: number;
+  /** Log lines kept per job (`currentJob().log()`), the newest. @default 1_000 */
+  maxLogLines?: number;
+  /** Where warnings go (a broken task module, lost leases, Redis unreachable). @default console */
+  logger?: QueueLogger;
+}
+
+export const COMMON_KEYS = [
+  "threads",
+  "concurrencyPerThread",
+  "cancelGraceMs",
+  "resourceLimits",
+  "retention",
+  "maxPayloadBytes",
+  "maxLogLines",
+  "logger",
+] as const;
+
+/** The common options, checked, with their defaults. */
+export interface ParsedCommonOptions {
+  executor: ExecutorOptions;
+  retention: { maxAgeMs: number; maxCount: number };
+  maxPayloadBytes: number;
+  maxLogLines: number;
+  logger: QueueLogger;
+}
+
+export function parseCommonOptions(o: Record<string, unknown>): ParsedCommonOptions {
+  const executor = parseExecutorOptions(o);
+  const retention = objectOption("retention", o.retention) ?? {};
+  rejectUnknownKeys("retention.", retention, ["maxAgeMs", "maxCount"]);
+  const logger = o.logger === undefined ? console : (o.logger as QueueLogger);
+  if (logger === null || typeof logger !== "object" || typeof logger.warn !== "function") {
+    throw jobError(
+      ErrorCode.INVALID_OPTION,
+      "`logger` must be an object with a warn(message) method",
+    );
+  }
+  return {
+    executor,
+    retention: {
+      maxAgeMs:
+        retention.maxAgeMs === undefined
+          ? 86_400_000
+          : integerOption("retention.maxAgeMs", retention.maxAgeMs, 0),
+      maxCount:
+        retention.maxCount === undefined
+          ? 100_000
+          : integerOption("retention.maxCount", retention.maxCount, 0),
+    },
+    maxPayloadBytes:
+      o.maxPayloadBytes === undefined
+        ? 16 * 1024 * 1024
+        : integerOption("maxPayloadBytes", o.maxPayloadBytes, ...LIMITS.maxPayloadBytes),
+    maxLogLines:
+      o.maxLogLines === undefined
+        ? 1_000
+        : integerOption("maxLogLines", o.maxLogLines, ...LIMITS.maxLogLines),
+    logger,
+  };
+}
+
+/** Checks the pool options and returns only them. */
+export function parseExecutorOptions(o: Record<string, unknown>): ExecutorOptions {
+  const executor: ExecutorOptions = {};
+  if (o.threads !== undefined)
+    executor.threads = integerOption("threads", o.threads, ...LIMITS.threads);
+  if (o.concurrencyPerThread !== undefined)
+    executor.concurrencyPerThread = integerOption(
+      "concurrencyPerThread",
+      o.concurrencyPerThread,
+      ...LIMITS.concurrencyPerThread,
+    );
+  if (o.cancelGraceMs !== undefined)
+    executor.cancelGraceMs = integerOption("cancelGraceMs", o.cancelGraceMs, 0);
+  const limits = objectOption("resourceLimits", o.resourceLimits);
+  if (limits !== undefined) {
+    // Worker threads only check these when the pool starts: check them here.
+    const keys = [
+      "maxYoungGenerationSizeMb",
+      "maxOldGenerationSizeMb",
+      "codeRangeSizeMb",
+      "stackSizeMb",
+    ];
+    rejectUnknownKeys("resourceLimits.", limits, keys);
+    for (const key of keys) {
+      if (limits[key] !== undefined) numberOption(`resourceLimits.${key}`, limits[key], 0);
+    }
+    executor.resourceLimits = limits as ExecutorOptions["resourceLimits"] & {};
+  }
+  return executor;
+}

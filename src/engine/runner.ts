@@ -1,0 +1,329 @@
+import { performance } from "node:perf_hooks";
+import type { Attempt, AttemptOutcome } from "../executor/attempt.js";
+import type { Executor } from "../executor/executor.js";
+import { CancelFlag } from "../executor/protocol.js";
+import { findTask } from "../registry.js";
+import type { TaskDefinition } from "../task-definition.js";
+import { endingOf, unknownTaskEnding } from "./outcome.js";
+import { PaceMeter } from "./pace-meter.js";
+import type { ClaimedJob, Ending, JobStore, RunnerPort } from "./store.js";
+import { WriteBack } from "./write-back.js";
+
+/** One claimed job while this runner holds it. */
+interface Held {
+  readonly job: ClaimedJob;
+  state: "waiting" | "running" | "ending";
+  run: Attempt | undefined;
+  /** The claim was taken over: whatever this attempt answers is dropped. */
+  lost: boolean;
+  /** Handed back at close: its outcome is dropped. */
+  handedBack: boolean;
+}
+
+export interface RunnerLog {
+  warn(message: string): void;
+}
+
+/** Jobs one claim asks for at most. */
+const MAX_CLAIM = 1000;
+
+/**
+ * The one path every job takes, whatever the store: claim → run on the
+ * executor → decide how the attempt ended → write the ending back. Stores
+ * that answer inline (memory) are claimed from one job at a time as slots
+ * free up, so priorities hold exactly; remote ones (Redis) are claimed from
+ * in batches, with a prefetch that follows the pace of the jobs.
+ */
+export class Runner implements RunnerPort {
+  readonly #store: JobStore;
+  readonly #executor: Executor;
+  readonly #log: RunnerLog;
+  readonly #held = new Map<string, Held>();
+  readonly #waiting: Held[] = [];
+  readonly #pace: PaceMeter;
+  readonly #writes: WriteBack;
+  #active = 0;
+  #claiming = false;
+  /** The claim in flight, so close() can wait for what it brings. */
+  #claimDone: Promise<void> = Promise.resolve();
+  #maybeMore = true;
+  #wakeGen = 0;
+  #closing = false;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(store: JobStore, executor: Executor, log: RunnerLog) {
+    this.#store = store;
+    this.#executor = executor;
+    this.#log = log;
+    this.#pace = new PaceMeter(executor);
+    this.#writes = new WriteBack(store, {
+      waitMs: (pending) => store.flushWaitMs(pending, this.#pace.msPerJob),
+      written: (endings, applied) => this.#written(endings, applied),
+    });
+  }
+
+  /** Jobs running on the pool now. */
+  get active(): number {
+    return this.#active;
+  }
+
+  start(): void {
+    this.#executor.start();
+    this.#store.attach(this);
+    this.wake();
+  }
+
+  // ---- RunnerPort ------------------------------------------------------------
+
+  wake(): void {
+    this.#wakeGen++;
+    this.#maybeMore = true;
+    if (this.#store.claimsInline) this.#pump();
+    else this.#claim();
+  }
+
+  cancel(jobId: string): void {
+    const h = this.#held.get(jobId);
+    if (h === undefined || h.lost || h.handedBack) return;
+    if (h.state === "waiting") {
+      this.#unwait(h);
+      this.#end({ job: h.job, kind: "cancelled", durationMs: undefined });
+    } else if (h.state === "running" && h.run !== undefined) {
+      this.#executor.stop(h.run, CancelFlag.CANCELLED);
+    }
+  }
+
+  lost(jobId: string): void {
+    const h = this.#held.get(jobId);
+    if (h === undefined || h.lost || h.state === "ending") return;
+    h.lost = true;
+    this.#log.warn(
+      `rapidai: lost the lease of job ${jobId} (attempt ${h.job.attempt}): it expired and the job may run elsewhere; stopping it here`,
+    );
+    if (h.state === "waiting") {
+      this.#unwait(h);
+      this.#held.delete(jobId);
+    } else if (h.run !== undefined) {
+      this.#executor.stop(h.run, CancelFlag.CANCELLED);
+    }
+  }
+
+  *held(): Iterable<ClaimedJob> {
+    for (const h of this.#held.values()) if (!h.lost) yield h.job;
+  }
+
+  /** `currentJob().progress()` of a job running here. */
+  progress(jobId: string, value: unknown): void {
+    const h = this.#held.get(jobId);
+    if (h === undefined || h.state !== "running" || h.lost) return;
+    this.#store.progress(h.job, value);
+  }
+
+  /** True when this runner holds the job now. */
+  holds(jobId: string): boolean {
+    return this.#held.has(jobId);
+  }
+
+  problem(what: string, error: unknown): void {
+    this.#store.problem(what, error);
+  }
+
+  // ---- claiming ------------------------------------------------------------
+
+  #claim(): void {
+    if (this.#claiming || this.#closing || !this.#maybeMore) return;
+    const capacity = this.#executor.concurrency;
+    const limit = capacity + this.#store.prefetch(capacity, this.#pace);
+    const want = Math.min(limit - this.#waiting.length - this.#active, MAX_CLAIM);
+    if (want <= 0) return;
+    // While jobs still wait here, top up only once half the room is free:
+    // many tiny claims cost more than a few large ones.
+    if (this.#waiting.length > 0 && want < Math.ceil(limit / 2)) return;
+    this.#claiming = true;
+    const gen = this.#wakeGen;
+    const t0 = performance.now();
+    this.#claimDone = Promise.resolve(this.#store.claim(want)).then(
+      (jobs) => {
+        this.#pace.claimTook(performance.now() - t0);
+        for (const job of jobs) this.#hold(job);
+        this.#maybeMore = jobs.length >= want || this.#wakeGen !== gen;
+        this.#claiming = false;
+        // While closing, pump and claim do nothing: close() hands these back.
+        this.#pump();
+        this.#claim();
+      },
+      (error) => {
+        this.#claiming = false;
+        // The store's poll or its next ready connection wakes us again.
+        this.problem("claiming jobs", error);
+      },
+    );
+  }
+
+  #hold(job: ClaimedJob): Held {
+    const h: Held = { job, state: "waiting", run: undefined, lost: false, handedBack: false };
+    this.#held.set(job.id, h);
+    this.#waiting.push(h);
+    return h;
+  }
+
+  #unwait(h: Held): void {
+    const i = this.#waiting.indexOf(h);
+    if (i >= 0) this.#waiting.splice(i, 1);
+  }
+
+  // ---- running -------------------------------------------------------------
+
+  #pump(): void {
+    const executor = this.#executor;
+    const inline = this.#store.claimsInline;
+    while (!this.#closing && executor.hasCapacity) {
+      let h = this.#waiting.shift();
+      if (h === undefined) {
+        if (!inline || !this.#maybeMore) return;
+        const [job] = this.#store.claim(1) as ClaimedJob[];
+        if (job === undefined) {
+          this.#maybeMore = false;
+          return;
+        }
+        h = this.#hold(job);
+        this.#waiting.shift();
+      }
+      this.#start(h);
+    }
+  }
+
+  #start(h: Held): void {
+    const job = h.job;
+    const def = findTask(job.task);
+    // Never import anything named by a job record: only tasks registered here run.
+    if (def === undefined) {
+      this.#end(unknownTaskEnding(job));
+      return;
+    }
+    const broken = this.#executor.brokenModule(def.moduleUrl);
+    if (broken !== undefined) {
+      this.#end({ job, kind: "failed", error: broken, durationMs: undefined });
+      return;
+    }
+    h.state = "running";
+    this.#active++;
+    const timeoutMs = job.timeoutMs ?? def.timeoutMs;
+    h.run = this.#executor.run(
+      {
+        jobId: job.id,
+        task: def,
+        args: job.args,
+        encoding: job.encoding,
+        attempt: job.attempt,
+        encodeResult: this.#store.encodesResults,
+      },
+      (outcome, attempt) => this.#settled(h, def, outcome, attempt, timeoutMs),
+    );
+    if (timeoutMs !== undefined) this.#executor.watchTimeout(h.run, timeoutMs);
+  }
+
+  #settled(
+    h: Held,
+    def: TaskDefinition,
+    outcome: AttemptOutcome,
+    attempt: Attempt,
+    timeoutMs: number | undefined,
+  ): void {
+    this.#active--;
+    h.run = undefined;
+    const now = performance.now();
+    const durationMs = attempt.elapsedMs(now);
+    this.#pace.jobEnded(now, durationMs, this.#active);
+    if (h.lost || h.handedBack) {
+      this.#held.delete(h.job.id);
+      if (h.lost && outcome.kind !== "cancelled") {
+        this.#log.warn(
+          `rapidai: the answer of job ${h.job.id} (attempt ${h.job.attempt}) was dropped: its claim had been taken over`,
+        );
+      }
+    } else {
+      this.#end(endingOf(h.job, def, outcome, durationMs, timeoutMs));
+    }
+    if (this.#active === 0 && this.#idleWaiters.length > 0) {
+      for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    }
+    this.#pump();
+    this.#claim();
+  }
+
+  // ---- writing back ----------------------------------------------------------
+
+  #end(ending: Ending): void {
+    const h = this.#held.get(ending.job.id);
+    if (h !== undefined) h.state = "ending";
+    this.#writes.add(ending);
+  }
+
+  #written(endings: readonly Ending[], applied: readonly boolean[]): void {
+    for (let i = 0; i < endings.length; i++) {
+      const e = endings[i]!;
+      this.#held.delete(e.job.id);
+      if (applied[i] !== true) {
+        this.#log.warn(
+          `rapidai: the end of job ${e.job.id} (attempt ${e.job.attempt}) was refused: the job was taken over or deleted meanwhile`,
+        );
+      }
+    }
+    if (this.#store.claimsInline) this.#pump();
+    else this.#claim();
+  }
+
+  // ---- closing -------------------------------------------------------------
+
+  /**
+   * Stops taking work. Jobs claimed but not started go back at once; running
+   * jobs get `timeoutMs` to finish (no limit when undefined), then are
+   * handed back and their threads terminated. Resolves once every ending is
+   * written (or the store stayed unreachable for a while) and the pool is down.
+   */
+  async close(timeoutMs: number | undefined): Promise<void> {
+    this.#closing = true;
+    await this.#claimDone;
+    const notStarted = this.#waiting.splice(0);
+    if (notStarted.length > 0) await this.#handBack(notStarted);
+    if (this.#active > 0) {
+      const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+      if (timeoutMs === undefined) await idle;
+      else {
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<"timeout">((r) => {
+          timer = setTimeout(() => r("timeout"), timeoutMs);
+        });
+        const first = await Promise.race([idle, timedOut]);
+        clearTimeout(timer);
+        if (first === "timeout") {
+          if (this.#store.shared) {
+            const running = [...this.#held.values()].filter(
+              (h) => h.state === "running" && !h.lost,
+            );
+            await this.#handBack(running);
+          }
+          this.#executor.terminateAll();
+          await idle;
+        }
+      }
+    }
+    await this.#writes.drain();
+    await this.#store.detach();
+    await this.#executor.close();
+  }
+
+  async #handBack(held: Held[]): Promise<void> {
+    if (held.length === 0) return;
+    for (const h of held) {
+      h.handedBack = true;
+      if (h.state === "waiting") this.#held.delete(h.job.id);
+    }
+    try {
+      await this.#store.handBack(held.map((h) => h.job));
+    } catch (error) {
+      this.problem("handing jobs back", error);
+    }
+  }
+}

@@ -1,0 +1,360 @@
+import { assertPayloadSize, encodeV8 } from "../codec.js";
+import type { Change, ChangeKind } from "../engine/changes.js";
+import type { ChangeSink } from "../engine/engine-queue.js";
+import type {
+  CancelOutcome,
+  ClaimedJob,
+  CleanQuery,
+  Ending,
+  JobStore,
+  ListQuery,
+  LogEntry,
+  NewJob,
+  RunnerPort,
+  SettleReply,
+  StoredArgs,
+} from "../engine/store.js";
+import { errorMessage, type SerializedError } from "../errors.js";
+import { ArgsEncoding } from "../executor/protocol.js";
+import type { JobCounts } from "../job-queue.js";
+import type { JobResult } from "../job-result.js";
+import type { JobStatus } from "../job-status.js";
+import { assertTransition } from "../state-machine.js";
+import type { TimerQueue } from "../timer-queue.js";
+import { DelayedJobs } from "./delayed-jobs.js";
+import { JobTable } from "./job-table.js";
+import { MemoryJob } from "./memory-job.js";
+import { ReadyQueue } from "./ready-queue.js";
+
+export interface MemoryStoreOptions {
+  maxAgeMs: number;
+  maxCount: number;
+  maxPayloadBytes: number;
+  /** Log lines kept per job (the newest). */
+  maxLogLines: number;
+  logger: { warn(message: string): void };
+}
+
+const NONE: ClaimedJob[] = [];
+
+/**
+ * The in-memory store: jobs in this process's memory, claimed and settled
+ * synchronously. It applies the changes the engine decides and reports each
+ * one to the queue, which emits its events.
+ */
+export class MemoryStore implements JobStore {
+  readonly backend = "memory" as const;
+  readonly encodesResults = false;
+  readonly shared = false;
+  readonly relaysEvents = false;
+  readonly claimsInline = true;
+  readonly drainMs = 0;
+  readonly #o: MemoryStoreOptions;
+  readonly #sink: ChangeSink;
+  readonly #table: JobTable;
+  readonly #ready = new ReadyQueue<MemoryJob>();
+  readonly #delayed: DelayedJobs;
+  readonly #logs = new Map<string, string[]>();
+  readonly #dedupe = new Map<string, { job: MemoryJob; until: number }>();
+  #runner: RunnerPort | undefined;
+  #paused = false;
+
+  constructor(options: MemoryStoreOptions, sink: ChangeSink, timers: TimerQueue) {
+    this.#o = options;
+    this.#sink = sink;
+    this.#table = new JobTable(options.maxAgeMs, options.maxCount, (job) => {
+      this.#logs.delete(job.id);
+    });
+    this.#delayed = new DelayedJobs(timers, (job) => {
+      this.#ready.push(job, job.priority);
+      this.#runner?.wake();
+    });
+  }
+
+  flushWaitMs(): number {
+    return 0;
+  }
+
+  prefetch(): number {
+    return 0;
+  }
+
+  problem(what: string, error: unknown): void {
+    const e = error instanceof Error ? error : new Error(String(error));
+    this.#o.logger.warn(`rapidai: ${what}: ${e.message}`);
+    this.#sink.error(e);
+  }
+
+  async listen(): Promise<void> {}
+
+  encodeArgs(args: unknown[]): StoredArgs {
+    if (args.length === 0) return { bytes: undefined, encoding: ArgsEncoding.NONE };
+    const bytes = encodeV8(args);
+    assertPayloadSize(bytes.byteLength, this.#o.maxPayloadBytes);
+    return { bytes, encoding: ArgsEncoding.V8 };
+  }
+
+  insert(jobs: NewJob[]): string[] {
+    const now = Date.now();
+    return jobs.map((n) => {
+      const existing = this.#table.get(n.id);
+      if (existing !== undefined) return n.id;
+      if (n.dedupe !== undefined) {
+        const held = this.#dedupe.get(n.dedupe.key);
+        if (held !== undefined && this.#table.get(held.job.id) === held.job) {
+          const live = held.job.status === "pending" || held.job.status === "running";
+          if (live || now < held.until) return held.job.id;
+        }
+      }
+      const job = new MemoryJob(
+        n.id,
+        n.task,
+        n.args.bytes,
+        n.maxRetries,
+        n.priority,
+        this.#table.clock(),
+      );
+      if (n.timeoutMs !== undefined) job.timeoutMs = n.timeoutMs;
+      if (n.dedupe !== undefined)
+        this.#dedupe.set(n.dedupe.key, { job, until: now + n.dedupe.ttlMs });
+      this.#table.add(job);
+      this.#report("enqueued", job, null, { delayMs: n.delayMs });
+      if (n.delayMs > 0) this.#delayed.hold(job, Date.now() + n.delayMs);
+      else this.#ready.push(job, job.priority);
+      this.#runner?.wake();
+      return n.id;
+    });
+  }
+
+  async get(jobId: string): Promise<JobResult | undefined> {
+    const job = this.#table.get(jobId);
+    return job === undefined ? undefined : this.#table.snapshot(job, true);
+  }
+
+  async list(q: ListQuery): Promise<JobResult[]> {
+    return this.#table.list(q);
+  }
+
+  async counts(): Promise<JobCounts> {
+    return this.#table.counts();
+  }
+
+  async cancel(jobId: string): Promise<CancelOutcome> {
+    const job = this.#table.get(jobId);
+    if (job === undefined) return "none";
+    if (job.status === "running") return "running";
+    if (job.status !== "pending") return "none";
+    this.#delayed.release(job);
+    this.#finish(job, "cancelled", "cancelled", {});
+    return "cancelled";
+  }
+
+  // ---- operating jobs ----
+
+  async retry(jobId: string): Promise<boolean> {
+    const job = this.#table.get(jobId);
+    if (job === undefined || (job.status !== "failed" && job.status !== "cancelled")) return false;
+    const from = job.status;
+    this.#table.unfinish(job);
+    // A fresh budget: the attempts made so far no longer count against maxRetries.
+    job.retryBase = job.attempts;
+    job.value = undefined;
+    job.completedAt = -1;
+    this.#move(job, "pending", "retried", {}, from);
+    this.#ready.push(job, job.priority);
+    this.#runner?.wake();
+    return true;
+  }
+
+  async promote(jobId: string): Promise<boolean> {
+    const job = this.#table.get(jobId);
+    if (job === undefined || job.status !== "pending" || !this.#delayed.release(job)) return false;
+    this.#ready.push(job, job.priority);
+    this.#runner?.wake();
+    return true;
+  }
+
+  async setPaused(paused: boolean): Promise<void> {
+    if (this.#paused === paused) return;
+    this.#paused = paused;
+    this.#sink.paused(paused, Date.now());
+    if (!paused) this.#runner?.wake();
+  }
+
+  async isPaused(): Promise<boolean> {
+    return this.#paused;
+  }
+
+  async remove(jobId: string): Promise<boolean> {
+    const job = this.#table.get(jobId);
+    if (job === undefined || job.status === "running") return false;
+    this.#delayed.release(job);
+    this.#table.delete(job);
+    return true;
+  }
+
+  async clean(q: CleanQuery): Promise<number> {
+    return this.#table.clean(q.status, q.olderThanMs, q.limit);
+  }
+
+  async getLogs(jobId: string): Promise<string[] | undefined> {
+    if (this.#table.get(jobId) === undefined) return undefined;
+    return [...(this.#logs.get(jobId) ?? [])];
+  }
+
+  appendLogs(entries: LogEntry[]): void {
+    const max = this.#o.maxLogLines;
+    for (const { job: claimed, lines } of entries) {
+      const job = this.#current(claimed);
+      if (job === undefined) continue;
+      let log = this.#logs.get(job.id);
+      if (log === undefined) this.#logs.set(job.id, (log = []));
+      log.push(...lines);
+      if (log.length > max) log.splice(0, log.length - max);
+    }
+  }
+
+  // ---- the worker side ----
+
+  attach(runner: RunnerPort): void {
+    this.#runner = runner;
+  }
+
+  async detach(): Promise<void> {
+    this.#runner = undefined;
+  }
+
+  async close(): Promise<void> {
+    this.#delayed.clear();
+  }
+
+  claim(n: number): ClaimedJob[] {
+    if (this.#paused || this.#ready.size === 0) return NONE;
+    const out: ClaimedJob[] = [];
+    while (out.length < n && this.#ready.size > 0) {
+      const job = this.#ready.shift()!;
+      if (job.status !== "pending" || job.delayed || this.#table.get(job.id) !== job) continue;
+      job.attempts++;
+      job.startedAt = this.#table.clock();
+      this.#move(job, "running", "started", {});
+      out.push({
+        id: job.id,
+        task: job.def.name,
+        attempt: job.attempts,
+        maxRetries: job.maxRetries + job.retryBase,
+        timeoutMs: job.timeoutMs,
+        args: job.args,
+        encoding: job.args === undefined ? ArgsEncoding.NONE : ArgsEncoding.V8,
+        token: "",
+      });
+    }
+    return out;
+  }
+
+  settle(endings: readonly Ending[]): SettleReply {
+    return endings.map((e) => {
+      const job = this.#current(e.job);
+      if (job === undefined) return false;
+      switch (e.kind) {
+        case "completed":
+          job.value = e.result;
+          this.#finish(job, "completed", "completed", {
+            result: e.result,
+            durationMs: e.durationMs,
+          });
+          break;
+        case "failed":
+          job.value = e.error;
+          this.#finish(job, "failed", "failed", errorFacts(e.error, e.durationMs));
+          break;
+        case "cancelled":
+          this.#finish(job, "cancelled", "cancelled", {});
+          break;
+        case "retry":
+          job.value = e.error;
+          this.#move(job, "pending", "retrying", { ...errorFacts(e.error), delayMs: e.delayMs });
+          if (e.delayMs > 0) this.#delayed.hold(job, Date.now() + e.delayMs);
+          else this.#ready.push(job, job.priority);
+          break;
+        case "requeued":
+          this.#requeue(job);
+          break;
+      }
+      return true;
+    });
+  }
+
+  progress(claimed: ClaimedJob, value: unknown): void {
+    const job = this.#current(claimed);
+    if (job === undefined) return;
+    job.progress = value;
+    this.#sink.progress(job.id, job.def.name, value);
+  }
+
+  handBack(jobs: readonly ClaimedJob[]): void {
+    for (const claimed of jobs) {
+      const job = this.#current(claimed);
+      if (job !== undefined) this.#requeue(job);
+    }
+  }
+
+  /** The job of this claim, while the claim still holds (running, same attempt). */
+  #current(claimed: ClaimedJob): MemoryJob | undefined {
+    const job = this.#table.get(claimed.id);
+    return job !== undefined && job.status === "running" && job.attempts === claimed.attempt
+      ? job
+      : undefined;
+  }
+
+  #requeue(job: MemoryJob): void {
+    job.attempts--;
+    this.#move(job, "pending", "requeued", {});
+    this.#ready.push(job, job.priority);
+  }
+
+  /** The one place a job's status changes: checked against the state machine, counted, reported. */
+  #move(
+    job: MemoryJob,
+    to: JobStatus,
+    kind: ChangeKind,
+    facts: Partial<Change>,
+    from: JobStatus = job.status,
+  ): void {
+    assertTransition(job.id, from, to);
+    job.status = to;
+    this.#table.moved(from, to);
+    this.#report(kind, job, from, facts);
+  }
+
+  #finish(
+    job: MemoryJob,
+    to: "completed" | "failed" | "cancelled",
+    kind: ChangeKind,
+    facts: Partial<Change>,
+  ): void {
+    job.completedAt = this.#table.clock();
+    this.#move(job, to, kind, facts);
+    this.#table.finished(job);
+  }
+
+  #report(kind: ChangeKind, job: MemoryJob, from: JobStatus | null, facts: Partial<Change>): void {
+    this.#sink.change({
+      ...facts,
+      kind,
+      jobId: job.id,
+      task: job.def.name,
+      from,
+      to: job.status,
+      attempts: job.attempts,
+      at: Date.now(),
+    });
+  }
+}
+
+function errorFacts(error: SerializedError, durationMs?: number): Partial<Change> {
+  return {
+    error: errorMessage(error),
+    ...(error.code === undefined ? {} : { code: error.code }),
+    ...(durationMs === undefined ? {} : { durationMs }),
+  };
+}

@@ -1,0 +1,175 @@
+import type { FastifyInstance, FastifyReply } from "fastify";
+import { ErrorCode, jobError } from "../errors.js";
+import type { JobQueue } from "../job-queue.js";
+import { isTerminal, JOB_STATUSES, type JobStatus } from "../job-status.js";
+import { enumOption, integerOption, numberOption, validateJobId } from "../validate.js";
+import { type JobAction, type OperableQueue, operable, refusalMessage } from "./operable-queue.js";
+
+/** The statuses `POST /queue/clean` deletes: finished ones only. */
+const FINISHED: readonly JobStatus[] = JOB_STATUSES.filter((s) => isTerminal(s));
+
+/** The keys a `POST /queue/clean` body may have. */
+const CLEAN_KEYS = ["status", "older_than_ms", "limit"];
+
+const isJobId = (id: string): boolean => {
+  try {
+    validateJobId(id);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Reads the `POST /queue/clean` body into `clean()`'s options, naming a bad field. */
+export function parseCleanBody(body: unknown): {
+  status: JobStatus;
+  olderThanMs?: number;
+  limit?: number;
+} {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) {
+    throw jobError(ErrorCode.INVALID_OPTION, 'the body must be a JSON object like {"status": …}');
+  }
+  const o = body as Record<string, unknown>;
+  for (const key of Object.keys(o)) {
+    if (!CLEAN_KEYS.includes(key)) {
+      throw jobError(
+        ErrorCode.INVALID_OPTION,
+        `unknown body field \`${key}\`: expected ${CLEAN_KEYS.join(", ")}`,
+      );
+    }
+  }
+  const out: { status: JobStatus; olderThanMs?: number; limit?: number } = {
+    status: enumOption("status", o.status, FINISHED),
+  };
+  if (o.older_than_ms !== undefined)
+    out.olderThanMs = numberOption("older_than_ms", o.older_than_ms, 0);
+  if (o.limit !== undefined) out.limit = integerOption("limit", o.limit, 1, 1_000_000);
+  return out;
+}
+
+/** The `remove` query flag of `DELETE /jobs/:id`. */
+function removeFlag(raw: unknown): boolean {
+  if (raw === undefined || raw === "" || raw === "false") return false;
+  if (raw === "true") return true;
+  throw jobError(ErrorCode.INVALID_OPTION, "`remove` must be true or false");
+}
+
+/**
+ * The routes of operating a queue: job actions (retry, promote, remove,
+ * logs), the queue's pause state and counts, cleaning finished jobs, and
+ * the schedules. Each answers 501 on a queue that lacks the method.
+ */
+export function installOperateRoutes(app: FastifyInstance, queue: JobQueue): void {
+  /** The queue's operating methods, or a 501 answer. */
+  const ops = (reply: FastifyReply): OperableQueue | undefined => {
+    const q = operable(queue);
+    if (q === undefined) {
+      reply.code(501).send({ error: "This queue does not support operating jobs" });
+    }
+    return q;
+  };
+
+  /**
+   * A job action that returned false: 404 for an unknown job, else 409
+   * saying which states the action needs (the id is not echoed).
+   */
+  const refuse = async (reply: FastifyReply, id: string, action: JobAction) => {
+    const job = isJobId(id) ? await queue.getResult(id) : undefined;
+    if (job === undefined) return reply.code(404).send({ error: "Job not found" });
+    return reply.code(409).send({ error: refusalMessage(action, job.status), status: job.status });
+  };
+
+  app.post<{ Params: { id: string } }>("/jobs/:id/retry", async (request, reply) => {
+    const q = ops(reply);
+    if (q === undefined) return reply;
+    const id = request.params.id;
+    if (isJobId(id) && (await q.retry(id))) return { job_id: id, status: "pending" };
+    return refuse(reply, id, "retry");
+  });
+
+  app.post<{ Params: { id: string } }>("/jobs/:id/promote", async (request, reply) => {
+    const q = ops(reply);
+    if (q === undefined) return reply;
+    const id = request.params.id;
+    if (isJobId(id) && (await q.promote(id))) return { job_id: id, status: "pending" };
+    return refuse(reply, id, "promote");
+  });
+
+  app.get<{ Params: { id: string } }>("/jobs/:id/logs", async (request, reply) => {
+    const q = ops(reply);
+    if (q === undefined) return reply;
+    const id = request.params.id;
+    const logs = isJobId(id) ? await q.getLogs(id) : undefined;
+    if (logs === undefined) return reply.code(404).send({ error: "Job not found" });
+    return { job_id: id, logs };
+  });
+
+  app.post("/queue/pause", async (_request, reply) => {
+    const q = ops(reply);
+    if (q === undefined) return reply;
+    await q.pause();
+    return { paused: true };
+  });
+
+  app.post("/queue/resume", async (_request, reply) => {
+    const q = ops(reply);
+    if (q === undefined) return reply;
+    await q.resume();
+    return { paused: false };
+  });
+
+  app.get("/queue", async (_request, reply) => {
+    const q = ops(reply);
+    if (q === undefined) return reply;
+    const [paused, counts] = await Promise.all([q.isPaused(), queue.countJobs()]);
+    return { paused, counts, backend: queue.backend };
+  });
+
+  app.post("/queue/clean", async (request, reply) => {
+    const q = ops(reply);
+    if (q === undefined) return reply;
+    const options = parseCleanBody(request.body);
+    return { removed: await q.clean(options) };
+  });
+
+  app.get("/schedules", async (_request, reply) => {
+    const q = ops(reply);
+    if (q === undefined) return reply;
+    const schedules = await q.listSchedules();
+    return {
+      schedules: schedules.map((s) => {
+        const out: Record<string, unknown> = { id: s.id, task: s.task };
+        if (s.cron !== undefined) out.cron = s.cron;
+        if (s.everyMs !== undefined) out.every_ms = s.everyMs;
+        if (s.tz !== undefined) out.tz = s.tz;
+        out.next_run_at = s.nextRunAt.toISOString();
+        return out;
+      }),
+    };
+  });
+}
+
+/**
+ * `DELETE /jobs/:id?remove=true`: deletes a job that is not running (the
+ * plain `DELETE /jobs/:id` cancels, as in the seed). Returns undefined when
+ * the request is a plain cancel, for the caller to handle.
+ */
+export async function removeJob(
+  queue: JobQueue,
+  id: string,
+  rawFlag: unknown,
+  reply: FastifyReply,
+): Promise<FastifyReply | { status: "removed" } | undefined> {
+  if (!removeFlag(rawFlag)) return undefined;
+  const q = operable(queue);
+  if (q === undefined) {
+    return reply.code(501).send({ error: "This queue does not support operating jobs" });
+  }
+  if (isJobId(id) && (await q.remove(id))) return { status: "removed" };
+  const job = isJobId(id) ? await queue.getResult(id) : undefined;
+  if (job === undefined) return reply.code(404).send({ error: "Job not found" });
+  return reply.code(409).send({
+    error: `Cannot remove a ${job.status} job: only a job that is not running can be removed`,
+    status: job.status,
+  });
+}
