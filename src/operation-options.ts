@@ -47,7 +47,7 @@ export interface CleanOptions {
   status: CleanableStatus;
   /** Only jobs that finished at least this long ago. @default 0 (every finished job) */
   olderThanMs: number;
-  /** At most this many. @default Infinity */
+  /** At most this many (0: none, a no-op). @default Infinity */
   limit: number;
 }
 
@@ -61,7 +61,7 @@ export function parseCleanOptions(value: unknown): CleanOptions {
     limit:
       o.limit === undefined || o.limit === Number.POSITIVE_INFINITY
         ? Number.POSITIVE_INFINITY
-        : integerOption("limit", o.limit, 1),
+        : integerOption("limit", o.limit, 0),
   };
 }
 

@@ -230,6 +230,7 @@ describeWithRedis("Redis operating scripts", () => {
       0,
       "none so old",
     );
+    assert.equal(await ops.clean({ status: "completed", limit: 0 }), 0);
     assert.equal(await ops.clean({ status: "completed", limit: 5 }), 5);
     assert.equal(await ops.clean({ status: "completed" }), n - 5);
     assert.equal(await w.client.zcard(k.completed), 0);
@@ -250,7 +251,7 @@ describeWithRedis("Redis operating scripts", () => {
       [{ status: "running" }, "status"],
       [{}, "status"],
       [{ status: "failed", olderThanMs: -1 }, "olderThanMs"],
-      [{ status: "failed", limit: 0 }, "limit"],
+      [{ status: "failed", limit: -1 }, "limit"],
       [{ status: "failed", limit: 1.5 }, "limit"],
       [{ status: "failed", age: 1 }, "age"],
       [undefined, "clean options"],

@@ -151,9 +151,9 @@ if not paused and count > 0 then
               end
             end
             if s and s.climit then
-              move(id, key, 'pending', 'running', nil, { 'n', attempt, 'b', now, 'w', token, 'y', '1' })
+              move(id, key, 'pending', 'running', nil, 'n', attempt, 'b', now, 'w', token, 'y', '1')
             else
-              move(id, key, 'pending', 'running', nil, { 'n', attempt, 'b', now, 'w', token })
+              move(id, key, 'pending', 'running', nil, 'n', attempt, 'b', now, 'w', token)
             end
             leased[#leased + 1] = expires
             leased[#leased + 1] = id

@@ -42,11 +42,11 @@ while pos <= #blob do
     done[#done + 1] = now
     done[#done + 1] = id
     if f[3] == '1' then
-      finish(id, key, 'running', 'cancelled', f[5], now, nil, { 'l', token, 'w', '' })
+      finish(id, key, 'running', 'cancelled', f[5], now, nil, 'l', token, 'w', '')
       event('X', id, f[4], 'running', 'cancelled', f[6], now)
       deps_finished(id, 'cancelled', now)
     else
-      finish(id, key, 'running', 'completed', f[5], now, nil, { 'l', token, 'w', '', 'r', result })
+      finish(id, key, 'running', 'completed', f[5], now, nil, 'l', token, 'w', '', 'r', result)
       event('C', id, f[4], 'running', 'completed', f[6], now, duration, result)
       deps_finished(id, 'completed', now)
     end

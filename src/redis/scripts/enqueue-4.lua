@@ -108,20 +108,29 @@ for j = 1, n do
       J[i + 1], J[i + 2], J[i + 3], J[i + 4], J[i + 5], J[i + 6], J[i + 7], J[i + 8]
     seq = seq + 1
     local key = job_key(id)
-    local fields = { 't', task, 'm', mr, 'p', pri, 'q', seq, 'c', now, 'n', 0 }
-    if args ~= '' then
-      fields[#fields + 1] = 'a'
-      fields[#fields + 1] = args
+    -- Most jobs have none of the optional fields: no table for them.
+    if timeout == 0 and dkey == '' then
+      if args == '' then
+        move(id, key, nil, 'pending', seq, 't', task, 'm', mr, 'p', pri, 'q', seq, 'c', now, 'n', 0)
+      else
+        move(id, key, nil, 'pending', seq, 't', task, 'm', mr, 'p', pri, 'q', seq, 'c', now, 'n', 0, 'a', args)
+      end
+    else
+      local fields = { 't', task, 'm', mr, 'p', pri, 'q', seq, 'c', now, 'n', 0 }
+      if args ~= '' then
+        fields[#fields + 1] = 'a'
+        fields[#fields + 1] = args
+      end
+      if timeout > 0 then
+        fields[#fields + 1] = 'i'
+        fields[#fields + 1] = timeout
+      end
+      if dkey ~= '' then
+        fields[#fields + 1] = 'u'
+        fields[#fields + 1] = dkey
+      end
+      move(id, key, nil, 'pending', seq, unpack(fields))
     end
-    if timeout > 0 then
-      fields[#fields + 1] = 'i'
-      fields[#fields + 1] = timeout
-    end
-    if dkey ~= '' then
-      fields[#fields + 1] = 'u'
-      fields[#fields + 1] = dkey
-    end
-    move(id, key, nil, 'pending', seq, fields)
     if deps_hold(id, key, seq, task, now, delay) then
       -- Waits for its dependencies (or one failed already): not runnable yet.
     elseif delay > 0 then

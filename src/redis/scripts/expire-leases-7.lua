@@ -28,15 +28,15 @@ for _, id in ipairs(ids) do
   if f[1] == 'running' then
     local attempts = tonumber(f[5])
     if f[2] == '1' then
-      finish(id, key, 'running', 'cancelled', f[4], now, KEYS[6], { 'w', '' })
+      finish(id, key, 'running', 'cancelled', f[4], now, KEYS[6], 'w', '')
       event('X', id, f[3], 'running', 'cancelled', attempts, now)
       deps_finished(id, 'cancelled', now)
     elseif attempts > tonumber(f[6]) + (tonumber(f[8]) or 0) then
-      finish(id, key, 'running', 'failed', f[4], now, KEYS[6], { 'w', '', 'e', msg, 'k', 'ERR_LEASE_EXPIRED' })
+      finish(id, key, 'running', 'failed', f[4], now, KEYS[6], 'w', '', 'e', msg, 'k', 'ERR_LEASE_EXPIRED')
       event('F', id, f[3], 'running', 'failed', attempts, now, msg, 'ERR_LEASE_EXPIRED', '')
       deps_finished(id, 'failed', now)
     else
-      move(id, key, 'running', 'pending', f[4], { 'w', '', 'e', msg, 'k', 'ERR_LEASE_EXPIRED' })
+      move(id, key, 'running', 'pending', f[4], 'w', '', 'e', msg, 'k', 'ERR_LEASE_EXPIRED')
       push_ready(KEYS[2], f[4], f[7], id)
       event('R', id, f[3], 'running', 'pending', attempts, now, msg, 'ERR_LEASE_EXPIRED', 0)
     end

@@ -41,7 +41,7 @@ for j = 1, n do
       event('X', id, f[4], 'running', 'cancelled', attempts, now)
       deps_finished(id, 'cancelled', now)
     elseif kind == 'r' then
-      move(id, key, 'running', 'pending', f[5], { 'e', err, 'k', code })
+      move(id, key, 'running', 'pending', f[5], 'e', err, 'k', code)
       if delay > 0 then
         push_delayed(KEYS[2], now + delay, id)
       else
@@ -49,7 +49,7 @@ for j = 1, n do
       end
       event('R', id, f[4], 'running', 'pending', attempts, now, err, code, delay)
     else
-      finish(id, key, 'running', 'failed', f[5], now, KEYS[7], { 'e', err, 'k', code })
+      finish(id, key, 'running', 'failed', f[5], now, KEYS[7], 'e', err, 'k', code)
       event('F', id, f[4], 'running', 'failed', attempts, now, err, code, duration)
       deps_finished(id, 'failed', now)
     end

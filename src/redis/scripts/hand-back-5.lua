@@ -25,12 +25,12 @@ for j = 1, n do
   if f[1] == 'running' and f[2] == token then
     redis.call('ZREM', KEYS[4], id)
     if f[3] == '1' then
-      finish(id, key, 'running', 'cancelled', f[5], now, KEYS[5], { 'l', token, 'w', '' })
+      finish(id, key, 'running', 'cancelled', f[5], now, KEYS[5], 'l', token, 'w', '')
       event('X', id, f[4], 'running', 'cancelled', f[6], now)
       deps_finished(id, 'cancelled', now)
     else
       local attempts = math.max(0, tonumber(f[6]) - 1)
-      move(id, key, 'running', 'pending', f[5], { 'l', token, 'w', '', 'n', attempts })
+      move(id, key, 'running', 'pending', f[5], 'l', token, 'w', '', 'n', attempts)
       push_ready(KEYS[1], f[5], f[7], id)
       event('B', id, f[4], 'running', 'pending', attempts, now)
     end

@@ -21,7 +21,7 @@ if f[1] ~= 'failed' and f[1] ~= 'cancelled' then
 end
 local now = now_ms()
 local attempts = tonumber(f[5]) or 0
-if not move(id, key, f[1], 'pending', f[3], { 'o', attempts }) then
+if not move(id, key, f[1], 'pending', f[3], 'o', attempts) then
   return 0
 end
 redis.call('HDEL', key, 'x', 'f', 'g')

@@ -13,8 +13,15 @@ local function job_key(id)
   return PREFIX .. 'job:' .. id
 end
 
+-- Index key names, built once per call (a concatenation per job adds up).
+local STATUS_KEYS = {}
 local function status_key(status)
-  return PREFIX .. 's:' .. status
+  local k = STATUS_KEYS[status]
+  if k == nil then
+    k = PREFIX .. 's:' .. status
+    STATUS_KEYS[status] = k
+  end
+  return k
 end
 
 local function logs_key(id)
@@ -28,64 +35,60 @@ end
 
 --@states
 
-local function can(from, to)
-  local t = LEGAL[from]
-  return t ~= nil and t[to] == true
-end
-
 -- Status index changes, queued in call order and applied by flush():
 -- consecutive changes of one index go out as one command, so a batch of
 -- claims or completions costs one ZREM or ZADD, not one per job. Four
 -- parallel lists rather than a table per change: this runs for every job.
-local IX_OP, IX_KEY, IX_SCORE, IX_ID = {}, {}, {}, {}
+local IX_OP, IX_KEY, IX_SCORE, IX_ID, IX_N = {}, {}, {}, {}, 0
 local function index_change(op, index, score, id)
-  local n = #IX_ID + 1
-  IX_OP[n], IX_KEY[n], IX_SCORE[n], IX_ID[n] = op, index, score or 0, id
+  local n = IX_N + 1
+  IX_OP[n], IX_KEY[n], IX_SCORE[n], IX_ID[n], IX_N = op, index, score, id, n
 end
 local function apply_index()
-  local i, n = 1, #IX_ID
+  local i, n = 1, IX_N
   while i <= n do
     local op, index = IX_OP[i], IX_KEY[i]
-    local args = {}
+    local args, a = {}, 0
     -- At most 1000 members per command: unpack() has a stack limit.
-    while i <= n and IX_OP[i] == op and IX_KEY[i] == index and #args < 2000 do
-      if op == 'ZADD' then
-        args[#args + 1] = IX_SCORE[i]
+    if op == 'ZADD' then
+      while i <= n and a < 2000 and IX_OP[i] == op and IX_KEY[i] == index do
+        args[a + 1], args[a + 2], a, i = IX_SCORE[i], IX_ID[i], a + 2, i + 1
       end
-      args[#args + 1] = IX_ID[i]
-      i = i + 1
+    else
+      while i <= n and a < 1000 and IX_OP[i] == op and IX_KEY[i] == index do
+        args[a + 1], a, i = IX_ID[i], a + 1, i + 1
+      end
     end
     redis.call(op, index, unpack(args))
   end
-  IX_OP, IX_KEY, IX_SCORE, IX_ID = {}, {}, {}, {}
+  IX_OP, IX_KEY, IX_SCORE, IX_ID, IX_N = {}, {}, {}, {}, 0
 end
 
 -- The one place a job's status is written. Refuses (returns false) anything
 -- the table above does not allow; `from` nil creates a job, which starts
 -- pending. Moves the job between the per-status indexes (sorted by creation
 -- sequence) and writes the status in the same HSET as the caller's other
--- `fields` (a flat list of names and values, or nil). Running jobs have no
--- index of their own: the leases set is it, and the callers add and remove
--- leases.
-local function move(id, key, from, to, seq, fields)
+-- fields (names and values after `seq`: varargs, no table per job). Running
+-- jobs have no index of their own: the leases set is it, and the callers
+-- add and remove leases.
+local function move(id, key, from, to, seq, ...)
   if from == nil then
     if to ~= 'pending' then
       return false
     end
-  elseif not can(from, to) then
-    return false
-  end
-  if from ~= nil and from ~= 'running' then
-    index_change('ZREM', status_key(from), nil, id)
+  else
+    local legal = LEGAL[from]
+    if legal == nil or legal[to] ~= true then
+      return false
+    end
+    if from ~= 'running' then
+      index_change('ZREM', status_key(from), nil, id)
+    end
   end
   if to ~= 'running' then
     index_change('ZADD', status_key(to), seq, id)
   end
-  if fields == nil then
-    redis.call('HSET', key, 's', to)
-  else
-    redis.call('HSET', key, 's', to, unpack(fields))
-  end
+  redis.call('HSET', key, 's', to, ...)
   return true
 end
 
@@ -175,18 +178,11 @@ local function flush()
   end
 end
 
--- A job reached a terminal state: stamp it (with the caller's other fields,
--- a fresh list this appends to, in the same HSET) and queue it for
--- retention. `done_key` nil: the caller adds it to the done set itself, in
--- one command for a batch.
-local function finish(id, key, from, to, seq, now, done_key, fields)
-  if fields == nil then
-    fields = { 'f', now }
-  else
-    fields[#fields + 1] = 'f'
-    fields[#fields + 1] = now
-  end
-  if not move(id, key, from, to, seq, fields) then
+-- A job reached a terminal state: stamp it (with the caller's other fields
+-- in the same HSET) and queue it for retention. `done_key` nil: the caller
+-- adds it to the done set itself, in one command for a batch.
+local function finish(id, key, from, to, seq, now, done_key, ...)
+  if not move(id, key, from, to, seq, 'f', now, ...) then
     return false
   end
   if done_key ~= nil then

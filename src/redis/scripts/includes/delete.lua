@@ -34,6 +34,8 @@ local function delete_jobs(ids, finished_only, tail, now, done_key)
       end
       list[#list + 1] = id
       if status == 'pending' then
+        -- What it still waited for (includes/dependencies.lua), if anything.
+        keys[#keys + 1] = PREFIX .. 'deps:' .. id
         local member = ready_member(h[4], id)
         redis.call('ZREM', PREFIX .. 'ready', member)
         redis.call('ZREM', PREFIX .. 'delayed', id)
