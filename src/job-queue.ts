@@ -6,6 +6,7 @@ import { ErrorCode, jobError } from "./errors.js";
 import type { JobQueueEvents } from "./events.js";
 import type { JobResult } from "./job-result.js";
 import { isTerminal, type JobStatus, parseJobStatus } from "./job-status.js";
+import { parseDedupe, parseJobTimeout } from "./operation-options.js";
 import { allTasks } from "./registry.js";
 import {
   integerOption,
@@ -120,18 +121,8 @@ export function parseEnqueueOptions(value: unknown): EnqueueOptions {
   if (o.delayMs !== undefined) numberOption("delayMs", o.delayMs, 0);
   if (o.priority !== undefined) integerOption("priority", o.priority, -1_000_000, 1_000_000);
   if (o.maxRetries !== undefined) integerOption("maxRetries", o.maxRetries, 0, 1000);
-  if (o.timeoutMs !== undefined) integerOption("timeoutMs", o.timeoutMs, 1, 2_147_483_647);
-  const dedupe = objectOption("dedupe", o.dedupe);
-  if (dedupe !== undefined) {
-    rejectUnknownKeys("dedupe.", dedupe, ["key", "ttlMs"]);
-    if (typeof dedupe.key !== "string" || dedupe.key.length === 0 || dedupe.key.length > 512) {
-      throw jobError(
-        ErrorCode.INVALID_OPTION,
-        "`dedupe.key` must be a string of 1 to 512 characters",
-      );
-    }
-    if (dedupe.ttlMs !== undefined) integerOption("dedupe.ttlMs", dedupe.ttlMs, 0, 31_536_000_000);
-  }
+  parseJobTimeout(o.timeoutMs);
+  parseDedupe(o.dedupe);
   if (o.dependsOn === undefined) return o as EnqueueOptions;
   // A copy: the caller's options are never changed.
   return { ...o, dependsOn: parseDependsOn(o.dependsOn, o.jobId as string | undefined) };

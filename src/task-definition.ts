@@ -17,4 +17,8 @@ export interface TaskDefinition {
   readonly backoff: Backoff;
   /** The queue given in the options; `undefined` means the process default. */
   readonly queue: JobQueue | undefined;
+  /** At most this many running at once across processes; `undefined` for no limit. */
+  readonly concurrency?: number | undefined;
+  /** At most `max` starts per `intervalMs` across processes; `undefined` for no limit. */
+  readonly rateLimit?: { readonly max: number; readonly intervalMs: number } | undefined;
 }

@@ -8,6 +8,7 @@ import { ErrorCode, jobError } from "./errors.js";
 import { defaultQueue } from "./get-queue.js";
 import type { EnqueueOptions, JobQueue, WaitOptions } from "./job-queue.js";
 import type { JobResult } from "./job-result.js";
+import { parseConcurrency, parseRateLimit } from "./operation-options.js";
 import { registerTask } from "./registry.js";
 import type { TaskDefinition } from "./task-definition.js";
 import { workerHost } from "./thread-role.js";
@@ -27,6 +28,14 @@ export interface BackgroundOptions {
   timeoutMs?: number;
   /** Delay before each retry; a number is a fixed delay in ms. @default exponential from 2 s */
   backoff?: BackoffOptions | number;
+  /** At most this many jobs of the task run at once, across every process of the queue. @default no limit */
+  concurrency?: number;
+  /**
+   * At most `max` jobs of the task start per `intervalMs`, across every
+   * process of the queue; the others wait as pending (they never fail for it).
+   * @default no limit
+   */
+  rateLimit?: { max: number; intervalMs: number };
 }
 
 type TaskFn = (...args: any[]) => unknown;
@@ -103,7 +112,16 @@ export function background(arg?: TaskFn | BackgroundOptions): any {
   };
 }
 
-const OPTION_KEYS = ["maxRetries", "queue", "name", "module", "timeoutMs", "backoff"] as const;
+const OPTION_KEYS = [
+  "maxRetries",
+  "queue",
+  "name",
+  "module",
+  "timeoutMs",
+  "backoff",
+  "concurrency",
+  "rateLimit",
+] as const;
 
 function validateOptions(arg: unknown): BackgroundOptions {
   const o = objectOption("options", arg) ?? {};
@@ -119,6 +137,8 @@ function validateOptions(arg: unknown): BackgroundOptions {
     throw jobError(ErrorCode.INVALID_OPTION, "`queue` must be a JobQueue");
   }
   parseBackoff(o.backoff);
+  parseConcurrency(o.concurrency);
+  parseRateLimit(o.rateLimit);
   return o as BackgroundOptions;
 }
 
@@ -142,6 +162,8 @@ function defineTask<F extends TaskFn>(
     timeoutMs: options.timeoutMs,
     backoff: parseBackoff(options.backoff),
     queue: options.queue,
+    concurrency: parseConcurrency(options.concurrency),
+    rateLimit: parseRateLimit(options.rateLimit),
   });
   registerTask(def);
 

@@ -17,12 +17,12 @@ import {
 } from "../job-queue.js";
 import type { JobResult } from "../job-result.js";
 import type { JobStatus } from "../job-status.js";
-import { requireTask } from "../registry.js";
+import { parseCleanOptions } from "../operation-options.js";
+import { findTask, requireTask } from "../registry.js";
 import { TimerQueue } from "../timer-queue.js";
 import { validateJobId } from "../validate.js";
 import { mainThreadHost } from "../worker-host.js";
 import { type Change, emitChange, isFinal } from "./changes.js";
-import { parseCleanOptions } from "./operation-options.js";
 import { Runner, type RunnerLog } from "./runner.js";
 import { listSchedules, scheduleJob, unscheduleJob } from "./schedule-api.js";
 import type { ScheduleSpec } from "./schedule-spec.js";
@@ -335,7 +335,9 @@ export abstract class EngineQueue extends JobQueue {
       progress: (jobId, value) => runner?.progress(jobId, value),
       error: (error) => store.problem("running a job", error),
     });
-    runner = new Runner(store, executor, this.#settings.logger);
+    runner = new Runner(store, executor, this.#settings.logger, () =>
+      this.taskNames().flatMap((name) => findTask(name) ?? []),
+    );
     this.#runner = runner;
     runner.start();
     this.#startScheduler();

@@ -51,7 +51,10 @@ export class Runner implements RunnerPort {
   #closing = false;
   #idleWaiters: (() => void)[] = [];
 
-  constructor(store: JobStore, executor: Executor, log: RunnerLog) {
+  readonly #tasks: () => TaskDefinition[];
+
+  constructor(store: JobStore, executor: Executor, log: RunnerLog, tasks: () => TaskDefinition[]) {
+    this.#tasks = tasks;
     this.#store = store;
     this.#executor = executor;
     this.#log = log;
@@ -110,6 +113,10 @@ export class Runner implements RunnerPort {
 
   *held(): Iterable<ClaimedJob> {
     for (const h of this.#held.values()) if (!h.lost) yield h.job;
+  }
+
+  tasks(): TaskDefinition[] {
+    return this.#tasks();
   }
 
   /** `currentJob().progress()` of a job running here. */

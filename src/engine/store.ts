@@ -3,6 +3,7 @@ import type { ArgsEncoding } from "../executor/protocol.js";
 import type { JobCounts } from "../job-queue.js";
 import type { JobResult } from "../job-result.js";
 import type { JobStatus } from "../job-status.js";
+import type { CleanOptions } from "../operation-options.js";
 import type { TaskDefinition } from "../task-definition.js";
 import type { Pace } from "./pace-meter.js";
 import type { ScheduleStore } from "./schedule-store.js";
@@ -86,7 +87,7 @@ export interface JobStore {
   setPaused(paused: boolean): Promise<void>;
   isPaused(): Promise<boolean>;
   remove(jobId: string): Promise<boolean>;
-  clean(query: CleanQuery): Promise<number>;
+  clean(query: CleanOptions): Promise<number>;
   getLogs(jobId: string): Promise<string[] | undefined>;
   /** Appends log lines of running jobs (fenced by their claim). */
   appendLogs(entries: LogEntry[]): void;
@@ -171,11 +172,7 @@ export interface ListQuery {
   task: string | undefined;
 }
 
-export interface CleanQuery {
-  status: "completed" | "failed" | "cancelled";
-  olderThanMs: number;
-  limit: number;
-}
+export type { CleanOptions as CleanQuery } from "../operation-options.js";
 
 export interface LogEntry {
   job: ClaimedJob;
@@ -192,4 +189,6 @@ export interface RunnerPort {
   lost(jobId: string): void;
   /** The jobs this runner holds, for lease renewal. */
   held(): Iterable<ClaimedJob>;
+  /** The tasks whose jobs this runner runs (their limits are shared with other processes). */
+  tasks(): TaskDefinition[];
 }

@@ -32,6 +32,7 @@ import { JobTable } from "./job-table.js";
 import { MemoryJob } from "./memory-job.js";
 import { ReadyQueue } from "./ready-queue.js";
 import { ScheduleTable } from "./schedule-table.js";
+import { TaskLimits } from "./task-limits.js";
 
 export interface MemoryStoreOptions {
   maxAgeMs: number;
@@ -64,6 +65,7 @@ export class MemoryStore implements JobStore {
   readonly #logs = new Map<string, string[]>();
   readonly #dedupe = new Map<string, { job: MemoryJob; until: number }>();
   readonly #graph = new DependencyGraph();
+  readonly #limits: TaskLimits;
   readonly schedules = new ScheduleTable();
   #runner: RunnerPort | undefined;
   #paused = false;
@@ -80,6 +82,10 @@ export class MemoryStore implements JobStore {
       },
       (job) => this.#delayed.runAt(job) ?? (job.notBefore > 0 ? job.notBefore : undefined),
     );
+    this.#limits = new TaskLimits(timers, (jobs) => {
+      for (const job of jobs) this.#ready.push(job, job.priority);
+      this.#runner?.wake();
+    });
     this.#delayed = new DelayedJobs(timers, (job) => {
       this.#ready.push(job, job.priority);
       this.#runner?.wake();
@@ -275,14 +281,18 @@ export class MemoryStore implements JobStore {
 
   async close(): Promise<void> {
     this.#delayed.clear();
+    this.#limits.clear();
   }
 
   claim(n: number): ClaimedJob[] {
     if (this.#paused || this.#ready.size === 0) return NONE;
     const out: ClaimedJob[] = [];
+    const now = Date.now();
     while (out.length < n && this.#ready.size > 0) {
       const job = this.#ready.shift()!;
       if (job.status !== "pending" || job.delayed || this.#table.get(job.id) !== job) continue;
+      if (!this.#limits.admit(job, now)) continue;
+      this.#limits.started(job.def, now);
       job.attempts++;
       job.startedAt = this.#table.clock();
       this.#move(job, "running", "started", {});
@@ -363,6 +373,7 @@ export class MemoryStore implements JobStore {
   }
 
   /** The one place a job's status changes: checked against the state machine, counted, reported. */
+  // (A job that stops running gives its task's concurrency slot back here.)
   #move(
     job: MemoryJob,
     to: JobStatus,
@@ -372,6 +383,7 @@ export class MemoryStore implements JobStore {
   ): void {
     assertTransition(job.id, from, to);
     job.status = to;
+    if (from === "running") this.#limits.ended(job.def);
     this.#table.moved(from, to);
     this.#report(kind, job, from, facts);
   }

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { assertCloneable, assertPayloadSize, encodeMsgpack } from "../codec.js";
+import { dependencyNotFound } from "../engine/dependencies.js";
 import type { ChangeSink } from "../engine/engine-queue.js";
 import type { Pace } from "../engine/pace-meter.js";
 import type {
@@ -16,16 +17,24 @@ import type {
   SettleReply,
   StoredArgs,
 } from "../engine/store.js";
-import { ErrorCode, jobError } from "../errors.js";
+import { JobError } from "../errors.js";
 import { ArgsEncoding } from "../executor/protocol.js";
 import type { JobCounts } from "../job-queue.js";
 import type { JobResult } from "../job-result.js";
 import { JOB_STATUSES } from "../job-status.js";
 import { isConnectionError } from "./connection.js";
+import { type DependencyRecord, dependencyRefusal, packDependencies } from "./dependency-pack.js";
 import { handBack, writeEndings } from "./endings.js";
 import { EventRelay } from "./event-relay.js";
 import { hashFromListed, jobResultFromHash } from "./job-record.js";
-import { type EnqueueRecord, packEnqueues, unpackClaims } from "./packed.js";
+import { RedisOperations } from "./operations.js";
+import {
+  type EnqueueRecord,
+  enqueuedIds,
+  packEnqueues,
+  readEnqueueReply,
+  unpackClaims,
+} from "./packed.js";
 import { RedisLink } from "./redis-link.js";
 import type { ParsedRedisOptions } from "./redis-options.js";
 import { RedisScheduleStore } from "./schedule-store.js";
@@ -58,7 +67,13 @@ export class RedisStore implements JobStore {
   readonly #relay: EventRelay;
   #upkeep: Upkeep | undefined;
   #schedules: RedisScheduleStore | undefined;
-  #batch: { row: EnqueueRecord; resolve: () => void; reject: (error: unknown) => void }[] = [];
+  #operations: RedisOperations | undefined;
+  #batch: {
+    row: EnqueueRecord;
+    deps: DependencyRecord;
+    resolve: (outcome: unknown) => void;
+    reject: (error: unknown) => void;
+  }[] = [];
   #progress = new Map<string, { job: ClaimedJob; value: Buffer }>();
   #progressQueued = false;
   /** Reads in flight, so close() lets them end before it disconnects. */
@@ -174,28 +189,61 @@ export class RedisStore implements JobStore {
   async insert(jobs: NewJob[]): Promise<string[]> {
     await this.#front();
     const rows = jobs.map(toRecord);
+    const deps = jobs.map((j) => ({ id: j.id, dependsOn: j.dependsOn ?? [] }));
     if (rows.length === 1) {
       // Enqueues made in the same tick (a loop that does not await each one,
       // Promise.all) share one script call, as enqueueMany would. Each job
       // was checked before; a Redis error fails the whole batch, each caller with it.
-      await new Promise<void>((resolve, reject) => {
-        this.#batch.push({ row: rows[0]!, resolve, reject });
+      const outcome = await new Promise<unknown>((resolve, reject) => {
+        this.#batch.push({ row: rows[0]!, deps: deps[0]!, resolve, reject });
         if (this.#batch.length === 1) queueMicrotask(() => this.#writeBatch());
         else if (this.#batch.length >= BATCH) this.#writeBatch();
       });
-    } else {
-      for (let i = 0; i < rows.length; i += BATCH) await this.#enqueue(rows.slice(i, i + BATCH));
+      return [this.#idOf(jobs[0]!.id, outcome)];
     }
-    return jobs.map((j) => j.id);
+    // Every dependency must exist before any job of the batch is stored
+    // (the script checks again, atomically, for each job).
+    await this.#checkDependencies(jobs);
+    const ids: string[] = [];
+    for (let i = 0; i < rows.length; i += BATCH) {
+      const reply = await this.#enqueue(rows.slice(i, i + BATCH), deps.slice(i, i + BATCH));
+      reply.forEach((outcome, j) => ids.push(this.#idOf(jobs[i + j]!.id, outcome)));
+    }
+    return ids;
+  }
+
+  /** The id the caller gets for one job, or the coded refusal of its missing dependency. */
+  #idOf(id: string, outcome: unknown): string {
+    const refused = dependencyRefusal(id, outcome);
+    if (refused !== undefined) throw refused;
+    return enqueuedIds([id], readEnqueueReply([outcome]))[0]!;
+  }
+
+  async #checkDependencies(jobs: NewJob[]): Promise<void> {
+    const batch = new Set(jobs.map((j) => j.id));
+    const wanted = [...new Set(jobs.flatMap((j) => j.dependsOn ?? []))].filter(
+      (d) => !batch.has(d),
+    );
+    if (wanted.length === 0) return;
+    const found = await this.link.command((c) =>
+      Promise.all(wanted.map((d) => c.exists(this.#o.keys.job(d)))),
+    );
+    const missing = wanted.find((_, i) => found[i] === 0);
+    if (missing === undefined) return;
+    const job = jobs.find((j) => j.dependsOn?.includes(missing))!;
+    throw dependencyNotFound(job.id, missing);
   }
 
   #writeBatch(): void {
     const batch = this.#batch;
     if (batch.length === 0) return;
     this.#batch = [];
-    this.#enqueue(batch.map((b) => b.row)).then(
-      () => {
-        for (const b of batch) b.resolve();
+    this.#enqueue(
+      batch.map((b) => b.row),
+      batch.map((b) => b.deps),
+    ).then(
+      (reply) => {
+        batch.forEach((b, i) => b.resolve(reply[i]));
       },
       (error) => {
         for (const b of batch) b.reject(error);
@@ -203,9 +251,15 @@ export class RedisStore implements JobStore {
     );
   }
 
-  #enqueue(rows: EnqueueRecord[]): Promise<unknown> {
+  async #enqueue(rows: EnqueueRecord[], deps: DependencyRecord[]): Promise<unknown[]> {
     const k = this.#o.keys;
-    return this.link.run("enqueue", [k.ready, k.delayed, k.pending, k.seq], [packEnqueues(rows)]);
+    const args: Buffer[] = [packEnqueues(rows)];
+    if (deps.some((d) => d.dependsOn.length > 0)) args.push(packDependencies(deps));
+    return (await this.link.run(
+      "enqueue",
+      [k.ready, k.delayed, k.pending, k.seq],
+      args,
+    )) as unknown[];
   }
 
   get(jobId: string): Promise<JobResult | undefined> {
@@ -256,28 +310,51 @@ export class RedisStore implements JobStore {
 
   // ---- operating jobs ----
 
-  retry(_jobId: string): Promise<boolean> {
-    return notYet("retry");
+  get #ops(): RedisOperations {
+    this.#operations ??= new RedisOperations(this.link.scripts, this.link.client, this.#o.keys);
+    return this.#operations;
   }
-  promote(_jobId: string): Promise<boolean> {
-    return notYet("promote");
+
+  /** Runs an operation once connected, its connection failure coded. */
+  async #op<T>(fn: (ops: RedisOperations) => Promise<T>): Promise<T> {
+    await this.#front();
+    await this.link.ready();
+    try {
+      return await fn(this.#ops);
+    } catch (error) {
+      if (error instanceof JobError) throw error;
+      throw this.link.unavailable(error);
+    }
   }
-  setPaused(_paused: boolean): Promise<void> {
-    return notYet("pause");
+
+  retry(jobId: string): Promise<boolean> {
+    return this.#op((ops) => ops.retry(jobId));
+  }
+  promote(jobId: string): Promise<boolean> {
+    return this.#op((ops) => ops.promote(jobId));
+  }
+  setPaused(paused: boolean): Promise<void> {
+    return this.#op((ops) => (paused ? ops.pause() : ops.resume()));
   }
   isPaused(): Promise<boolean> {
-    return notYet("isPaused");
+    return this.#op((ops) => ops.isPaused());
   }
-  remove(_jobId: string): Promise<boolean> {
-    return notYet("remove");
+  remove(jobId: string): Promise<boolean> {
+    return this.#op((ops) => ops.remove(jobId));
   }
-  clean(_q: CleanQuery): Promise<number> {
-    return notYet("clean");
+  clean(q: CleanQuery): Promise<number> {
+    return this.#op((ops) => ops.clean(q));
   }
-  getLogs(_jobId: string): Promise<string[] | undefined> {
-    return notYet("getLogs");
+  getLogs(jobId: string): Promise<string[] | undefined> {
+    return this.#op((ops) => ops.getLogs(jobId));
   }
-  appendLogs(_entries: LogEntry[]): void {}
+  appendLogs(entries: LogEntry[]): void {
+    const lines = entries.map((e) => ({ jobId: e.job.id, token: e.job.token, lines: e.lines }));
+    // Logs are advisory like progress: a line lost to a dropped connection is not retried.
+    this.#ops
+      .appendLogs(lines, this.#o.worker.maxLogLines)
+      .catch((error) => this.problem("writing job logs", error));
+  }
 
   // ---- the worker side ----
 
@@ -294,6 +371,7 @@ export class RedisStore implements JobStore {
       subscribeTimeoutMs: this.#o.connection.commandTimeoutMs,
       problem: (what, error) => this.problem(what, error),
       schedulesChanged: () => this.#sink.schedulesChanged(),
+      ops: () => this.#ops,
     });
     this.#upkeep.start(runner);
   }
@@ -311,6 +389,8 @@ export class RedisStore implements JobStore {
   }
 
   async claim(n: number): Promise<ClaimedJob[]> {
+    // No job of a limited task may start before its limits are in Redis.
+    await this.#upkeep?.limitsShared;
     const k = this.#o.keys;
     const reply = (await this.link.scripts.runBuffer(
       "claim",
@@ -324,6 +404,7 @@ export class RedisStore implements JobStore {
       task: c.task,
       attempt: c.attempt,
       maxRetries: c.maxRetries,
+      timeoutMs: c.timeoutMs,
       args: c.args,
       encoding: c.args === undefined ? ArgsEncoding.NONE : ArgsEncoding.MSGPACK,
       token: `${this.workerId}:${c.attempt}`,
@@ -370,6 +451,8 @@ function toRecord(j: NewJob): EnqueueRecord {
     maxRetries: j.maxRetries,
     priority: j.priority,
     delayMs: j.delayMs,
+    timeoutMs: j.timeoutMs,
+    dedupe: j.dedupe,
   };
 }
 
@@ -378,10 +461,4 @@ const NO_ARGS = new Uint8Array(0);
 
 function isPrimitive(v: unknown): boolean {
   return v === null || (typeof v !== "object" && typeof v !== "function" && typeof v !== "symbol");
-}
-
-function notYet(what: string): Promise<never> {
-  return Promise.reject(
-    jobError(ErrorCode.INVALID_OPTION, `${what} is not available on RedisQueue in this build`),
-  );
 }

@@ -3,6 +3,7 @@ import type { ClaimedJob, RunnerPort } from "../engine/store.js";
 import type { EventBus } from "./event-bus.js";
 import { type ControlMessage, parseControlMessage } from "./event-codec.js";
 import { LeaseKeeper } from "./lease-keeper.js";
+import type { RedisOperations } from "./operations.js";
 import type { QueueKeys } from "./queue-keys.js";
 import type { WorkerSettings } from "./redis-options.js";
 import type { ScriptRunner } from "./scripts.js";
@@ -20,6 +21,7 @@ export interface UpkeepDeps {
   problem(what: string, error: unknown): void;
   /** Another process changed the schedules. */
   schedulesChanged(): void;
+  ops(): RedisOperations;
 }
 
 /**
@@ -41,6 +43,8 @@ export class Upkeep {
   #trimming: Promise<void> | undefined;
   #finishedSinceTrim = 0;
   #stopped = false;
+  /** The task limits last written, so they are written again only when they change. */
+  #limits = "";
 
   constructor(deps: UpkeepDeps) {
     this.#d = deps;
@@ -71,7 +75,32 @@ export class Upkeep {
     this.#d.client.on("ready", this.#onReady);
     this.#d.bus.onReconnect(() => this.#runner?.wake());
     this.#subscribe();
+    this.limitsShared = this.#shareLimits().catch((error) =>
+      this.#d.problem("sharing task limits", error),
+    );
     if (this.#d.client.status === "ready") void this.#check();
+  }
+
+  /** Settles once this process's task limits were written (or that failed): claims wait for it. */
+  limitsShared: Promise<void> = Promise.resolve();
+
+  /**
+   * Shares the limits of the tasks this process runs (`concurrency`,
+   * `rateLimit`) with every claimer: the claim script reads them from Redis.
+   * Written at the first check and again when they change (a task defined
+   * later); a task without limits clears any it had.
+   */
+  async #shareLimits(): Promise<void> {
+    const tasks = this.#runner?.tasks() ?? [];
+    const limits = tasks.map((t) => ({
+      task: t.name,
+      concurrency: t.concurrency,
+      rateLimit: t.rateLimit,
+    }));
+    const text = JSON.stringify(limits);
+    if (text === this.#limits) return;
+    await this.#d.ops().setTaskLimits(limits);
+    this.#limits = text;
   }
 
   /** Stops claiming-related timers at once; waits for a retention pass in progress. */
@@ -87,6 +116,8 @@ export class Upkeep {
   }
 
   readonly #onReady = () => {
+    // A restarted Redis may have lost them.
+    this.#limits = "";
     this.#subscribe();
     void this.#leases.renewNow();
     void this.#check();
@@ -139,6 +170,7 @@ export class Upkeep {
     this.#checking = true;
     const k = this.#d.keys;
     try {
+      await this.#shareLimits();
       for (let round = 0; round < 10; round++) {
         const reply = (await this.#d.scripts.run(
           "expireLeases",
