@@ -13,7 +13,13 @@ registerBackend("redis", (options) => new RedisQueue(options as RedisQueueOption
 
 export type { Backoff, BackoffOptions } from "./backoff.js";
 export { currentJob, type JobContext } from "./current-job.js";
-export { ErrorCode, type ErrorCodeValue, JobError, RapidAIException } from "./errors.js";
+export {
+  ErrorCode,
+  type ErrorCodeValue,
+  JobError,
+  RapidAIException,
+  UnrecoverableError,
+} from "./errors.js";
 export {
   type CancelledEvent,
   type CompletedEvent,
@@ -41,6 +47,7 @@ export {
   type WaitOptions,
 } from "./job-queue.js";
 export { JobResult } from "./job-result.js";
+export { move } from "./move.js";
 export { isTerminal, JOB_STATUSES, JobStatus, parseJobStatus } from "./job-status.js";
 export {
   InMemoryQueue,
