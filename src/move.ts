@@ -77,6 +77,13 @@ export interface FoundBuffers {
  */
 export function findBuffers(root: unknown, sharedToo: boolean): FoundBuffers {
   const found: FoundBuffers = { moved: [], shared: [] };
+  // The common shapes, `[move(bytes), 2]` or a bare `move(bytes)`, need no
+  // walk: only a list of flat values, or one value, gets here.
+  const flat = Array.isArray(root) ? root : [root];
+  if (flat.every(isFlat)) {
+    for (const value of flat) visitFlat(value, found, sharedToo);
+    return found;
+  }
   const seen = new Set<unknown>();
   const stack: unknown[] = [root];
   while (stack.length > 0) {
@@ -101,6 +108,26 @@ export function findBuffers(root: unknown, sharedToo: boolean): FoundBuffers {
     }
   }
   return found;
+}
+
+/** A value that holds no other value a walk would look into. */
+function isFlat(value: unknown): boolean {
+  return (
+    value === null ||
+    typeof value !== "object" ||
+    ArrayBuffer.isView(value) ||
+    value instanceof ArrayBuffer ||
+    value instanceof SharedArrayBuffer
+  );
+}
+
+function visitFlat(value: unknown, found: FoundBuffers, sharedToo: boolean): void {
+  if (value instanceof ArrayBuffer) take(value, found);
+  else if (ArrayBuffer.isView(value)) {
+    if (value.buffer instanceof ArrayBuffer) take(value.buffer, found);
+  } else if (sharedToo && value instanceof SharedArrayBuffer && !found.shared.includes(value)) {
+    found.shared.push(value);
+  }
 }
 
 function take(buffer: ArrayBuffer, found: FoundBuffers): void {

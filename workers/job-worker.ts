@@ -338,14 +338,25 @@ function handBack(req: RunRequest, transfer: ArrayBuffer[]): (ArrayBuffer | unde
   );
 }
 
-/** Posts a batched attempt's answer on the result channel, its buffers transferred. */
-function postAnswer(req: RunRequest, ms: number, outcome: Outcome | undefined, error: unknown): void {
+/** An attempt's answer as data, with the buffers to transfer along: its result's, and the arguments'. */
+function answerOf(
+  req: RunRequest,
+  ms: number,
+  outcome: Outcome | undefined,
+  error: unknown,
+): { answer: Answer; transfer: ArrayBuffer[] } {
   const transfer = outcome?.transfer ?? [];
   const answer: Answer =
     error === undefined
       ? { slot: req.slot, jobId: req.jobId, ranMs: ms, value: outcome?.value }
       : { slot: req.slot, jobId: req.jobId, ranMs: ms, error: error as WorkerErrorPayload };
   if (req.buffers !== undefined) answer.returned = handBack(req, transfer);
+  return { answer, transfer };
+}
+
+/** Posts a batched attempt's answer on the result channel, its buffers transferred. */
+function postAnswer(req: RunRequest, ms: number, outcome: Outcome | undefined, error: unknown): void {
+  const { answer, transfer } = answerOf(req, ms, outcome, error);
   try {
     results.postMessage(answer, transfer);
   } catch (cloneError) {
@@ -373,7 +384,16 @@ function movable(outcome: Outcome): unknown {
 }
 
 export default async function run(req: RunRequest | BatchRequest): Promise<unknown> {
-  if (!("batch" in req)) return movable(await runJob(req));
+  if (!("batch" in req)) {
+    if (req.buffers === undefined) return movable(await runJob(req));
+    // Moved arguments: the answer is data, an error included, so that the
+    // buffers come back (transferred) however the job ended.
+    let answered: ReturnType<typeof answerOf> | undefined;
+    await runJob(req, (r, ms, outcome, error) => {
+      answered = answerOf(r, ms, outcome, error);
+    }).catch(() => {});
+    return movable({ value: answered!.answer, transfer: answered!.transfer });
+  }
   // All start now: acquire() lets them run in order, perThread at a time.
   // Each posts its answer itself, before the next may start.
   await Promise.all(req.batch.map((r) => runJob(r, postAnswer).catch(() => {})));
@@ -390,6 +410,7 @@ export default async function run(req: RunRequest | BatchRequest): Promise<unkno
 async function runJob(
   req: RunRequest,
   post?: (req: RunRequest, ms: number, outcome: Outcome | undefined, error: unknown) => void,
+  posted = post === postAnswer,
 ): Promise<Outcome> {
   const wait = acquire();
   if (wait !== undefined) await wait;
@@ -419,6 +440,6 @@ async function runJob(
     checkLimits();
     post?.(req, performance.now() - t0, outcome, error);
     Atomics.store(owners, req.slot, 0);
-    release(post !== undefined);
+    release(posted);
   }
 }

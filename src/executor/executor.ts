@@ -304,16 +304,21 @@ export class Executor {
       encodeResult: spec.encodeResult,
     };
     if (spec.timeoutMs !== undefined) this.watchTimeout(attempt, spec.timeoutMs);
+    attempt.short = (this.#taskMs.get(spec.task.name) ?? PREFETCH_BELOW_MS) < PREFETCH_BELOW_MS;
     if (spec.moved !== undefined) {
-      // Its buffers go in the transfer list and come back with the answer on
-      // the result channel: sent alone, as a batch of one, never prefetched.
+      // Its buffers go in the transfer list and come back with its answer
+      // (an Answer, errors included): sent alone, and only to a
+      // thread with a free slot. A short one beyond the free slots waits in
+      // the pool's queue on this thread, buffers still here, and the pool
+      // hands it to the thread whose answer frees one, without waiting for
+      // this thread: no buffer waits in a thread that could die under
+      // another job.
       attempt.moved = spec.moved;
       request.buffers = spec.moved.buffers;
       request.shared = spec.moved.shared;
-      this.#send({ batch: [request] }, false, [attempt], spec.moved.buffers);
+      this.#send(request, false, [attempt], spec.moved.buffers);
       return attempt;
     }
-    attempt.short = (this.#taskMs.get(spec.task.name) ?? PREFETCH_BELOW_MS) < PREFETCH_BELOW_MS;
     if (attempt.short) {
       // Sent at the end of this turn, with the other short jobs started in it.
       if (this.#outbox.push([attempt, request]) === 1) queueMicrotask(this.#sendOutbox);
@@ -406,12 +411,7 @@ export class Executor {
       const answer = m.message as Answer;
       const attempt = this.#attempts[answer.slot];
       if (attempt === undefined || attempt.jobId !== answer.jobId) continue;
-      attempt.ranMs = answer.ranMs;
-      if (answer.returned !== undefined && attempt.moved !== undefined) {
-        // The argument buffers are home again, for a retry.
-        const buffers = attempt.moved.buffers;
-        for (const [i, buffer] of answer.returned.entries()) if (buffer) buffers[i] = buffer;
-      }
+      this.#takeBack(attempt, answer);
       this.#end(attempt, answer.value, answer.error);
     }
   }
@@ -567,7 +567,21 @@ export class Executor {
   #settle(attempt: Attempt, value: unknown, error: unknown): void {
     if (this.#attempts[attempt.slot] !== attempt) return;
     this.#drainProgress();
+    if (attempt.moved !== undefined && error === undefined) {
+      const answer = value as Answer;
+      this.#takeBack(attempt, answer);
+      this.#end(attempt, answer.value, answer.error);
+      return;
+    }
     this.#end(attempt, value, error);
+  }
+
+  /** Records an answer's run time and puts the argument buffers it handed back home, for a retry. */
+  #takeBack(attempt: Attempt, answer: Answer): void {
+    attempt.ranMs = answer.ranMs;
+    if (answer.returned === undefined || attempt.moved === undefined) return;
+    const buffers = attempt.moved.buffers;
+    for (const [i, buffer] of answer.returned.entries()) if (buffer) buffers[i] = buffer;
   }
 
   /**

@@ -1,4 +1,10 @@
-import { assertPayloadSize, decodeV8, encodeV8 } from "../codec.js";
+import {
+  assertPayloadSize,
+  decodeThreadArgs,
+  decodeV8,
+  type MovedArgs,
+  prepareThreadArgs,
+} from "../codec.js";
 import { ErrorCode, errorMessage, jobError, type SerializedError } from "../errors.js";
 import type { Attempt, AttemptOutcome } from "../executor/attempt.js";
 import { Executor, type ExecutorOptions } from "../executor/executor.js";
@@ -212,9 +218,10 @@ export class InMemoryQueue extends JobQueue {
     if (!Array.isArray(args)) throw jobError(ErrorCode.INVALID_OPTION, "`args` must be an array");
     if (this.#jobs.has(jobId)) return undefined;
     let bytes: Uint8Array | undefined;
+    let moved: MovedArgs | undefined;
     if (args.length > 0) {
-      bytes = encodeV8(args);
-      assertPayloadSize(bytes.byteLength, this.#maxPayloadBytes);
+      ({ bytes, moved } = prepareThreadArgs(args));
+      assertPayloadSize(bytes!.byteLength, this.#maxPayloadBytes);
     }
     const job = new MemoryJob(
       jobId,
@@ -224,8 +231,12 @@ export class InMemoryQueue extends JobQueue {
       opts?.priority ?? 0,
       this.#clock(),
     );
+    if (moved !== undefined) this.#moved.set(job, moved);
     return { job, delayMs: opts?.delayMs ?? 0 };
   }
+
+  /** Buffers moved with a job's arguments (move(), SharedArrayBuffer), kept until the job goes. */
+  #moved = new WeakMap<MemoryJob, MovedArgs>();
 
   #insert({ job, delayMs }: { job: MemoryJob; delayMs: number }): void {
     const jobId = job.id;
@@ -398,7 +409,13 @@ export class InMemoryQueue extends JobQueue {
         jobId: job.id,
         task: job.def,
         args: job.args,
-        encoding: job.args === undefined ? ArgsEncoding.NONE : ArgsEncoding.V8,
+        encoding:
+          job.args === undefined
+            ? ArgsEncoding.NONE
+            : this.#moved.has(job)
+              ? ArgsEncoding.V8_MOVED
+              : ArgsEncoding.V8,
+        moved: this.#moved.get(job),
         attempt: job.attempts,
         encodeResult: false,
       },
@@ -568,7 +585,18 @@ export class InMemoryQueue extends JobQueue {
       maxRetries: job.maxRetries,
       ...(job.progress === undefined ? {} : { progress: job.progress }),
       ...(withArgs
-        ? { args: job.args === undefined ? [] : (decodeV8(job.args) as unknown[]) }
+        ? {
+            args:
+              job.args === undefined
+                ? []
+                : this.#moved.has(job)
+                  ? decodeThreadArgs({
+                      bytes: job.args,
+                      encoding: ArgsEncoding.V8_MOVED,
+                      moved: this.#moved.get(job)!,
+                    })
+                  : (decodeV8(job.args) as unknown[]),
+          }
         : {}),
     });
   }
