@@ -108,7 +108,8 @@ export function evaluateTargets(results: readonly CaseResult[], cores: number): 
           unit: "×",
           threshold: 0.9,
           comparator: ">=",
-          basis: "payload: rapidai InMemoryQueue + move() jobs/s ÷ piscina.run() + transferList jobs/s",
+          basis:
+            "payload: rapidai InMemoryQueue + move() jobs/s ÷ piscina.run() + transferList jobs/s",
         },
         payloadRatio(results, mib * 1024 * 1024),
       ),

@@ -47,13 +47,13 @@ export {
   type WaitOptions,
 } from "./job-queue.js";
 export { JobResult } from "./job-result.js";
-export { move } from "./move.js";
 export { isTerminal, JOB_STATUSES, JobStatus, parseJobStatus } from "./job-status.js";
 export {
   InMemoryQueue,
   type InMemoryQueueOptions,
   type RetentionOptions,
 } from "./memory/in-memory-queue.js";
+export { move } from "./move.js";
 export type { RedisQueueOptions, RedisRetentionOptions } from "./redis/redis-options.js";
 export { RedisQueue } from "./redis/redis-queue.js";
 export type { QueueLogger } from "./redis/redis-worker.js";

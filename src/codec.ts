@@ -1,8 +1,12 @@
 import { deserialize, serialize } from "node:v8";
 import { Packr } from "msgpackr";
 import { ErrorCode, jobError } from "./errors.js";
-import { decodeThreadArgsValue, encodeThreadArgs, type ThreadArgs } from "./executor/thread-args.js";
 import { ArgsEncoding } from "./executor/protocol.js";
+import {
+  decodeThreadArgsValue,
+  encodeThreadArgs,
+  type ThreadArgs,
+} from "./executor/thread-args.js";
 
 export type { MovedArgs, ThreadArgs } from "./executor/thread-args.js";
 

@@ -333,9 +333,11 @@ function checkLimits(): void {
 
 /** The argument buffers to hand back: those still whole here, minus any that left with the result. */
 function handBack(req: RunRequest, transfer: ArrayBuffer[]): (ArrayBuffer | undefined)[] {
-  return (req.buffers ?? []).map((b) =>
-    b.byteLength === 0 || transfer.includes(b) ? undefined : (transfer.push(b), b),
-  );
+  return (req.buffers ?? []).map((buffer) => {
+    if (buffer.byteLength === 0 || transfer.includes(buffer)) return undefined;
+    transfer.push(buffer);
+    return buffer;
+  });
 }
 
 /** An attempt's answer as data, with the buffers to transfer along: its result's, and the arguments'. */
@@ -355,7 +357,12 @@ function answerOf(
 }
 
 /** Posts a batched attempt's answer on the result channel, its buffers transferred. */
-function postAnswer(req: RunRequest, ms: number, outcome: Outcome | undefined, error: unknown): void {
+function postAnswer(
+  req: RunRequest,
+  ms: number,
+  outcome: Outcome | undefined,
+  error: unknown,
+): void {
   const { answer, transfer } = answerOf(req, ms, outcome, error);
   try {
     results.postMessage(answer, transfer);

@@ -283,7 +283,14 @@ export class Executor {
     const moduleUrl = spec.task.moduleUrl ?? "";
     const refused = this.#refusal(spec);
     if (refused !== undefined) {
-      const attempt = new Attempt(spec.jobId, spec.task.name, moduleUrl, -1, done, performance.now());
+      const attempt = new Attempt(
+        spec.jobId,
+        spec.task.name,
+        moduleUrl,
+        -1,
+        done,
+        performance.now(),
+      );
       queueMicrotask(() => done({ kind: "error", error: refused, permanent: true }, attempt));
       return attempt;
     }
@@ -291,7 +298,14 @@ export class Executor {
     // Beyond one job per concurrent slot, this is a prefetch (see hasCapacity).
     const prefetch = this.active >= this.concurrency;
     const slot = this.#freeSlots.pop()!;
-    const attempt = new Attempt(spec.jobId, spec.task.name, moduleUrl, slot, done, performance.now());
+    const attempt = new Attempt(
+      spec.jobId,
+      spec.task.name,
+      moduleUrl,
+      slot,
+      done,
+      performance.now(),
+    );
     this.#attempts[slot] = attempt;
     const request: RunRequest = {
       jobId: spec.jobId,

@@ -148,7 +148,8 @@ class MovingDeserializer extends Deserializer {
     const Type = VIEW_TYPES[this.readUint32()]!;
     const offset = this.readUint32();
     const byteLength = this.readUint32();
-    const buffer: ArrayBufferLike = tag === MOVED ? this.moved.buffers[id]! : this.moved.shared[id]!;
+    const buffer: ArrayBufferLike =
+      tag === MOVED ? this.moved.buffers[id]! : this.moved.shared[id]!;
     // A moved buffer away on a thread (the main thread decoding for a
     // snapshot): the view is detached, as the caller's own is.
     if (buffer.byteLength < offset + byteLength) {

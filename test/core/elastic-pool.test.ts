@@ -8,7 +8,12 @@ after(() => closeExecutors());
 
 describe("the elastic pool", () => {
   it("grows to maxThreads under load, shrinks to minThreads when idle, and cancels on a grown thread", async () => {
-    const h = openExecutor({ minThreads: 1, maxThreads: 2, idleTimeoutMs: 100, cancelGraceMs: 100 });
+    const h = openExecutor({
+      minThreads: 1,
+      maxThreads: 2,
+      idleTimeoutMs: 100,
+      cancelGraceMs: 100,
+    });
     h.executor.start();
     await until(() => h.executor.liveThreads === 1, "the first thread");
     const jobs = [h.run("compute.threadAfter", [400]), h.run("compute.threadAfter", [400])];
@@ -30,7 +35,8 @@ describe("the elastic pool", () => {
   it("replaces a thread after maxJobsPerThread jobs, between jobs, failing none", async () => {
     const h = openExecutor({ threads: 1, maxJobsPerThread: 2 });
     const threads: unknown[] = [];
-    for (let i = 0; i < 6; i++) threads.push(okValue(await h.run("compute.threadAfter", [0]).ended));
+    for (let i = 0; i < 6; i++)
+      threads.push(okValue(await h.run("compute.threadAfter", [0]).ended));
     assert.equal(threads[0], threads[1]);
     assert.equal(threads[2], threads[3]);
     assert.equal(threads[4], threads[5]);
@@ -41,14 +47,16 @@ describe("the elastic pool", () => {
     // Any thread's heap is above 1 MiB: each job gets a fresh thread.
     const h = openExecutor({ threads: 1, maxThreadHeapMb: 1 });
     const threads: unknown[] = [];
-    for (let i = 0; i < 3; i++) threads.push(okValue(await h.run("compute.threadAfter", [0]).ended));
+    for (let i = 0; i < 3; i++)
+      threads.push(okValue(await h.run("compute.threadAfter", [0]).ended));
     assert.equal(new Set(threads).size, 3, `threads: ${threads.join(", ")}`);
   });
 
   it("keeps a thread without limits", async () => {
     const h = openExecutor({ threads: 1 });
     const threads: unknown[] = [];
-    for (let i = 0; i < 4; i++) threads.push(okValue(await h.run("compute.threadAfter", [0]).ended));
+    for (let i = 0; i < 4; i++)
+      threads.push(okValue(await h.run("compute.threadAfter", [0]).ended));
     assert.equal(new Set(threads).size, 1);
   });
 

@@ -10,7 +10,8 @@ function refused(options: Record<string, unknown>, names: RegExp): void {
   assert.throws(
     () => parseExecutorOptions(options),
     (e: unknown) =>
-      (e as { code?: string }).code === ErrorCode.INVALID_OPTION && names.test((e as Error).message),
+      (e as { code?: string }).code === ErrorCode.INVALID_OPTION &&
+      names.test((e as Error).message),
   );
 }
 

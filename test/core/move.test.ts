@@ -103,7 +103,13 @@ describe("move(): buffers transferred, not copied (in memory)", () => {
     }
     const r = await queue.waitFor(id, { timeoutMs: 20_000 });
     assert.equal(r.status, "completed", r.error);
-    assert.deepEqual(r.result, { lists: [10, 20], raw: 64, firstRawByte: 42, keyed: 7, note: "kept" });
+    assert.deepEqual(r.result, {
+      lists: [10, 20],
+      raw: 64,
+      firstRawByte: 42,
+      keyed: 7,
+      note: "kept",
+    });
   });
 
   it("adds no copy of the moved bytes while jobs wait", async () => {
