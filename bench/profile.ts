@@ -45,6 +45,10 @@ export interface Profile {
     /** Worker processes for the Redis scaling curve: 1..this. */
     maxProcesses: number;
   };
+  payload: {
+    /** Bytes carried per batch: jobs per batch = this ÷ array size. */
+    bytesPerBatch: number;
+  };
 }
 
 const quick: Profile = {
@@ -57,6 +61,7 @@ const quick: Profile = {
   latency: { idleJobs: 300, loadMs: 2_000, loadFraction: 0.25 },
   memory: { counts: [100_000], redisJobs: 20_000 },
   scaling: { noopJobs: 10_000, cpuJobs: 32, redisJobs: 4_000, maxProcesses: 4 },
+  payload: { bytesPerBatch: 512 * 1024 * 1024 },
 };
 
 const full: Profile = {
@@ -69,6 +74,7 @@ const full: Profile = {
   latency: { idleJobs: 2_000, loadMs: 10_000, loadFraction: 0.25 },
   memory: { counts: [100_000, 1_000_000], redisJobs: 100_000 },
   scaling: { noopJobs: 50_000, cpuJobs: 120, redisJobs: 20_000, maxProcesses: 4 },
+  payload: { bytesPerBatch: 2048 * 1024 * 1024 },
 };
 
 const smoke: Profile = {
@@ -81,6 +87,7 @@ const smoke: Profile = {
   latency: { idleJobs: 5, loadMs: 100, loadFraction: 0.25 },
   memory: { counts: [1_000], redisJobs: 100 },
   scaling: { noopJobs: 100, cpuJobs: 4, redisJobs: 50, maxProcesses: 2 },
+  payload: { bytesPerBatch: 4 * 1024 * 1024 },
 };
 
 export const PROFILES: Record<ProfileName, Profile> = { smoke, quick, full };

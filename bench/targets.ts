@@ -3,6 +3,7 @@
  * A target whose figures were not measured in the run is `met: null`, never
  * guessed from an older run.
  */
+import { payloadRatio } from "./scenarios/payload.js";
 import { throughputRatio } from "./scenarios/throughput.js";
 import type { CaseResult, TargetResult } from "./types.js";
 
@@ -98,6 +99,22 @@ export function evaluateTargets(results: readonly CaseResult[], cores: number): 
       find(results, "latency", "rapidai-memory")?.figures.idleStartP99Ms,
     ),
   ];
+  for (const mib of [1, 4]) {
+    targets.push(
+      judge(
+        {
+          id: `payload-${mib}mib-vs-piscina-transfer`,
+          description: `${mib} MiB Float64Array jobs with move() ≥ 0.9× Piscina with transferList`,
+          unit: "×",
+          threshold: 0.9,
+          comparator: ">=",
+          basis:
+            "payload: rapidai InMemoryQueue + move() jobs/s ÷ piscina.run() + transferList jobs/s",
+        },
+        payloadRatio(results, mib * 1024 * 1024),
+      ),
+    );
+  }
   const memoryCases = results.filter((r) => r.scenario === "memory" && r.params.store === "heap");
   for (const r of memoryCases) {
     targets.push(

@@ -4,8 +4,8 @@
  * each benchmark process makes that queue first (`getQueue(backend, options)`),
  * so the same tasks run on the in-memory queue or on Redis.
  */
-import { background } from "rapidai/background";
-import { fibonacci } from "./cpu.js";
+import { background, move } from "rapidai/background";
+import { fibonacci, scaleInPlace } from "./cpu.js";
 
 /** Does nothing: measures the engine's own cost per job. */
 export const noop = background({ maxRetries: 0, name: "bench.noop" })(function noop(): null {
@@ -25,4 +25,16 @@ export const hold = background({ maxRetries: 0, name: "bench.hold" })(async func
 ): Promise<null> {
   await new Promise((resolve) => setTimeout(resolve, ms));
   return null;
+});
+
+/**
+ * Makes one pass over its array (scales it in place), the least work a job
+ * on the data does, and hands it back: moved, or copied.
+ */
+export const payload = background({ maxRetries: 0, name: "bench.payload" })(function payload(
+  values: Float64Array,
+  moveBack: boolean,
+): Float64Array {
+  scaleInPlace(values);
+  return moveBack ? move(values) : values;
 });

@@ -3,7 +3,7 @@
  * process that runs each case, and the report.
  */
 
-/** The six scenarios, in the order a run performs them. */
+/** The scenarios, in the order a run performs them. */
 export const SCENARIO_IDS = [
   "throughput",
   "cpu-speedup",
@@ -11,6 +11,7 @@ export const SCENARIO_IDS = [
   "latency",
   "memory",
   "scaling",
+  "payload",
 ] as const;
 export type ScenarioId = (typeof SCENARIO_IDS)[number];
 

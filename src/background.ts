@@ -16,7 +16,13 @@ export { currentJob, type JobContext } from "./current-job.js";
 export type { QueueLogger } from "./engine/queue-options.js";
 export type { CronSpec, IntervalSpec, ScheduleSpec } from "./engine/schedule-spec.js";
 export type { ScheduleInfo } from "./engine/schedule-store.js";
-export { ErrorCode, type ErrorCodeValue, JobError, RapidAIException } from "./errors.js";
+export {
+  ErrorCode,
+  type ErrorCodeValue,
+  JobError,
+  RapidAIException,
+  UnrecoverableError,
+} from "./errors.js";
 export {
   type CancelledEvent,
   type CompletedEvent,
@@ -54,6 +60,7 @@ export {
   type InMemoryQueueOptions,
   type RetentionOptions,
 } from "./memory/in-memory-queue.js";
+export { move } from "./move.js";
 export type { RedisQueueOptions, RedisRetentionOptions } from "./redis/redis-options.js";
 export { RedisQueue } from "./redis/redis-queue.js";
 export { canTransition, TRANSITIONS } from "./state-machine.js";

@@ -1,6 +1,14 @@
 import { deserialize, serialize } from "node:v8";
 import { Packr } from "msgpackr";
 import { ErrorCode, jobError } from "./errors.js";
+import { ArgsEncoding } from "./executor/protocol.js";
+import {
+  decodeThreadArgsValue,
+  encodeThreadArgs,
+  type ThreadArgs,
+} from "./executor/thread-args.js";
+
+export type { MovedArgs, ThreadArgs } from "./executor/thread-args.js";
 
 /**
  * Payload encodings. In one process, `v8.serialize` is structured clone
@@ -52,6 +60,33 @@ export function decodeV8(bytes: Uint8Array): unknown {
       error,
     );
   }
+}
+
+/**
+ * Encodes a job's arguments for a worker thread of this process (the
+ * in-memory store calls it at enqueue). Buffers marked with `move()` are
+ * detached from the caller and kept in `moved`, to travel in the thread's
+ * transfer list; SharedArrayBuffers are shared. Without either, the bytes
+ * are `v8.serialize`'s. `ERR_ARGUMENT_NOT_CLONEABLE` names a bad argument.
+ */
+export function prepareThreadArgs(args: unknown[]): ThreadArgs {
+  try {
+    return encodeThreadArgs(args);
+  } catch (error) {
+    throw notCloneable(args, error);
+  }
+}
+
+/**
+ * The arguments back from {@link prepareThreadArgs} (a snapshot on the main
+ * thread). A moved buffer that is on a thread right now reads as detached
+ * (empty), as the caller's own view does.
+ */
+export function decodeThreadArgs(args: ThreadArgs): unknown[] {
+  if (args.bytes === undefined || args.encoding === ArgsEncoding.NONE) return [];
+  const value =
+    args.moved === undefined ? decodeV8(args.bytes) : decodeThreadArgsValue(args.bytes, args.moved);
+  return value as unknown[];
 }
 
 /**

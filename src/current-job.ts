@@ -29,6 +29,13 @@ export interface JobContext {
   /** Reports progress (any cloneable value, often a number from 0 to 1) to the queue's `progress` event. */
   progress(value: unknown): void;
   /**
+   * Appends a line to the job's log (`queue.getLogs(jobId)`). Lines are sent
+   * in batches, not one message each: call it freely. A line longer than
+   * 8,192 characters is cut, with a marker saying how much. In a direct call
+   * of a task (`task(...)`, not enqueued) it does nothing.
+   */
+  log(text: string): void;
+  /**
    * Throws if the job was cancelled or timed out. It reads shared memory, so it
    * works inside a CPU loop that never yields to the event loop.
    */

@@ -71,6 +71,8 @@ export const ErrorCode = {
    * a task module (a one-file script that defines tasks and enqueues them).
    */
   ENQUEUE_AT_IMPORT: "ERR_ENQUEUE_AT_IMPORT",
+  /** A job threw {@link UnrecoverableError}: it fails at once, with no retry. */
+  UNRECOVERABLE: "ERR_UNRECOVERABLE",
 } as const;
 
 /** One of the values of {@link ErrorCode}. */
@@ -101,6 +103,22 @@ export class JobError extends RapidAIException {
     super(message, options);
     this.code = code;
   }
+}
+
+/**
+ * Thrown inside a job to say that no retry can help (bad input, a refused
+ * account): the attempt fails at once, whatever retries are left. It crosses
+ * the thread boundary as data, recognised by its `code`, so a subclass or an
+ * error of another copy of this package counts as well.
+ *
+ * ```ts
+ * if (!isImage(bytes)) throw new UnrecoverableError("not an image");
+ * ```
+ */
+export class UnrecoverableError extends Error {
+  override name = "UnrecoverableError";
+  /** Always {@link ErrorCode.UNRECOVERABLE}. */
+  readonly code: typeof ErrorCode.UNRECOVERABLE = ErrorCode.UNRECOVERABLE;
 }
 
 /** Shorthand used across the code base: `jobError(ErrorCode.X, "...")`. */

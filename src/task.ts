@@ -223,6 +223,8 @@ function directContext(task: string): JobContext {
     attempt: 1,
     signal: neverAborted,
     progress() {},
+    // A direct call has no job record to keep lines in: dropped, not printed.
+    log() {},
     throwIfCancelled() {},
   };
 }

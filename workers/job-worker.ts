@@ -4,34 +4,34 @@
  * A task module is imported by the URL the main thread's registry gave, the
  * task is found by name, and its return value or error is sent back.
  */
+import { createRequire } from "node:module";
 import { performance } from "node:perf_hooks";
-import { serialize } from "node:v8";
+import { getHeapStatistics, serialize } from "node:v8";
 import { MessageChannel, parentPort, threadId, workerData } from "node:worker_threads";
 import * as Comlink from "comlink";
 import { displayModule } from "../src/caller-module.js";
 import { assertCloneable, decodeMsgpack, decodeV8, encodeMsgpack } from "../src/codec.js";
-import { type JobContext, maybeCurrentJob, runWithJob } from "../src/current-job.js";
-import {
-  ErrorCode,
-  type ErrorCodeValue,
-  type JobError,
-  jobError,
-  serializeError,
-} from "../src/errors.js";
+import { maybeCurrentJob, runWithJob } from "../src/current-job.js";
+import { ErrorCode, type ErrorCodeValue, jobError, serializeError } from "../src/errors.js";
 import {
   type AbortMessage,
+  type Answer,
   ArgsEncoding,
   type BatchRequest,
-  type BatchResult,
   CancelFlag,
   type EngineWorkerData,
   type HostWire,
   type ProgressMessage,
+  type RetireMessage,
   type RunRequest,
   type WorkerErrorPayload,
   type WorkerHello,
 } from "../src/executor/protocol.js";
 import { loaderHint } from "../src/executor/thread-loader.js";
+import { assertSerializable, decodeThreadArgsValue } from "../src/executor/thread-args.js";
+import { stopError, WorkerJob } from "../src/executor/worker-job.js";
+import { LogBuffer } from "../src/executor/worker-logs.js";
+import { findBuffers, forgetMoves, movesPending, unmark } from "../src/move.js";
 import { findTask } from "../src/registry.js";
 import type { TaskDefinition } from "../src/task-definition.js";
 import { setWorkerHost } from "../src/thread-role.js";
@@ -53,7 +53,7 @@ const owners = new Int32Array(data.owners);
 const { port1: port, port2 } = new MessageChannel();
 const { port1: results, port2: resultsFar } = new MessageChannel();
 parentPort!.postMessage(
-  { rapidaiHello: port2, rapidaiResults: resultsFar, threadId } satisfies WorkerHello,
+  { rapidaiHello: port2, results: resultsFar, threadId } satisfies WorkerHello,
   [port2, resultsFar],
 );
 
@@ -85,58 +85,20 @@ setWorkerHost({
 
 const running = new Map<number, WorkerJob>();
 port.on("message", (message: AbortMessage) => {
-  if (typeof message?.c !== "number") return;
-  const job = running.get(message.c);
-  if (job !== undefined && job.id === message.i) job.abort(message.r);
+  if (message?.kind !== "abort") return;
+  const job = running.get(message.slot);
+  if (job !== undefined && job.id === message.jobId) job.abort(message.reason);
 });
 port.unref();
 
-function stopError(flag: number): JobError {
-  return flag === CancelFlag.TIMED_OUT
-    ? jobError(ErrorCode.TIMEOUT, "the job timed out")
-    : jobError(ErrorCode.CANCELLED, "the job was cancelled");
-}
-
-/** A running job as the task sees it through `currentJob()`. */
-class WorkerJob implements JobContext {
-  #controller: AbortController | undefined;
-  /** An uncaught error or unhandled rejection raised while this job ran. */
-  lateError: unknown = undefined;
-
-  constructor(
-    readonly id: string,
-    readonly task: string,
-    readonly attempt: number,
-    readonly slot: number,
-  ) {}
-
-  // Made on first use: most jobs never look at their signal.
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      const flag = Atomics.load(flags, this.slot);
-      if (flag !== CancelFlag.NONE) this.#controller.abort(stopError(flag));
-    }
-    return this.#controller.signal;
-  }
-
-  progress(value: unknown): void {
-    port.postMessage({ p: this.slot, i: this.id, v: value } satisfies ProgressMessage);
-  }
-
-  throwIfCancelled(): void {
-    const flag = Atomics.load(flags, this.slot);
-    if (flag !== CancelFlag.NONE) throw stopError(flag);
-  }
-
-  abort(flag: number): void {
-    if (this.#controller === undefined) {
-      this.signal; // creates it already aborted, from the shared flag
-    } else if (!this.#controller.signal.aborted) {
-      this.#controller.abort(stopError(flag));
-    }
-  }
-}
+const logs = new LogBuffer((message) => port.postMessage(message));
+const link = {
+  flags,
+  logs,
+  progress(slot: number, jobId: string, value: unknown): void {
+    port.postMessage({ kind: "progress", slot, jobId, value } satisfies ProgressMessage);
+  },
+};
 
 // An error thrown after a job resolved, or a promise it left rejected,
 // belongs to the job whose async context raised it (AsyncLocalStorage follows
@@ -170,56 +132,94 @@ function codedPayload(code: ErrorCodeValue, message: string): WorkerErrorPayload
 const tasks = new Map<string, TaskDefinition>();
 const imports = new Map<string, Promise<unknown>>();
 
+/**
+ * Imports a module, or gives up after `importTimeoutMs`: a top-level await
+ * that never settles would hold the job and this thread for good. The import
+ * cannot be called off, so the thread retires, and jobs of that module still
+ * queued here fail at once.
+ */
+function importModule(url: string): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      retire();
+      reject(
+        new Error(
+          `it did not finish within ${data.importTimeoutMs} ms (a top-level await that never settles?)`,
+        ),
+      );
+    }, data.importTimeoutMs);
+  });
+  return Promise.race([import(url), timeout]).finally(() => clearTimeout(timer));
+}
+
 async function load(req: RunRequest): Promise<TaskDefinition> {
-  if (req.m === "") {
-    throw codedPayload(ErrorCode.UNKNOWN_TASK, `task "${req.n}" has no module to load it from`);
+  if (req.module === "") {
+    throw codedPayload(ErrorCode.UNKNOWN_TASK, `task "${req.task}" has no module to load it from`);
   }
-  let loading = imports.get(req.m);
+  let loading = imports.get(req.module);
   if (loading === undefined) {
-    loading = import(req.m);
-    imports.set(req.m, loading);
+    loading = importModule(req.module);
+    imports.set(req.module, loading);
   }
   try {
     await loading;
   } catch (error) {
     throw codedPayload(
       ErrorCode.TASK_MODULE_IMPORT,
-      `the module of task "${req.n}" (${displayModule(req.m)}) failed to import: ${(error as Error)?.message ?? error}${loaderHint(error)}`,
+      `the module of task "${req.task}" (${displayModule(req.module)}) failed to import: ${(error as Error)?.message ?? error}${loaderHint(error)}`,
     );
   }
-  const def = findTask(req.n);
+  const def = findTask(req.task);
   if (def === undefined) {
     throw codedPayload(
       ErrorCode.UNKNOWN_TASK,
-      `task "${req.n}" is not defined by ${displayModule(req.m)}`,
+      `task "${req.task}" is not defined by ${displayModule(req.module)}`,
     );
   }
-  tasks.set(req.n, def);
+  tasks.set(req.task, def);
   return def;
 }
 
 function decodeArgs(req: RunRequest): unknown[] {
-  if (req.e === ArgsEncoding.NONE || req.a === undefined) return [];
-  const args = req.e === ArgsEncoding.V8 ? decodeV8(req.a) : decodeMsgpack(req.a);
+  if (req.encoding === ArgsEncoding.NONE || req.args === undefined) return [];
+  const args =
+    req.encoding === ArgsEncoding.V8
+      ? decodeV8(req.args)
+      : req.encoding === ArgsEncoding.V8_MOVED
+        ? decodeMoved(req)
+        : decodeMsgpack(req.args);
   if (!Array.isArray(args))
     throw jobError(ErrorCode.PAYLOAD_CORRUPT, "the job's arguments are not a list");
   return args;
+}
+
+/** Arguments with moved or shared buffers: they came beside the bytes. */
+function decodeMoved(req: RunRequest): unknown {
+  const buffers = req.buffers ?? [];
+  return decodeThreadArgsValue(req.args!, {
+    buffers,
+    lengths: buffers.map((b) => b.byteLength),
+    shared: req.shared ?? [],
+  });
 }
 
 /**
  * The pool posts a result back by structured clone, outside the job: a value
  * that cannot be cloned would throw there, where no job owns the error, and
  * the job would never answer. Checked here, it fails its own job instead.
- * Primitives and binary data always clone, so they skip the check.
+ * Primitives and binary data always clone, so they skip the check; buffers
+ * that move are not copied to check them.
  */
-function assertCloneableResult(result: unknown): void {
+function assertCloneableResult(result: unknown, moved: readonly ArrayBuffer[]): void {
   if (typeof result !== "object" && typeof result !== "function" && typeof result !== "symbol") {
     return;
   }
   if (result === null || ArrayBuffer.isView(result) || result instanceof ArrayBuffer) return;
   try {
     // Serializing alone finds what cannot be cloned, at half the cost of a full clone.
-    serialize(result);
+    if (moved.length === 0) serialize(result);
+    else assertSerializable(result, moved);
   } catch (error) {
     throw jobError(
       ErrorCode.RESULT_NOT_CLONEABLE,
@@ -231,9 +231,15 @@ function assertCloneableResult(result: unknown): void {
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-async function execute(def: TaskDefinition, req: RunRequest): Promise<unknown> {
-  const job = new WorkerJob(req.i, req.n, req.t, req.s);
-  running.set(req.s, job);
+/** A result, and the buffers that move back with it (from `move()` inside the job). */
+interface Outcome {
+  value: unknown;
+  transfer: ArrayBuffer[];
+}
+
+async function execute(def: TaskDefinition, req: RunRequest): Promise<Outcome> {
+  const job = new WorkerJob(req.jobId, req.task, req.attempt, req.slot, link);
+  running.set(req.slot, job);
   try {
     const args = decodeArgs(req);
     const result = await runWithJob(job, () => def.fn(...args));
@@ -246,13 +252,23 @@ async function execute(def: TaskDefinition, req: RunRequest): Promise<unknown> {
     // a buffer and two objects on each side (and a view into the encoder's
     // shared 8 KiB buffer would drag all of it along). Undefined, what most
     // jobs return, needs no bytes at all.
-    if (req.r) return result === undefined ? undefined : encodeMsgpack(result).toString("latin1");
-    assertCloneableResult(result);
-    return result;
+    if (req.encodeResult) {
+      const value = result === undefined ? undefined : encodeMsgpack(result).toString("latin1");
+      return { value, transfer: [] };
+    }
+    const transfer = movesPending() ? findBuffers(result, false).moved : [];
+    assertCloneableResult(result, transfer);
+    unmark(transfer);
+    return { value: result, transfer };
   } catch (error) {
     throw payload(error);
   } finally {
-    running.delete(req.s);
+    running.delete(req.slot);
+    // Marks made by jobs that ended and moved nothing stay unused: with no
+    // job left here, no result can still carry them.
+    if (running.size === 0) forgetMoves();
+    // The job's log lines go before its answer.
+    logs.flush();
   }
 }
 
@@ -277,36 +293,121 @@ function release(answered: boolean): void {
   if (next === undefined) runningCount--;
   else if (answered) next();
   else setImmediate(next);
+  if (next === undefined) sayRetiredWhenIdle();
 }
 
-/** Posts a batched attempt's answer on the result channel. */
-function postAnswer(req: RunRequest, ms: number, value: unknown, error: unknown): void {
+// ---- retiring: replaced between jobs, never under one ----
+const retiringCells = new Int32Array(data.retiring);
+let jobsRun = 0;
+let retiring = false;
+let saidRetired = false;
+
+/**
+ * This thread runs no new task from now on: its threadId in a free cell of
+ * the shared table keeps the load balancer off it at once (a message could
+ * arrive after the pool handed it the next task). Jobs already queued here
+ * still run; once none is left, the main thread is told to terminate it.
+ */
+function retire(): void {
+  if (retiring) return;
+  retiring = true;
+  for (let i = 0; i < retiringCells.length; i++) {
+    if (Atomics.compareExchange(retiringCells, i, 0, threadId) === 0) break;
+  }
+  sayRetiredWhenIdle();
+}
+
+function sayRetiredWhenIdle(): void {
+  if (!retiring || saidRetired || runningCount > 0 || turns.length > 0) return;
+  saidRetired = true;
+  port.postMessage({ kind: "retire", threadId } satisfies RetireMessage);
+}
+
+/** After each job: has this thread run its share, or is its heap over the limit? */
+function checkLimits(): void {
+  jobsRun++;
+  if (data.maxJobsPerThread > 0 && jobsRun >= data.maxJobsPerThread) retire();
+  else if (
+    data.maxThreadHeapMb > 0 &&
+    getHeapStatistics().used_heap_size > data.maxThreadHeapMb * 1024 * 1024
+  )
+    retire();
+}
+
+/** The argument buffers to hand back: those still whole here, minus any that left with the result. */
+function handBack(req: RunRequest, transfer: ArrayBuffer[]): (ArrayBuffer | undefined)[] {
+  return (req.buffers ?? []).map((buffer) => {
+    if (buffer.byteLength === 0 || transfer.includes(buffer)) return undefined;
+    transfer.push(buffer);
+    return buffer;
+  });
+}
+
+/** An attempt's answer as data, with the buffers to transfer along: its result's, and the arguments'. */
+function answerOf(
+  req: RunRequest,
+  ms: number,
+  outcome: Outcome | undefined,
+  error: unknown,
+): { answer: Answer; transfer: ArrayBuffer[] } {
+  const transfer = outcome?.transfer ?? [];
+  const answer: Answer =
+    error === undefined
+      ? { slot: req.slot, jobId: req.jobId, ranMs: ms, value: outcome?.value }
+      : { slot: req.slot, jobId: req.jobId, ranMs: ms, error: error as WorkerErrorPayload };
+  if (req.buffers !== undefined) answer.returned = handBack(req, transfer);
+  return { answer, transfer };
+}
+
+/** Posts a batched attempt's answer on the result channel, its buffers transferred. */
+function postAnswer(
+  req: RunRequest,
+  ms: number,
+  outcome: Outcome | undefined,
+  error: unknown,
+): void {
+  const { answer, transfer } = answerOf(req, ms, outcome, error);
   try {
-    results.postMessage(
-      (error === undefined
-        ? { s: req.s, i: req.i, d: ms, v: value }
-        : { s: req.s, i: req.i, d: ms, e: error as WorkerErrorPayload }) satisfies BatchResult,
-    );
+    results.postMessage(answer, transfer);
   } catch (cloneError) {
     // Only a result that cannot be cloned gets here (the Redis backend's are bytes).
-    results.postMessage({
-      s: req.s,
-      i: req.i,
-      d: ms,
-      e: codedPayload(
-        ErrorCode.RESULT_NOT_CLONEABLE,
-        `the job's result cannot be cloned back to the main thread: ${(cloneError as Error)?.message ?? cloneError}`,
-      ),
-    } satisfies BatchResult);
+    delete answer.value;
+    answer.error = codedPayload(
+      ErrorCode.RESULT_NOT_CLONEABLE,
+      `the job's result cannot be cloned back to the main thread: ${(cloneError as Error)?.message ?? cloneError}`,
+    );
+    results.postMessage(answer, answer.returned?.filter((b) => b !== undefined) ?? []);
   }
 }
 
+const require = createRequire(import.meta.url);
+let piscinaMove: ((value: unknown) => unknown) | undefined;
+
+/** A single job's result with buffers to move: the pool transfers them (loaded on first use). */
+function movable(outcome: Outcome): unknown {
+  if (outcome.transfer.length === 0) return outcome.value;
+  piscinaMove ??= (require("piscina") as typeof import("piscina")).move as (v: unknown) => unknown;
+  return piscinaMove({
+    [Symbol.for("Piscina.transferable")]: outcome.transfer,
+    [Symbol.for("Piscina.valueOf")]: outcome.value,
+  });
+}
+
 export default async function run(req: RunRequest | BatchRequest): Promise<unknown> {
-  if (!("b" in req)) return runJob(req);
+  if (!("batch" in req)) {
+    if (req.buffers === undefined) return movable(await runJob(req));
+    // Moved arguments: the answer is data, an error included, so that the
+    // buffers come back (transferred) however the job ended.
+    let answered: ReturnType<typeof answerOf> | undefined;
+    await runJob(req, (r, ms, outcome, error) => {
+      answered = answerOf(r, ms, outcome, error);
+    }).catch(() => {});
+    return movable({ value: answered!.answer, transfer: answered!.transfer });
+  }
   // All start now: acquire() lets them run in order, perThread at a time.
   // Each posts its answer itself, before the next may start.
-  await Promise.all(req.b.map((r) => runJob(r, postAnswer).catch(() => {})));
-  return req.b.length;
+  await Promise.all(req.batch.map((r) => runJob(r, postAnswer).catch(() => {})));
+  return req.batch.length;
 }
 
 /**
@@ -318,35 +419,37 @@ export default async function run(req: RunRequest | BatchRequest): Promise<unkno
  */
 async function runJob(
   req: RunRequest,
-  post?: (req: RunRequest, ms: number, value: unknown, error: unknown) => void,
-): Promise<unknown> {
+  post?: (req: RunRequest, ms: number, outcome: Outcome | undefined, error: unknown) => void,
+  posted = post === postAnswer,
+): Promise<Outcome> {
   const wait = acquire();
   if (wait !== undefined) await wait;
   const t0 = performance.now();
-  let value: unknown;
+  let outcome: Outcome | undefined;
   let error: unknown;
   // Claim the slot: if this thread dies from here on (even while importing
   // the task's module), the main thread counts it as this job's crash.
   // Negative while the task's module is being imported, so a module that
   // ends the thread at import is known as a broken module, not a crash.
-  let def = tasks.get(req.n);
-  Atomics.store(owners, req.s, def === undefined ? -threadId : threadId);
+  let def = tasks.get(req.task);
+  Atomics.store(owners, req.slot, def === undefined ? -threadId : threadId);
   try {
     // Cancelled (or timed out) while it waited: end without running.
-    const flag = Atomics.load(flags, req.s);
+    const flag = Atomics.load(flags, req.slot);
     if (flag !== CancelFlag.NONE) throw payload(stopError(flag));
     if (def === undefined) {
       def = await load(req);
-      Atomics.store(owners, req.s, threadId);
+      Atomics.store(owners, req.slot, threadId);
     }
-    value = await execute(def, req);
-    return value;
+    outcome = await execute(def, req);
+    return outcome;
   } catch (e) {
     error = e;
     throw e;
   } finally {
-    post?.(req, performance.now() - t0, value, error);
-    Atomics.store(owners, req.s, 0);
-    release(post !== undefined);
+    checkLimits();
+    post?.(req, performance.now() - t0, outcome, error);
+    Atomics.store(owners, req.slot, 0);
+    release(posted);
   }
 }

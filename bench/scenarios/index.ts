@@ -4,6 +4,7 @@ import { cpuSpeedup } from "./cpu-speedup.js";
 import { eventLoop } from "./event-loop.js";
 import { latency } from "./latency.js";
 import { memory } from "./memory.js";
+import { payload } from "./payload.js";
 import { scaling } from "./scaling.js";
 import type { Scenario } from "./scenario.js";
 import { throughput } from "./throughput.js";
@@ -15,4 +16,5 @@ export const SCENARIOS: Record<ScenarioId, Scenario> = {
   latency,
   memory,
   scaling,
+  payload,
 };

@@ -333,6 +333,7 @@ export abstract class EngineQueue extends JobQueue {
       host: mainThreadHost,
       timers: this.#timers,
       progress: (jobId, value) => runner?.progress(jobId, value),
+      log: (jobId, lines) => runner?.log(jobId, lines),
       error: (error) => store.problem("running a job", error),
     });
     runner = new Runner(store, executor, this.#settings.logger, () =>

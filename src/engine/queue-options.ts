@@ -1,14 +1,17 @@
 import { ErrorCode, jobError } from "../errors.js";
-import type { ExecutorOptions } from "../executor/executor.js";
-import { integerOption, numberOption, objectOption, rejectUnknownKeys } from "../validate.js";
+import {
+  EXECUTOR_OPTION_KEYS,
+  type ExecutorOptions,
+  parseExecutorOptions,
+  type ResolvedExecutorOptions,
+} from "../executor/executor-options.js";
+import { integerOption, objectOption, rejectUnknownKeys } from "../validate.js";
 
 /**
  * The limits and the parsers of the options both queues share, in one place:
  * the constructors, the HTTP routes and the CLI all check against these.
  */
 export const LIMITS = Object.freeze({
-  threads: [1, 1024],
-  concurrencyPerThread: [1, 1000],
   maxPayloadBytes: [1, 512 * 1024 * 1024],
   maxLogLines: [1, 100_000],
   maxRetries: [0, 1000],
@@ -41,10 +44,7 @@ export interface CommonQueueOptions extends ExecutorOptions {
 }
 
 export const COMMON_KEYS = [
-  "threads",
-  "concurrencyPerThread",
-  "cancelGraceMs",
-  "resourceLimits",
+  ...EXECUTOR_OPTION_KEYS,
   "retention",
   "maxPayloadBytes",
   "maxLogLines",
@@ -54,6 +54,8 @@ export const COMMON_KEYS = [
 /** The common options, checked, with their defaults. */
 export interface ParsedCommonOptions {
   executor: ExecutorOptions;
+  /** Threads the pool grows to. */
+  threads: number;
   retention: { maxAgeMs: number; maxCount: number };
   maxPayloadBytes: number;
   maxLogLines: number;
@@ -61,7 +63,7 @@ export interface ParsedCommonOptions {
 }
 
 export function parseCommonOptions(o: Record<string, unknown>): ParsedCommonOptions {
-  const executor = parseExecutorOptions(o);
+  const { options: executor, resolved } = executorOptionsOf(o);
   const retention = objectOption("retention", o.retention) ?? {};
   rejectUnknownKeys("retention.", retention, ["maxAgeMs", "maxCount"]);
   const logger = o.logger === undefined ? console : (o.logger as QueueLogger);
@@ -73,6 +75,7 @@ export function parseCommonOptions(o: Record<string, unknown>): ParsedCommonOpti
   }
   return {
     executor,
+    threads: resolved.maxThreads,
     retention: {
       maxAgeMs:
         retention.maxAgeMs === undefined
@@ -95,33 +98,13 @@ export function parseCommonOptions(o: Record<string, unknown>): ParsedCommonOpti
   };
 }
 
-/** Checks the pool options and returns only them. */
-export function parseExecutorOptions(o: Record<string, unknown>): ExecutorOptions {
-  const executor: ExecutorOptions = {};
-  if (o.threads !== undefined)
-    executor.threads = integerOption("threads", o.threads, ...LIMITS.threads);
-  if (o.concurrencyPerThread !== undefined)
-    executor.concurrencyPerThread = integerOption(
-      "concurrencyPerThread",
-      o.concurrencyPerThread,
-      ...LIMITS.concurrencyPerThread,
-    );
-  if (o.cancelGraceMs !== undefined)
-    executor.cancelGraceMs = integerOption("cancelGraceMs", o.cancelGraceMs, 0);
-  const limits = objectOption("resourceLimits", o.resourceLimits);
-  if (limits !== undefined) {
-    // Worker threads only check these when the pool starts: check them here.
-    const keys = [
-      "maxYoungGenerationSizeMb",
-      "maxOldGenerationSizeMb",
-      "codeRangeSizeMb",
-      "stackSizeMb",
-    ];
-    rejectUnknownKeys("resourceLimits.", limits, keys);
-    for (const key of keys) {
-      if (limits[key] !== undefined) numberOption(`resourceLimits.${key}`, limits[key], 0);
-    }
-    executor.resourceLimits = limits as ExecutorOptions["resourceLimits"] & {};
-  }
-  return executor;
+/** Checks the pool options and returns only them (the executor applies their defaults). */
+function executorOptionsOf(o: Record<string, unknown>): {
+  options: ExecutorOptions;
+  resolved: ResolvedExecutorOptions;
+} {
+  const resolved = parseExecutorOptions(o);
+  const options: Record<string, unknown> = {};
+  for (const key of EXECUTOR_OPTION_KEYS) if (o[key] !== undefined) options[key] = o[key];
+  return { options: options as ExecutorOptions, resolved };
 }

@@ -126,6 +126,13 @@ export class Runner implements RunnerPort {
     this.#store.progress(h.job, value);
   }
 
+  /** `currentJob().log()` lines of a job running here. */
+  log(jobId: string, lines: string[]): void {
+    const h = this.#held.get(jobId);
+    if (h === undefined || h.lost) return;
+    this.#store.appendLogs([{ job: h.job, lines }]);
+  }
+
   /** True when this runner holds the job now. */
   holds(jobId: string): boolean {
     return this.#held.has(jobId);
@@ -208,11 +215,6 @@ export class Runner implements RunnerPort {
       this.#end(unknownTaskEnding(job));
       return;
     }
-    const broken = this.#executor.brokenModule(def.moduleUrl);
-    if (broken !== undefined) {
-      this.#end({ job, kind: "failed", error: broken, durationMs: undefined });
-      return;
-    }
     h.state = "running";
     this.#active++;
     const timeoutMs = job.timeoutMs ?? def.timeoutMs;
@@ -222,12 +224,13 @@ export class Runner implements RunnerPort {
         task: def,
         args: job.args,
         encoding: job.encoding,
+        ...(job.moved === undefined ? {} : { moved: job.moved }),
         attempt: job.attempt,
         encodeResult: this.#store.encodesResults,
+        ...(timeoutMs === undefined ? {} : { timeoutMs }),
       },
       (outcome, attempt) => this.#settled(h, def, outcome, attempt, timeoutMs),
     );
-    if (timeoutMs !== undefined) this.#executor.watchTimeout(h.run, timeoutMs);
   }
 
   #settled(

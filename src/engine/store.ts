@@ -1,5 +1,6 @@
 import type { SerializedError } from "../errors.js";
 import type { ArgsEncoding } from "../executor/protocol.js";
+import type { MovedArgs } from "../executor/thread-args.js";
 import type { JobCounts } from "../job-queue.js";
 import type { JobResult } from "../job-result.js";
 import type { JobStatus } from "../job-status.js";
@@ -119,6 +120,8 @@ export type SettleReply = (boolean | undefined)[];
 export interface StoredArgs {
   bytes: Uint8Array | undefined;
   encoding: ArgsEncoding;
+  /** Buffers moved with `move()` (memory only): they travel in the transfer list. */
+  moved?: MovedArgs | undefined;
 }
 
 /** A job the engine checked and hands to the store to keep. */
@@ -151,6 +154,7 @@ export interface ClaimedJob {
   readonly dependsOn?: readonly string[] | undefined;
   readonly args: Uint8Array | undefined;
   readonly encoding: ArgsEncoding;
+  readonly moved?: MovedArgs | undefined;
   /** The claim's fencing token (Redis: worker id and attempt). */
   readonly token: string;
 }

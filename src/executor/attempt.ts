@@ -2,6 +2,7 @@ import { performance } from "node:perf_hooks";
 import type { SerializedError } from "../errors.js";
 import type { TimerEntry } from "../timer-queue.js";
 import { CancelFlag } from "./protocol.js";
+import type { MovedArgs } from "./thread-args.js";
 
 /** How an attempt ended, as the executor saw it. */
 export type AttemptOutcome =
@@ -25,8 +26,12 @@ export class Attempt {
   /** Deadline entries in the shared timer queue. */
   timeoutEntry: TimerEntry | undefined = undefined;
   graceEntry: TimerEntry | undefined = undefined;
+  /** A timeout is armed (once: `run` and `watchTimeout` may both ask). */
+  timeoutArmed = false;
   /** Its task is known to take under the prefetch threshold. */
   short = false;
+  /** The argument buffers that moved to its thread, when it has any (see thread-args.ts). */
+  moved: MovedArgs | undefined = undefined;
   /** `performance.now()` at dispatch. */
   readonly startedAt: number;
   /** How long it ran on its thread, when the thread said (batched jobs). */

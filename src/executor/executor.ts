@@ -1,48 +1,50 @@
 import { createRequire } from "node:module";
-import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
-import { type MessagePort, type ResourceLimits, receiveMessageOnPort } from "node:worker_threads";
+import { type MessagePort, receiveMessageOnPort, type Transferable } from "node:worker_threads";
 import * as Comlink from "comlink";
 import type { Piscina } from "piscina";
-import { displayModule } from "../caller-module.js";
 import { ErrorCode, type SerializedError, serializeError } from "../errors.js";
 import type { TaskDefinition } from "../task-definition.js";
 import type { WorkerHost } from "../thread-role.js";
 import type { TimerQueue } from "../timer-queue.js";
 import { Attempt, type AttemptOutcome } from "./attempt.js";
+import { balancer, PREFETCH_TASKS, QUEUE_OPTIONS } from "./balancer.js";
+import {
+  type ExecutorOptions,
+  parseExecutorOptions,
+  type ResolvedExecutorOptions,
+} from "./executor-options.js";
 import { hostEndpoint } from "./host-endpoint.js";
+import { decideOutcome } from "./outcome.js";
 import {
   type AbortMessage,
+  type Answer,
   type ArgsEncoding,
   type BatchRequest,
-  type BatchResult,
   CancelFlag,
   type EngineWorkerData,
   type HostWire,
-  isWorkerError,
+  type LogMessage,
   type ProgressMessage,
+  type RetireMessage,
   type RunRequest,
   type WorkerHello,
 } from "./protocol.js";
+import { type MovedArgs, movedIntact } from "./thread-args.js";
 import { threadPreloads } from "./thread-loader.js";
 
-/** Options of the worker-thread pool behind a queue. */
-export interface ExecutorOptions {
-  /** Worker threads. @default os.availableParallelism() */
-  threads?: number;
-  /** Jobs one thread runs at once (raise it for jobs that mostly await I/O). @default 1 */
-  concurrencyPerThread?: number;
-  /** How long a cancelled or timed-out job may take to stop before its thread is terminated. @default 1000 */
-  cancelGraceMs?: number;
-  /** V8 limits for each worker thread; a job over them fails and its thread is replaced. */
-  resourceLimits?: ResourceLimits;
-}
+export type { ExecutorOptions } from "./executor-options.js";
 
 export interface ExecutorHooks {
   /** Handles `task.enqueue()` called inside a job. */
   host: WorkerHost;
   /** `currentJob().progress(value)` arrived for a running attempt. */
   progress(jobId: string, value: unknown): void;
+  /**
+   * `currentJob().log(text)` lines of a running attempt, in order, in
+   * batches; every line of an attempt arrives before its `done`.
+   */
+  log?(jobId: string, lines: string[]): void;
   /** A problem outside any one job (a task module that cannot be imported). */
   error(error: Error): void;
   timers: TimerQueue;
@@ -54,9 +56,17 @@ export interface RunSpec {
   task: TaskDefinition;
   args: Uint8Array | undefined;
   encoding: ArgsEncoding;
+  /**
+   * The buffers that `prepareThreadArgs` detached from the caller (with
+   * `ArgsEncoding.V8_MOVED`): they go to the thread in its transfer list and
+   * come back into this same object when the attempt ends.
+   */
+  moved?: MovedArgs;
   attempt: number;
   /** Ask the worker for the result as msgpack bytes. */
   encodeResult: boolean;
+  /** Stop the attempt with `ERR_JOB_TIMEOUT` after this many ms of running (the job's or its task's). */
+  timeoutMs?: number;
 }
 
 // Piscina loads when a pool starts, not at import: worker threads import this
@@ -64,13 +74,6 @@ export interface RunSpec {
 const require = createRequire(import.meta.url);
 
 const workerUrl = new URL("../../workers/job-worker.js", import.meta.url);
-
-// Errors that no retry can fix: the job fails at once.
-const PERMANENT = new Set<string>([
-  ErrorCode.UNKNOWN_TASK,
-  ErrorCode.TASK_MODULE_IMPORT,
-  ErrorCode.PAYLOAD_CORRUPT,
-]);
 
 // Jobs of tasks that take less than this on average are batched: several go
 // to a thread in one message, and each thread gets more queued behind the
@@ -86,55 +89,41 @@ const PREFETCH_DEPTH = 32;
 // CPU cost per job of pool, messages and wake-ups, all threads together: 19 µs
 // one job per message, 11 µs two, 4.2 µs eight, 3.2 µs sixteen.
 const BATCH_MAX = 16;
-// Pool tasks (batches or single jobs) one thread may hold queued beyond those it runs.
-const PREFETCH_TASKS = 4;
 
-// Piscina hands a task's queue options (this symbol's property, which the
-// structured clone to the thread drops) to the load balancer.
-const QUEUE_OPTIONS = Symbol.for("Piscina.queueOptions");
-type LoadBalancer = NonNullable<
-  NonNullable<ConstructorParameters<typeof Piscina>[0]>["loadBalancer"]
->;
-
-/**
- * Places a task on the least busy thread with room for it: room for one
- * more job than the thread runs at once only for a prefetched job. Else the
- * task waits in Piscina's queue for a free thread. Piscina's own balancer
- * would queue it behind a running job whenever the other threads are not
- * ready yet, as after a thread was replaced, however long that job runs.
- */
-function balancer(perThread: number): LoadBalancer {
-  return (task, workers) => {
-    const options = (task as unknown as Record<symbol, { prefetch?: boolean } | undefined>)[
-      QUEUE_OPTIONS
-    ];
-    const limit = options?.prefetch === true ? perThread + PREFETCH_TASKS : perThread;
-    let best: (typeof workers)[number] | null = null;
-    for (const worker of workers) {
-      if (worker.currentUsage >= limit) continue;
-      if (best === null || worker.currentUsage < best.currentUsage) best = worker;
-    }
-    return best;
-  };
+/** A pool thread as Piscina's load balancer and events show it. */
+interface PoolWorker {
+  readonly id: number;
+  readonly currentUsage: number;
 }
 
 /**
  * The Piscina pool and everything around it: cancel flags in shared memory,
- * one channel per thread for progress and follow-up enqueues, and the
- * cancel → grace → terminate sequence. The pool starts at the first `run`.
+ * one channel per thread for progress, logs and follow-up enqueues, the
+ * cancel → grace → terminate sequence, threads that grow, shrink and retire,
+ * and the one decision of how each attempt ended. The pool starts at the
+ * first `run`.
  */
 export class Executor {
+  /** Threads at most (maxThreads). */
   readonly threads: number;
-  /** Jobs that run at once: threads × concurrency per thread. */
+  readonly minThreads: number;
+  readonly maxThreads: number;
+  /** Jobs that run at once, at most: maxThreads × concurrency per thread. */
   readonly concurrency: number;
   readonly cancelGraceMs: number;
-  #options: ExecutorOptions;
+  #options: ResolvedExecutorOptions;
   #hooks: ExecutorHooks;
   #pool: Piscina | undefined;
   #flagsBuffer: SharedArrayBuffer;
   #flags: Int32Array;
   #ownersBuffer: SharedArrayBuffer;
   #owners: Int32Array;
+  #retiringBuffer: SharedArrayBuffer;
+  #retiringTable: Int32Array;
+  /** Threads that said they retire, to terminate once their last task is answered. */
+  #retired = new Set<number>();
+  /** Live pool threads by threadId, as Piscina's events report them. */
+  #workers = new Map<number, PoolWorker>();
   #attempts: (Attempt | undefined)[];
   #freeSlots: number[];
   #ports = new Set<MessagePort>();
@@ -157,16 +146,25 @@ export class Executor {
   #taskMs = new Map<string, number>();
 
   constructor(options: ExecutorOptions, hooks: ExecutorHooks) {
-    this.threads = options.threads ?? availableParallelism();
-    this.concurrency = this.threads * (options.concurrencyPerThread ?? 1);
-    this.cancelGraceMs = options.cancelGraceMs ?? 1000;
-    this.#options = options;
+    const o = parseExecutorOptions(options as Record<string, unknown>);
+    this.#options = o;
+    this.minThreads = o.minThreads;
+    this.maxThreads = o.maxThreads;
+    this.threads = o.maxThreads;
+    this.concurrency = o.maxThreads * o.concurrencyPerThread;
+    this.cancelGraceMs = o.cancelGraceMs;
     this.#hooks = hooks;
-    const slots = this.concurrency + this.threads * PREFETCH_DEPTH;
+    // Slots belong to attempts, not threads: sized for the most threads the
+    // pool may have, they stay right as it grows and shrinks.
+    const slots = this.concurrency + o.maxThreads * PREFETCH_DEPTH;
     this.#flagsBuffer = new SharedArrayBuffer(slots * Int32Array.BYTES_PER_ELEMENT);
     this.#flags = new Int32Array(this.#flagsBuffer);
     this.#ownersBuffer = new SharedArrayBuffer(slots * Int32Array.BYTES_PER_ELEMENT);
     this.#owners = new Int32Array(this.#ownersBuffer);
+    // One cell per live thread, twice over: a thread's cell is freed when it ends.
+    const cells = 2 * o.maxThreads + 2;
+    this.#retiringBuffer = new SharedArrayBuffer(cells * Int32Array.BYTES_PER_ELEMENT);
+    this.#retiringTable = new Int32Array(this.#retiringBuffer);
     this.#attempts = new Array(slots).fill(undefined);
     this.#freeSlots = Array.from({ length: slots }, (_, i) => slots - 1 - i);
   }
@@ -174,6 +172,11 @@ export class Executor {
   /** Attempts handed to the pool now. */
   get active(): number {
     return this.#attempts.length - this.#freeSlots.length;
+  }
+
+  /** Threads alive now (between minThreads and maxThreads once started). */
+  get liveThreads(): number {
+    return this.#workers.size;
   }
 
   /**
@@ -204,9 +207,12 @@ export class Executor {
    * thread still starting (a fresh pool, a replaced thread) or busy with the
    * job before it must not use up the job's time. Until a thread has it, look
    * again in steps of a tenth of the timeout, so the deadline may be late by
-   * one step but never early.
+   * one step but never early. `run` arms it from `RunSpec.timeoutMs`; a
+   * second call for the same attempt does nothing.
    */
   watchTimeout(attempt: Attempt, timeoutMs: number): void {
+    if (attempt.timeoutArmed || this.#attempts[attempt.slot] !== attempt) return;
+    attempt.timeoutArmed = true;
     const timers = this.#hooks.timers;
     const step = Math.min(50, Math.max(1, Math.ceil(timeoutMs / 10)));
     const check = () => {
@@ -219,45 +225,48 @@ export class Executor {
     attempt.timeoutEntry = timers.add(Date.now() + step, check);
   }
 
-  /** True once the pool exists. */
-  get started(): boolean {
-    return this.#pool !== undefined;
-  }
-
   /** Starts the threads now instead of at the first job. */
   start(): void {
     if (this.#pool !== undefined) return;
+    const o = this.#options;
     const workerData: EngineWorkerData = {
       rapidai: true,
       flags: this.#flagsBuffer,
       owners: this.#ownersBuffer,
-      perThread: this.concurrency / this.threads,
+      retiring: this.#retiringBuffer,
+      perThread: o.concurrencyPerThread,
       preload: threadPreloads(),
+      importTimeoutMs: o.importTimeoutMs,
+      maxJobsPerThread: o.maxJobsPerThread,
+      maxThreadHeapMb: o.maxThreadHeapMb,
     };
     const { Piscina: Pool } = require("piscina") as typeof import("piscina");
-    this.#pool = new Pool({
+    const pool = new Pool({
       filename: workerUrl.href,
-      minThreads: this.threads,
-      maxThreads: this.threads,
+      minThreads: o.minThreads,
+      maxThreads: o.maxThreads,
       // Beyond what the thread runs at once: room for the prefetched jobs.
-      concurrentTasksPerWorker: this.concurrency / this.threads + PREFETCH_TASKS,
-      loadBalancer: balancer(this.concurrency / this.threads),
-      idleTimeout: 60_000,
+      concurrentTasksPerWorker: o.concurrencyPerThread + PREFETCH_TASKS,
+      loadBalancer: balancer(o.concurrencyPerThread, this.#retiringTable, this.#retired),
+      idleTimeout: o.idleTimeoutMs,
       // Never refuse a task: jobs in flight are bounded by the slots (hasCapacity),
       // and batches or single jobs beyond what the threads hold wait in its queue.
       maxQueue: Number.POSITIVE_INFINITY,
       workerData,
-      ...(this.#options.resourceLimits ? { resourceLimits: this.#options.resourceLimits } : {}),
+      ...(o.resourceLimits ? { resourceLimits: o.resourceLimits } : {}),
     });
-    this.#pool.on("message", (message: unknown) => {
+    this.#pool = pool;
+    pool.on("workerCreate", (worker: PoolWorker) => this.#workers.set(worker.id, worker));
+    pool.on("workerDestroy", (worker: PoolWorker) => this.#forgetThread(worker.id));
+    pool.on("message", (message: unknown) => {
       const hello = message as WorkerHello;
       if (hello !== null && typeof hello === "object" && hello.rapidaiHello !== undefined) {
         this.#attach(hello.rapidaiHello);
-        this.#results.set(hello.threadId, hello.rapidaiResults);
+        this.#results.set(hello.threadId, hello.results);
       }
     });
     // Piscina reports thread errors on the pool too; each one already failed its task.
-    this.#pool.on("error", () => {});
+    pool.on("error", () => {});
   }
 
   /** The module of a task that could not be imported, with the error, once reported. */
@@ -266,15 +275,30 @@ export class Executor {
   }
 
   /**
-   * Runs one attempt. `done` is called exactly once with its outcome. The
-   * caller must check {@link hasCapacity} first.
+   * Runs one attempt. `done` is called exactly once with its outcome, never
+   * synchronously from `run`. The caller must check {@link hasCapacity}
+   * first. A task whose module is known to be broken, or moved arguments
+   * that did not come back, end at once as a permanent error, with no thread.
    */
   run(spec: RunSpec, done: (outcome: AttemptOutcome, attempt: Attempt) => void): Attempt {
+    const moduleUrl = spec.task.moduleUrl ?? "";
+    const refused = this.#refusal(spec);
+    if (refused !== undefined) {
+      const attempt = new Attempt(
+        spec.jobId,
+        spec.task.name,
+        moduleUrl,
+        -1,
+        done,
+        performance.now(),
+      );
+      queueMicrotask(() => done({ kind: "error", error: refused, permanent: true }, attempt));
+      return attempt;
+    }
     this.start();
     // Beyond one job per concurrent slot, this is a prefetch (see hasCapacity).
     const prefetch = this.active >= this.concurrency;
     const slot = this.#freeSlots.pop()!;
-    const moduleUrl = spec.task.moduleUrl ?? "";
     const attempt = new Attempt(
       spec.jobId,
       spec.task.name,
@@ -283,18 +307,33 @@ export class Executor {
       done,
       performance.now(),
     );
-    attempt.short = (this.#taskMs.get(spec.task.name) ?? PREFETCH_BELOW_MS) < PREFETCH_BELOW_MS;
     this.#attempts[slot] = attempt;
     const request: RunRequest = {
-      i: spec.jobId,
-      n: spec.task.name,
-      m: moduleUrl,
-      a: spec.args,
-      e: spec.encoding,
-      t: spec.attempt,
-      s: slot,
-      r: spec.encodeResult,
+      jobId: spec.jobId,
+      task: spec.task.name,
+      module: moduleUrl,
+      args: spec.args,
+      encoding: spec.encoding,
+      attempt: spec.attempt,
+      slot,
+      encodeResult: spec.encodeResult,
     };
+    if (spec.timeoutMs !== undefined) this.watchTimeout(attempt, spec.timeoutMs);
+    attempt.short = (this.#taskMs.get(spec.task.name) ?? PREFETCH_BELOW_MS) < PREFETCH_BELOW_MS;
+    if (spec.moved !== undefined) {
+      // Its buffers go in the transfer list and come back with its answer
+      // (an Answer, errors included): sent alone, and only to a
+      // thread with a free slot. A short one beyond the free slots waits in
+      // the pool's queue on this thread, buffers still here, and the pool
+      // hands it to the thread whose answer frees one, without waiting for
+      // this thread: no buffer waits in a thread that could die under
+      // another job.
+      attempt.moved = spec.moved;
+      request.buffers = spec.moved.buffers;
+      request.shared = spec.moved.shared;
+      this.#send(request, false, [attempt], spec.moved.buffers);
+      return attempt;
+    }
     if (attempt.short) {
       // Sent at the end of this turn, with the other short jobs started in it.
       if (this.#outbox.push([attempt, request]) === 1) queueMicrotask(this.#sendOutbox);
@@ -302,6 +341,20 @@ export class Executor {
       this.#send(request, prefetch, [attempt]);
     }
     return attempt;
+  }
+
+  #refusal(spec: RunSpec): SerializedError | undefined {
+    const broken = this.brokenModule(spec.task.moduleUrl);
+    if (broken !== undefined) return broken;
+    if (spec.moved !== undefined && !movedIntact(spec.moved)) {
+      return {
+        name: "JobError",
+        code: ErrorCode.PAYLOAD_CORRUPT,
+        message:
+          "the buffers moved to this job with move() are gone (detached): it cannot run again",
+      };
+    }
+    return undefined;
   }
 
   /** Sends the short jobs started this turn: spread over the threads, in batches. */
@@ -314,22 +367,28 @@ export class Executor {
       for (const [attempt] of outbox) this.#end(attempt, undefined, closed);
       return;
     }
-    const size = Math.min(BATCH_MAX, Math.ceil(outbox.length / this.threads));
+    const threads = Math.max(1, this.#workers.size);
+    const size = Math.min(BATCH_MAX, Math.ceil(outbox.length / threads));
     for (let i = 0; i < outbox.length; i += size) {
       const chunk = outbox.slice(i, i + size);
       const attempts = chunk.map(([attempt]) => attempt);
       this.#send(
-        chunk.length === 1 ? chunk[0]![1] : { b: chunk.map(([, r]) => r) },
+        chunk.length === 1 ? chunk[0]![1] : { batch: chunk.map(([, r]) => r) },
         true,
         attempts,
       );
     }
   };
 
-  #send(request: RunRequest | BatchRequest, prefetch: boolean, attempts: Attempt[]): void {
+  #send(
+    request: RunRequest | BatchRequest,
+    prefetch: boolean,
+    attempts: Attempt[],
+    transferList?: Transferable[],
+  ): void {
     if (prefetch) (request as unknown as Record<symbol, unknown>)[QUEUE_OPTIONS] = { prefetch };
-    const single = !("b" in request);
-    this.#pool!.run(request).then(
+    const single = !("batch" in request);
+    this.#pool!.run(request, transferList === undefined ? undefined : { transferList }).then(
       (value) => {
         if (single) this.#settle(attempts[0]!, value, undefined);
         else this.#settleBatch(attempts, undefined);
@@ -345,18 +404,12 @@ export class Executor {
   /**
    * A batch ended: every answer its thread gave is on that thread's result
    * channel. An attempt with no answer was still queued or running when the
-   * thread died: the owner slot tells which (see #outcome).
+   * thread died: the owner slot tells which (see decideOutcome).
    */
   #settleBatch(attempts: Attempt[], error: unknown): void {
     this.#drainProgress();
     for (const [threadId, port] of this.#results) {
-      for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
-        const answer = m.message as BatchResult;
-        const attempt = this.#attempts[answer.s];
-        if (attempt === undefined || attempt.jobId !== answer.i) continue;
-        attempt.ranMs = answer.d;
-        this.#end(attempt, answer.v, answer.e);
-      }
+      this.#drainAnswers(port);
       if (error !== undefined && !this.#threadAlive(threadId)) {
         this.#results.delete(threadId);
         port.close();
@@ -368,11 +421,20 @@ export class Executor {
     }
   }
 
+  #drainAnswers(port: MessagePort): void {
+    for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
+      const answer = m.message as Answer;
+      const attempt = this.#attempts[answer.slot];
+      if (attempt === undefined || attempt.jobId !== answer.jobId) continue;
+      this.#takeBack(attempt, answer);
+      this.#end(attempt, answer.value, answer.error);
+    }
+  }
+
   #threadAlive(threadId: number): boolean {
     for (const worker of this.#pool?.threads ?? []) if (worker.threadId === threadId) return true;
     return false;
   }
-
   /**
    * Asks a running attempt to stop: its signal aborts, `throwIfCancelled()`
    * starts throwing, and after the grace period its thread is terminated.
@@ -390,7 +452,12 @@ export class Executor {
     }
     attempt.stop = why;
     Atomics.store(this.#flags, attempt.slot, why);
-    const message: AbortMessage = { c: attempt.slot, i: attempt.jobId, r: why };
+    const message: AbortMessage = {
+      kind: "abort",
+      slot: attempt.slot,
+      jobId: attempt.jobId,
+      reason: why,
+    };
     for (const port of this.#ports) port.postMessage(message);
     attempt.graceEntry = this.#hooks.timers.add(Date.now() + this.cancelGraceMs, () => {
       attempt.graceEntry = undefined;
@@ -433,20 +500,14 @@ export class Executor {
     this.#deliver.clear();
     for (const port of this.#results.values()) port.close();
     this.#results.clear();
+    this.#retired.clear();
     if (pool !== undefined) await pool.destroy();
+    this.#workers.clear();
   }
 
   #attach(port: MessagePort): void {
     this.#ports.add(port);
-    const endpoint = hostEndpoint(port, (data) => {
-      const progress = data as ProgressMessage;
-      if (progress === null || typeof progress !== "object" || typeof progress.p !== "number")
-        return false;
-      const attempt = this.#attempts[progress.p];
-      if (attempt !== undefined && attempt.jobId === progress.i)
-        this.#hooks.progress(progress.i, progress.v);
-      return true;
-    });
+    const endpoint = hostEndpoint(port, (data) => this.#raw(data));
     Comlink.expose(this.#hostWire, endpoint);
     this.#deliver.set(port, endpoint.deliver);
     port.on("close", () => {
@@ -456,17 +517,93 @@ export class Executor {
     port.unref();
   }
 
+  /** A message on a thread's channel that is not comlink's: true when handled. */
+  #raw(data: unknown): boolean {
+    if (data === null || typeof data !== "object") return false;
+    const message = data as ProgressMessage | LogMessage | RetireMessage;
+    switch (message.kind) {
+      case "progress": {
+        const attempt = this.#attempts[message.slot];
+        if (attempt !== undefined && attempt.jobId === message.jobId)
+          this.#hooks.progress(message.jobId, message.value);
+        return true;
+      }
+      case "log": {
+        const attempt = this.#attempts[message.slot];
+        if (attempt !== undefined && attempt.jobId === message.jobId)
+          this.#hooks.log?.(message.jobId, message.lines);
+        return true;
+      }
+      case "retire":
+        this.#retired.add(message.threadId);
+        this.#reapRetired();
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /**
+   * Terminates the retired threads that hold no task any more (Piscina
+   * counts a task until its answer is in), so none is cut short. Piscina
+   * starts a new thread as needed (at least minThreads).
+   */
+  #reapRetired(): void {
+    if (this.#retired.size === 0 || this.#pool === undefined) return;
+    for (const threadId of this.#retired) {
+      const worker = this.#workers.get(threadId);
+      if (worker === undefined) {
+        this.#retired.delete(threadId);
+        continue;
+      }
+      if (worker.currentUsage !== 0) continue;
+      this.#retired.delete(threadId);
+      for (const thread of this.#pool.threads) {
+        if (thread.threadId === threadId) void thread.terminate();
+      }
+    }
+  }
+
+  /** A thread ended (idle, retired, crashed or terminated): its answers first, then its state. */
+  #forgetThread(threadId: number): void {
+    this.#workers.delete(threadId);
+    this.#retired.delete(threadId);
+    for (let i = 0; i < this.#retiringTable.length; i++) {
+      Atomics.compareExchange(this.#retiringTable, i, threadId, 0);
+    }
+    const port = this.#results.get(threadId);
+    if (port !== undefined) {
+      this.#drainAnswers(port);
+      this.#results.delete(threadId);
+      port.close();
+    }
+  }
+
   #settle(attempt: Attempt, value: unknown, error: unknown): void {
     if (this.#attempts[attempt.slot] !== attempt) return;
     this.#drainProgress();
+    if (attempt.moved !== undefined && error === undefined) {
+      const answer = value as Answer;
+      this.#takeBack(attempt, answer);
+      this.#end(attempt, answer.value, answer.error);
+      return;
+    }
     this.#end(attempt, value, error);
+  }
+
+  /** Records an answer's run time and puts the argument buffers it handed back home, for a retry. */
+  #takeBack(attempt: Attempt, answer: Answer): void {
+    attempt.ranMs = answer.ranMs;
+    if (answer.returned === undefined || attempt.moved === undefined) return;
+    const buffers = attempt.moved.buffers;
+    for (const [i, buffer] of answer.returned.entries()) if (buffer) buffers[i] = buffer;
   }
 
   /**
    * The result came on the pool's channel (or the result channel), progress
-   * on the thread's own: read what the threads sent before they answered, so
-   * that progress is delivered while the job still counts as running, and
-   * before `completed`.
+   * and logs on the thread's own: read what the threads sent before they
+   * answered, so that progress and log lines are delivered while the job
+   * still counts as running, and before `completed`.
    */
   #drainProgress(): void {
     for (const [port, deliver] of this.#deliver) {
@@ -491,50 +628,16 @@ export class Executor {
     const ms = attempt.elapsedMs();
     const average = this.#taskMs.get(attempt.task);
     this.#taskMs.set(attempt.task, average === undefined ? ms : average * 0.9 + ms * 0.1);
-    attempt.done(this.#outcome(attempt, value, error, owner), attempt);
+    const outcome = decideOutcome(attempt, value, error, owner, this.#reportBrokenModule);
+    attempt.done(outcome, attempt);
+    this.#reapRetired();
   }
 
-  #outcome(attempt: Attempt, value: unknown, error: unknown, owner: number): AttemptOutcome {
-    // Once asked to stop, how the job ended no longer matters: a job that
-    // returns after its timeout still timed out.
-    if (attempt.stop === CancelFlag.CANCELLED) return { kind: "cancelled" };
-    if (attempt.stop === CancelFlag.TIMED_OUT) return { kind: "timeout" };
-    if (error === undefined) return { kind: "ok", value };
-    if (isWorkerError(error)) {
-      const { rapidaiError: _, ...serialized } = error;
-      if (serialized.code === ErrorCode.TASK_MODULE_IMPORT)
-        this.#reportBrokenModule(attempt, serialized);
-      return { kind: "error", error: serialized, permanent: PERMANENT.has(serialized.code ?? "") };
-    }
-    if (owner === 0) return { kind: "not-started" };
-    const crash = serializeError(error);
-    if (owner < 0) {
-      // The module killed its thread while being imported (say, process.exit
-      // at top level): as permanent as an import that throws, and reported once.
-      const broken: SerializedError = {
-        name: "JobError",
-        code: ErrorCode.TASK_MODULE_IMPORT,
-        message: `the module of task "${attempt.task}" (${displayModule(attempt.moduleUrl)}) ended its worker thread while being imported: ${crash.message}`,
-      };
-      this.#reportBrokenModule(attempt, broken);
-      return { kind: "error", error: broken, permanent: true };
-    }
-    return {
-      kind: "crashed",
-      error: {
-        name: "JobError",
-        code: ErrorCode.WORKER_CRASHED,
-        message: `the worker thread running the job died: ${crash.message}`,
-        ...(crash.stack === undefined ? {} : { stack: crash.stack }),
-      },
-    };
-  }
-
-  #reportBrokenModule(attempt: Attempt, error: SerializedError): void {
+  readonly #reportBrokenModule = (attempt: Attempt, error: SerializedError): void => {
     if (this.#reportedModules.has(attempt.moduleUrl)) return;
     this.#reportedModules.set(attempt.moduleUrl, error);
     const e = new Error(error.message) as Error & { code?: string };
     e.code = error.code;
     this.#hooks.error(e);
-  }
+  };
 }

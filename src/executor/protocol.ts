@@ -3,8 +3,9 @@ import type { SerializedError } from "../errors.js";
 import type { EnqueueOptions } from "../job-queue.js";
 
 /**
- * The worker-thread protocol, typed in one place. Keys are short because a
- * run request is built and cloned once per job on the hot path.
+ * The worker-thread protocol, typed in one place. Keys are words: measured
+ * with `node dist/bench/main.js --only throughput --case rapidai-memory`,
+ * one-letter keys made no difference beyond the run-to-run noise.
  */
 
 /** How the arguments in a {@link RunRequest} are encoded. */
@@ -15,55 +16,64 @@ export const ArgsEncoding = {
   V8: 1,
   /** msgpackr structured-clone bytes (the Redis payload, decoded off the main thread). */
   MSGPACK: 2,
+  /**
+   * v8 bytes that refer to buffers sent beside them: moved ones (in the
+   * transfer list) and shared ones (see src/executor/thread-args.ts).
+   */
+  V8_MOVED: 3,
 } as const;
 export type ArgsEncoding = (typeof ArgsEncoding)[keyof typeof ArgsEncoding];
 
 /** One job attempt, the one message sent to the pool per job. */
 export interface RunRequest {
-  /** Job id. */
-  i: string;
+  jobId: string;
   /** Task name, looked up in the worker's registry. */
-  n: string;
+  task: string;
   /** Module URL from the main thread's registry (never from a job record). */
-  m: string;
+  module: string;
   /** Encoded arguments. */
-  a: Uint8Array | undefined;
-  /** Encoding of `a`. */
-  e: ArgsEncoding;
+  args: Uint8Array | undefined;
+  encoding: ArgsEncoding;
+  /** With {@link ArgsEncoding.V8_MOVED}: the moved buffers (transferred) and the shared ones. */
+  buffers?: ArrayBuffer[];
+  shared?: SharedArrayBuffer[];
   /** Attempt number, 1-based. */
-  t: number;
+  attempt: number;
   /** Cancel-flag slot in the shared buffer. */
-  s: number;
+  slot: number;
   /**
    * When true, the worker returns the result msgpack-encoded, as a latin1
    * string (one character per byte), or undefined (the Redis backend stores bytes).
    */
-  r: boolean;
+  encodeResult: boolean;
 }
 
 /**
  * Several attempts in one message to the pool: only jobs of tasks known to
- * be short, so none waits long behind another. Each attempt's answer goes
- * back on the thread's result channel as a {@link BatchResult} the moment
- * it ends, so a thread that dies mid-batch loses none of the answers it
- * already gave. The pool's own answer to the batch is only the count.
+ * be short, so none waits long behind another, or one job that moves
+ * buffers. Each attempt's answer goes back on the thread's result channel as
+ * an {@link Answer} the moment it ends, so a thread that dies mid-batch loses
+ * none of the answers it already gave. The pool's own answer is the count.
  */
 export interface BatchRequest {
-  b: RunRequest[];
+  batch: RunRequest[];
 }
 
 /** Worker → main on the thread's result channel: one attempt of a batch ended. */
-export interface BatchResult {
-  /** Slot of the attempt. */
-  s: number;
-  /** Job id. */
-  i: string;
+export interface Answer {
+  slot: number;
+  jobId: string;
   /** How long it ran on the thread once it had its turn, in ms. */
-  d: number;
-  /** The result (absent when `e` is set). */
-  v?: unknown;
+  ranMs: number;
+  /** The result (absent when `error` is set). */
+  value?: unknown;
   /** The error, when the attempt failed. */
-  e?: WorkerErrorPayload;
+  error?: WorkerErrorPayload;
+  /**
+   * The argument buffers handed back (transferred), by index; a buffer the
+   * job gave away (moved into its result, or detached) is missing.
+   */
+  returned?: (ArrayBuffer | undefined)[];
 }
 
 /** Values of a cancel-flag slot. */
@@ -72,31 +82,49 @@ export type CancelFlag = (typeof CancelFlag)[keyof typeof CancelFlag];
 
 /**
  * Sent once by each worker thread through `parentPort`: its ends of the
- * thread's two channels. The first carries progress, follow-up enqueues and
- * aborts; the second only batch results, which the main thread reads with
- * `receiveMessageOnPort` when a batch ends rather than one event each.
+ * thread's two channels. The first carries progress, logs, follow-up
+ * enqueues and aborts; the second only batch answers, which the main thread
+ * reads with `receiveMessageOnPort` when a batch ends rather than one event each.
  */
 export interface WorkerHello {
   rapidaiHello: MessagePort;
-  rapidaiResults: MessagePort;
+  results: MessagePort;
   threadId: number;
 }
 
 /** Worker → main on the thread's channel: `currentJob().progress(v)`. */
 export interface ProgressMessage {
-  /** Slot of the attempt. */
-  p: number;
-  /** Job id, to drop progress of an attempt that already ended. */
-  i: string;
-  v: unknown;
+  kind: "progress";
+  slot: number;
+  /** To drop progress of an attempt that already ended. */
+  jobId: string;
+  value: unknown;
+}
+
+/** Worker → main on the thread's channel: log lines of one job, in a batch. */
+export interface LogMessage {
+  kind: "log";
+  slot: number;
+  jobId: string;
+  lines: string[];
+}
+
+/**
+ * Worker → main on the thread's channel: this thread has reached its job or
+ * heap limit, or holds a module import that never settled, and runs nothing
+ * more: terminate it once its last task is answered.
+ */
+export interface RetireMessage {
+  kind: "retire";
+  threadId: number;
 }
 
 /** Main → every worker on their channels: stop the job in this slot. */
 export interface AbortMessage {
-  /** Slot of the attempt. */
-  c: number;
-  i: string;
-  r: CancelFlag;
+  kind: "abort";
+  slot: number;
+  jobId: string;
+  reason: CancelFlag;
 }
 
 /** What a worker throws for a failed attempt: an Error's fields, which clone intact. */
@@ -132,10 +160,21 @@ export interface EngineWorkerData {
    * to know which thread to terminate, and whether a job had started.
    */
   owners: SharedArrayBuffer;
+  /**
+   * Int32 threadIds of threads that retire (see {@link RetireMessage}), in
+   * any free (0) cell: the load balancer gives them no new task.
+   */
+  retiring: SharedArrayBuffer;
   /** Jobs one thread runs at once; a prefetched job waits in the thread for its turn. */
   perThread: number;
   /** Module URLs to import before the first job (start-up checks). */
   preload: string[];
+  /** Longest a task module's import may take, in ms. */
+  importTimeoutMs: number;
+  /** Jobs after which the thread retires; 0 for no limit. */
+  maxJobsPerThread: number;
+  /** Heap, in MiB, above which the thread retires after a job; 0 for no limit. */
+  maxThreadHeapMb: number;
 }
 
 export function isWorkerError(value: unknown): value is WorkerErrorPayload {

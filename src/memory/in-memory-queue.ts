@@ -1,4 +1,3 @@
-import { availableParallelism } from "node:os";
 import { EngineQueue } from "../engine/engine-queue.js";
 import {
   COMMON_KEYS,
@@ -41,10 +40,10 @@ export class InMemoryQueue extends EngineQueue {
         ),
       { executor: parsed.executor, process: true, logger: parsed.logger },
     );
-    this.#threads = parsed.executor.threads ?? availableParallelism();
+    this.#threads = parsed.threads;
   }
 
-  /** Worker threads in the pool (whether or not it started yet). */
+  /** Worker threads the pool grows to (whether or not it started yet). */
   get threads(): number {
     return this.#threads;
   }

@@ -1,4 +1,3 @@
-import { decodeV8 } from "../codec.js";
 import type { ListQuery } from "../engine/store.js";
 import { errorMessage } from "../errors.js";
 import type { JobCounts } from "../job-queue.js";
@@ -6,6 +5,16 @@ import { JobResult } from "../job-result.js";
 import { isTerminal, type JobStatus } from "../job-status.js";
 import { Deque } from "./deque.js";
 import type { MemoryJob } from "./memory-job.js";
+
+/** What the table asks of the store about a job. */
+export interface JobTableHooks {
+  /** A job left the table (retention, clean, remove). */
+  dropped(job: MemoryJob): void;
+  /** When a pending job may run, if something holds it back. */
+  runAt(job: MemoryJob): number | undefined;
+  /** Its arguments, decoded. */
+  args(job: MemoryJob): unknown[];
+}
 
 /**
  * Every job the in-memory store knows: by id, in creation order for
@@ -24,18 +33,13 @@ export class JobTable {
   #finished = new Deque<MemoryJob>();
   #counts: JobCounts = { pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
 
-  readonly #runAt: (job: MemoryJob) => number | undefined;
+  readonly #hooks: JobTableHooks;
 
-  constructor(
-    maxAgeMs: number,
-    maxCount: number,
-    dropped: (job: MemoryJob) => void,
-    runAt: (job: MemoryJob) => number | undefined,
-  ) {
+  constructor(maxAgeMs: number, maxCount: number, hooks: JobTableHooks) {
     this.#maxAgeMs = maxAgeMs;
     this.#maxCount = maxCount;
-    this.#dropped = dropped;
-    this.#runAt = runAt;
+    this.#dropped = hooks.dropped;
+    this.#hooks = hooks;
   }
 
   /**
@@ -143,7 +147,7 @@ export class JobTable {
   snapshot(job: MemoryJob, withArgs: boolean): JobResult {
     const error = job.error;
     const at = (offset: number) => new Date(this.#epoch + offset);
-    const runAt = job.status === "pending" ? this.#runAt(job) : undefined;
+    const runAt = job.status === "pending" ? this.#hooks.runAt(job) : undefined;
     return new JobResult({
       jobId: job.id,
       task: job.def.name,
@@ -160,7 +164,7 @@ export class JobTable {
       ...(job.dependsOn === undefined ? {} : { dependsOn: [...job.dependsOn] }),
       ...(runAt === undefined ? {} : { runAt: new Date(runAt) }),
       ...(withArgs
-        ? { args: job.args === undefined ? [] : (decodeV8(job.args) as unknown[]) }
+        ? { args: this.#hooks.args(job) }
         : {}),
     });
   }

@@ -1,4 +1,5 @@
-import { assertPayloadSize, encodeV8 } from "../codec.js";
+import { assertPayloadSize, decodeThreadArgs, prepareThreadArgs } from "../codec.js";
+import type { MovedArgs } from "../executor/thread-args.js";
 import type { Change, ChangeKind } from "../engine/changes.js";
 import {
   classifyDependencies,
@@ -65,6 +66,8 @@ export class MemoryStore implements JobStore {
   readonly #logs = new Map<string, string[]>();
   readonly #dedupe = new Map<string, { job: MemoryJob; until: number }>();
   readonly #graph = new DependencyGraph();
+  /** The moved buffers of the jobs that have some (few do: kept off the job record). */
+  readonly #moved = new WeakMap<MemoryJob, MovedArgs>();
   readonly #limits: TaskLimits;
   readonly schedules = new ScheduleTable();
   #runner: RunnerPort | undefined;
@@ -73,15 +76,14 @@ export class MemoryStore implements JobStore {
   constructor(options: MemoryStoreOptions, sink: ChangeSink, timers: TimerQueue) {
     this.#o = options;
     this.#sink = sink;
-    this.#table = new JobTable(
-      options.maxAgeMs,
-      options.maxCount,
-      (job) => {
+    this.#table = new JobTable(options.maxAgeMs, options.maxCount, {
+      dropped: (job) => {
         this.#logs.delete(job.id);
         this.#graph.forget(job.id);
       },
-      (job) => this.#delayed.runAt(job) ?? (job.notBefore > 0 ? job.notBefore : undefined),
-    );
+      runAt: (job) => this.#delayed.runAt(job) ?? (job.notBefore > 0 ? job.notBefore : undefined),
+      args: (job) => decodeThreadArgs({ bytes: job.args, ...this.#argsOf(job) }),
+    });
     this.#limits = new TaskLimits(timers, (jobs) => {
       for (const job of jobs) this.#ready.push(job, job.priority);
       this.#runner?.wake();
@@ -110,9 +112,12 @@ export class MemoryStore implements JobStore {
 
   encodeArgs(args: unknown[]): StoredArgs {
     if (args.length === 0) return { bytes: undefined, encoding: ArgsEncoding.NONE };
-    const bytes = encodeV8(args);
-    assertPayloadSize(bytes.byteLength, this.#o.maxPayloadBytes);
-    return { bytes, encoding: ArgsEncoding.V8 };
+    // Moved buffers are detached from the caller here and kept as they are
+    // (not serialized), to travel to the thread in its transfer list.
+    const prepared = prepareThreadArgs(args);
+    const size = (prepared.bytes?.byteLength ?? 0) + movedBytes(prepared.moved);
+    assertPayloadSize(size, this.#o.maxPayloadBytes);
+    return prepared;
   }
 
   insert(jobs: NewJob[]): string[] {
@@ -137,6 +142,7 @@ export class MemoryStore implements JobStore {
         this.#table.clock(),
       );
       if (n.timeoutMs !== undefined) job.timeoutMs = n.timeoutMs;
+      if (n.args.moved !== undefined) this.#moved.set(job, n.args.moved);
       if (n.dependsOn !== undefined) job.dependsOn = n.dependsOn;
       if (n.dedupe !== undefined)
         this.#dedupe.set(n.dedupe.key, { job, until: now + n.dedupe.ttlMs });
@@ -304,7 +310,7 @@ export class MemoryStore implements JobStore {
         timeoutMs: job.timeoutMs,
         dependsOn: job.dependsOn,
         args: job.args,
-        encoding: job.args === undefined ? ArgsEncoding.NONE : ArgsEncoding.V8,
+        ...this.#argsOf(job),
         token: "",
       });
     }
@@ -356,6 +362,14 @@ export class MemoryStore implements JobStore {
       const job = this.#current(claimed);
       if (job !== undefined) this.#requeue(job);
     }
+  }
+
+  #argsOf(job: MemoryJob): { encoding: ArgsEncoding; moved?: MovedArgs } {
+    if (job.args === undefined) return { encoding: ArgsEncoding.NONE };
+    const moved = this.#moved.get(job);
+    return moved === undefined
+      ? { encoding: ArgsEncoding.V8 }
+      : { encoding: ArgsEncoding.V8_MOVED, moved };
   }
 
   /** The job of this claim, while the claim still holds (running, same attempt). */
@@ -436,4 +450,11 @@ function errorFacts(error: SerializedError, durationMs?: number): Partial<Change
     ...(error.code === undefined ? {} : { code: error.code }),
     ...(durationMs === undefined ? {} : { durationMs }),
   };
+}
+
+function movedBytes(moved: MovedArgs | undefined): number {
+  if (moved === undefined) return 0;
+  let n = 0;
+  for (const b of moved.buffers) n += b.byteLength;
+  return n;
 }

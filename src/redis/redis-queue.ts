@@ -1,4 +1,3 @@
-import { availableParallelism } from "node:os";
 import type { EventEmitter } from "eventemitter3";
 import { EngineQueue } from "../engine/engine-queue.js";
 import type { JobQueueEvents } from "../events.js";
@@ -68,7 +67,7 @@ export class RedisQueue extends EngineQueue {
 
   /** Worker threads this queue runs jobs on (whether or not they started yet). */
   get threads(): number {
-    return this.#o.executor.threads ?? availableParallelism();
+    return this.#o.common.threads;
   }
 
   /** The keys and channels this queue uses. */

@@ -17,11 +17,13 @@ describe("the public API of rapidai/background", () => {
       "RapidAIException",
       "RedisQueue",
       "TRANSITIONS",
+      "UnrecoverableError",
       "background",
       "canTransition",
       "currentJob",
       "getQueue",
       "isTerminal",
+      "move",
       "parseJobStatus",
       "resetDefaultQueue",
     ]);
@@ -32,6 +34,7 @@ describe("the public API of rapidai/background", () => {
       background: api.background,
       currentJob: api.currentJob,
       getQueue: api.getQueue,
+      move: api.move,
       parseJobStatus: api.parseJobStatus,
     };
     for (const [name, value] of Object.entries(functions)) {
@@ -44,6 +47,7 @@ describe("the public API of rapidai/background", () => {
       JobResult: api.JobResult,
       JobError: api.JobError,
       RapidAIException: api.RapidAIException,
+      UnrecoverableError: api.UnrecoverableError,
     };
     for (const [name, value] of Object.entries(classes)) {
       assert.equal(typeof value, "function", name);
