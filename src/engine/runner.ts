@@ -228,6 +228,7 @@ export class Runner implements RunnerPort {
         attempt: job.attempt,
         encodeResult: this.#store.encodesResults,
         ...(timeoutMs === undefined ? {} : { timeoutMs }),
+        ...(job.dependencies === undefined ? {} : { dependencies: job.dependencies }),
       },
       (outcome, attempt) => this.#settled(h, def, outcome, attempt, timeoutMs),
     );

@@ -150,8 +150,10 @@ export interface ClaimedJob {
   readonly maxRetries: number;
   /** This job's own timeout, overriding the task's. */
   readonly timeoutMs?: number | undefined;
-  /** The jobs it depended on, whose results `currentJob().dependencies()` gives. */
+  /** The jobs it depended on. */
   readonly dependsOn?: readonly string[] | undefined;
+  /** Their results, by job id, as `currentJob().dependencies()` gives them (the store reads them at claim). */
+  readonly dependencies?: Record<string, unknown> | undefined;
   readonly args: Uint8Array | undefined;
   readonly encoding: ArgsEncoding;
   readonly moved?: MovedArgs | undefined;

@@ -1,5 +1,4 @@
 import { assertPayloadSize, decodeThreadArgs, prepareThreadArgs } from "../codec.js";
-import type { MovedArgs } from "../executor/thread-args.js";
 import type { Change, ChangeKind } from "../engine/changes.js";
 import {
   classifyDependencies,
@@ -22,6 +21,7 @@ import type {
 } from "../engine/store.js";
 import { errorMessage, type SerializedError } from "../errors.js";
 import { ArgsEncoding } from "../executor/protocol.js";
+import type { MovedArgs } from "../executor/thread-args.js";
 import type { JobCounts } from "../job-queue.js";
 import type { JobResult } from "../job-result.js";
 import type { JobStatus } from "../job-status.js";
@@ -309,6 +309,7 @@ export class MemoryStore implements JobStore {
         maxRetries: job.maxRetries + job.retryBase,
         timeoutMs: job.timeoutMs,
         dependsOn: job.dependsOn,
+        ...(job.dependsOn === undefined ? {} : { dependencies: this.#resultsOf(job.dependsOn) }),
         args: job.args,
         ...this.#argsOf(job),
         token: "",
@@ -362,6 +363,16 @@ export class MemoryStore implements JobStore {
       const job = this.#current(claimed);
       if (job !== undefined) this.#requeue(job);
     }
+  }
+
+  /** The results of completed jobs, by id (undefined for one the retention dropped). */
+  #resultsOf(ids: readonly string[]): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const id of ids) {
+      const dep = this.#table.get(id);
+      out[id] = dep?.status === "completed" ? dep.value : undefined;
+    }
+    return out;
   }
 
   #argsOf(job: MemoryJob): { encoding: ArgsEncoding; moved?: MovedArgs } {

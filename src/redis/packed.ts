@@ -111,12 +111,21 @@ export interface ClaimedRecord {
   maxRetries: number;
   /** This job's attempt timeout in ms; undefined: the task's. */
   timeoutMs: number | undefined;
+  /** The jobs it depended on (`dependsOn`). */
+  dependsOn: string[] | undefined;
 }
 
 /**
  * Reads the claim script's packed jobs (Lua `>Hc0I4c0I4c0I4I4I4` per job: id,
- * task, args, attempt, maxRetries, timeoutMs (0 for the task's)).
+ * task, args, attempt, maxRetries, timeoutMs (0 for the task's), the ids of
+ * its dependencies, comma-separated (empty for none)).
  */
+/** The comma-separated dependency ids at `pos` (after their 32-bit length), or undefined for none. */
+function dependsOnOf(blob: Buffer, pos: number): string[] | undefined {
+  const length = blob.readUInt32BE(pos);
+  return length === 0 ? undefined : blob.toString("utf8", pos + 4, pos + 4 + length).split(",");
+}
+
 export function unpackClaims(blob: Buffer): ClaimedRecord[] {
   const out: ClaimedRecord[] = [];
   let pos = 0;
@@ -137,8 +146,9 @@ export function unpackClaims(blob: Buffer): ClaimedRecord[] {
       attempt: blob.readUInt32BE(argsEnd),
       maxRetries: blob.readUInt32BE(argsEnd + 4),
       timeoutMs: blob.readUInt32BE(argsEnd + 8) || undefined,
+      dependsOn: dependsOnOf(blob, argsEnd + 12),
     });
-    pos = argsEnd + 12;
+    pos = argsEnd + 16 + blob.readUInt32BE(argsEnd + 12);
   }
   return out;
 }
