@@ -415,6 +415,7 @@ export class RedisStore implements JobStore {
       maxRetries: c.maxRetries,
       timeoutMs: c.timeoutMs,
       dependsOn: c.dependsOn,
+      trace: c.trace,
       ...(c.dependsOn === undefined ? {} : { dependencies: pick(results, c.dependsOn) }),
       args: c.args,
       encoding: c.args === undefined ? ArgsEncoding.NONE : ArgsEncoding.MSGPACK,
@@ -489,6 +490,7 @@ function toRecord(j: NewJob): EnqueueRecord {
     delayMs: j.delayMs,
     timeoutMs: j.timeoutMs,
     dedupe: j.dedupe,
+    trace: j.trace === undefined ? undefined : JSON.stringify(j.trace),
   };
 }
 
