@@ -99,6 +99,11 @@ export class Runner implements RunnerPort {
     }
   }
 
+  release(): void {
+    const notStarted = this.#waiting.splice(0);
+    if (notStarted.length > 0) void this.#handBack(notStarted);
+  }
+
   lost(jobId: string): void {
     const h = this.#held.get(jobId);
     if (h === undefined || h.lost || h.state === "ending") return;

@@ -200,6 +200,8 @@ export interface RunnerPort {
   lost(jobId: string): void;
   /** The jobs this runner holds, for lease renewal. */
   held(): Iterable<ClaimedJob>;
+  /** The queue was paused: give back the jobs claimed ahead that have not started. */
+  release(): void;
   /** The tasks whose jobs this runner runs (their limits are shared with other processes). */
   tasks(): TaskDefinition[];
 }

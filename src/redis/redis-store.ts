@@ -379,6 +379,7 @@ export class RedisStore implements JobStore {
       problem: (what, error) => this.problem(what, error),
       schedulesChanged: () => this.#sink.schedulesChanged(),
       ops: () => this.#ops,
+      listening: () => this.#front(),
     });
     this.#upkeep.start(runner);
   }
@@ -396,8 +397,10 @@ export class RedisStore implements JobStore {
   }
 
   async claim(n: number): Promise<ClaimedJob[]> {
-    // No job of a limited task may start before its limits are in Redis.
+    // No job of a limited task may start before its limits are in Redis, and
+    // the changes of this claim must reach the listeners registered here.
     await this.#upkeep?.limitsShared;
+    await this.#front();
     const k = this.#o.keys;
     const reply = (await this.link.scripts.runBuffer(
       "claim",

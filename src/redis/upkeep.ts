@@ -22,6 +22,8 @@ export interface UpkeepDeps {
   /** Another process changed the schedules. */
   schedulesChanged(): void;
   ops(): RedisOperations;
+  /** Settles once the event subscriptions this process asked for are confirmed. */
+  listening(): Promise<void>;
 }
 
 /**
@@ -142,6 +144,7 @@ export class Upkeep {
     else if (message.kind === "due") this.scheduleDue(message.at);
     else if (message.kind === "cancel") this.#runner?.cancel(message.jobId);
     else if (message.kind === "schedules") this.#d.schedulesChanged();
+    else if (message.kind === "paused") this.#runner?.release();
   }
 
   /** Wakes the runner when the earliest delayed job is due (Redis's clock; the poll is the safety net). */
@@ -170,6 +173,8 @@ export class Upkeep {
     this.#checking = true;
     const k = this.#d.keys;
     try {
+      // The changes this check makes must reach the listeners registered here.
+      await this.#d.listening();
       await this.#shareLimits();
       for (let round = 0; round < 10; round++) {
         const reply = (await this.#d.scripts.run(

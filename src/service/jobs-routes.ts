@@ -108,7 +108,8 @@ export function installJobRoutes(app: FastifyInstance, ctx: RouteContext): void 
     async (request, reply) => {
       const id = request.params.id;
       const removed = await removeJob(queue, id, request.query.remove, reply);
-      if (removed !== undefined) return removed;
+      // A refusal was already sent (reply.send() may not hand the reply back).
+      if (removed !== undefined || reply.sent) return removed ?? reply;
       const cancelled = isJobId(id) && (await queue.cancel(id));
       if (!cancelled) return reply.code(400).send({ error: "Cannot cancel job" });
       return { status: "cancelled" };
