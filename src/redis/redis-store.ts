@@ -208,7 +208,7 @@ export class RedisStore implements JobStore {
     const ids: string[] = [];
     for (let i = 0; i < rows.length; i += BATCH) {
       const reply = await this.#enqueue(rows.slice(i, i + BATCH), deps.slice(i, i + BATCH));
-      reply.forEach((outcome, j) => ids.push(this.#idOf(jobs[i + j]!.id, outcome)));
+      for (let j = 0; j < reply.length; j++) ids.push(this.#idOf(jobs[i + j]!.id, reply[j]));
     }
     return ids;
   }
@@ -244,7 +244,7 @@ export class RedisStore implements JobStore {
       batch.map((b) => b.deps),
     ).then(
       (reply) => {
-        batch.forEach((b, i) => b.resolve(reply[i]));
+        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(reply[i]);
       },
       (error) => {
         for (const b of batch) b.reject(error);
