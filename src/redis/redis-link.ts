@@ -88,7 +88,8 @@ export class RedisLink {
   async ready(): Promise<Redis> {
     const client = this.client;
     if (this.refused !== undefined) throw this.refused;
-    if (this.closed && client.status === "end") throw closedError();
+    // Closed: whatever the connection's state (quitting, or ended), a call now is refused.
+    if (this.closed) throw closedError();
     try {
       await ensureConnected(client, this.settings, this.settings.commandTimeoutMs);
     } catch (error) {

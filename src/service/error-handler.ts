@@ -13,6 +13,9 @@ const STATUS_OF_CODE: Partial<Record<string, number>> = {
   [ErrorCode.PAYLOAD_TOO_LARGE]: 400,
   [ErrorCode.QUEUE_CLOSED]: 503,
   [ErrorCode.BACKEND_UNAVAILABLE]: 503,
+  // Redis is full or refuses the service's credentials: not the client's fault, and not for good.
+  [ErrorCode.BACKEND_FULL]: 503,
+  [ErrorCode.BACKEND_AUTH]: 503,
 };
 
 /** Fastify's own request errors, with the message a client should see. */
