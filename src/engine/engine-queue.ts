@@ -49,6 +49,8 @@ export interface EngineSettings {
   executor: ExecutorOptions;
   /** This queue runs jobs (false: enqueue and read only). */
   process: boolean;
+  /** Largest encoded result a worker thread returns, in bytes. */
+  maxResultBytes?: number;
   logger: RunnerLog;
 }
 
@@ -350,6 +352,9 @@ export abstract class EngineQueue extends JobQueue {
     const executor = new Executor(this.#settings.executor, {
       host: mainThreadHost,
       timers: this.#timers,
+      ...(this.#settings.maxResultBytes === undefined
+        ? {}
+        : { maxResultBytes: this.#settings.maxResultBytes }),
       progress: (jobId, value) => runner?.progress(jobId, value),
       log: (jobId, lines) => runner?.log(jobId, lines),
       error: (error) => store.problem("running a job", error),

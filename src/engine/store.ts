@@ -99,8 +99,8 @@ export interface JobStore {
   claim(n: number): ClaimedJob[] | Promise<ClaimedJob[]>;
   /**
    * Writes how attempts ended; resolves with, per ending, whether it was
-   * applied (false: the job was taken over or deleted meanwhile; undefined:
-   * not written, try again).
+   * applied (true), refused (false, or why: see {@link Refusal}), or not
+   * written (undefined: try again).
    */
   settle(endings: readonly Ending[]): SettleReply | Promise<SettleReply>;
   /** Progress of running jobs (advisory: a lost update is not retried). */
@@ -115,7 +115,15 @@ export interface JobStore {
   close(): Promise<void>;
 }
 
-export type SettleReply = (boolean | undefined)[];
+export type SettleReply = (boolean | Refusal | undefined)[];
+
+/**
+ * Why a store refused an ending or a lease renewal: another attempt holds
+ * the job (`taken`, what `false` means too), the job no longer exists
+ * (`gone`: removed, or Redis restarted without its data), or its record is
+ * not a job's any more (`corrupt`: a Redis key of another type).
+ */
+export type Refusal = "taken" | "gone" | "corrupt";
 
 /** Arguments as a store keeps them and a worker thread decodes them. */
 export interface StoredArgs {
@@ -196,8 +204,8 @@ export interface RunnerPort {
   wake(): void;
   /** A running job was cancelled (here or by another process): stop it here if held. */
   cancel(jobId: string): void;
-  /** The claim on a job was taken over: drop whatever its attempt answers. */
-  lost(jobId: string): void;
+  /** The claim on a job was lost (taken over by default): drop whatever its attempt answers. */
+  lost(jobId: string, why?: Refusal): void;
   /** The jobs this runner holds, for lease renewal. */
   held(): Iterable<ClaimedJob>;
   /** The queue was paused: give back the jobs claimed ahead that have not started. */
