@@ -18,7 +18,7 @@ import {
 import type { JobResult } from "../job-result.js";
 import type { JobStatus } from "../job-status.js";
 import { parseCleanOptions } from "../operation-options.js";
-import { findTask, requireTask } from "../registry.js";
+import { allTasks, requireTask } from "../registry.js";
 import { TimerQueue } from "../timer-queue.js";
 import { validateJobId } from "../validate.js";
 import { mainThreadHost } from "../worker-host.js";
@@ -264,7 +264,7 @@ export abstract class EngineQueue extends JobQueue {
     return this.store.remove(jobId);
   }
 
-  clean(options: CleanOptions): Promise<number> {
+  async clean(options: CleanOptions): Promise<number> {
     return this.store.clean(parseCleanOptions(options));
   }
 
@@ -275,7 +275,7 @@ export abstract class EngineQueue extends JobQueue {
 
   // ---- schedules -----------------------------------------------------------------
 
-  schedule(id: string, task: TaskRef, spec: ScheduleSpec, args: unknown[]): Promise<void> {
+  async schedule(id: string, task: TaskRef, spec: ScheduleSpec, args: unknown[]): Promise<void> {
     return scheduleJob(this.store.schedules, id, requireTask(taskName(task)).name, spec, args).then(
       () => this.#scheduler?.wake(),
     );
@@ -336,8 +336,10 @@ export abstract class EngineQueue extends JobQueue {
       log: (jobId, lines) => runner?.log(jobId, lines),
       error: (error) => store.problem("running a job", error),
     });
+    // Every task this queue may run: its own and those bound to no queue
+    // (the runner runs any registered task), so their limits are shared.
     runner = new Runner(store, executor, this.#settings.logger, () =>
-      this.taskNames().flatMap((name) => findTask(name) ?? []),
+      allTasks().filter((t) => t.queue === undefined || t.queue === this),
     );
     this.#runner = runner;
     runner.start();
