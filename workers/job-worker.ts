@@ -238,7 +238,7 @@ interface Outcome {
 }
 
 async function execute(def: TaskDefinition, req: RunRequest): Promise<Outcome> {
-  const job = new WorkerJob(req.jobId, req.task, req.attempt, req.slot, link);
+  const job = new WorkerJob(req.jobId, req.task, req.attempt, req.slot, link, req.dependencies);
   running.set(req.slot, job);
   try {
     const args = decodeArgs(req);

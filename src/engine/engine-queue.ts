@@ -20,6 +20,7 @@ import type { JobStatus } from "../job-status.js";
 import { parseCleanOptions } from "../operation-options.js";
 import { allTasks, requireTask } from "../registry.js";
 import { TimerQueue } from "../timer-queue.js";
+import { enqueueSpan } from "../tracing.js";
 import { validateJobId } from "../validate.js";
 import { mainThreadHost } from "../worker-host.js";
 import { type Change, emitChange, isFinal } from "./changes.js";
@@ -110,7 +111,7 @@ export abstract class EngineQueue extends JobQueue {
   ): Promise<string> {
     if (this.#closing !== undefined) throw closedError();
     const job = this.#prepare(jobId, task, args, options);
-    const [id] = await this.store.insert([job]);
+    const [id] = await this.#insert([job]);
     await this.#autoStart();
     return id ?? jobId;
   }
@@ -125,9 +126,26 @@ export abstract class EngineQueue extends JobQueue {
       }
       return this.#prepare(j.jobId, j.task, j.args, j.options);
     });
-    const ids = await this.store.insert(prepared);
+    const ids = await this.#insert(prepared);
     await this.#autoStart();
     return ids;
+  }
+
+  /** Stores jobs, each within its enqueue span (OpenTelemetry; nothing without an SDK). */
+  async #insert(jobs: NewJob[]): Promise<string[]> {
+    const spans = jobs.map((job) => {
+      const span = enqueueSpan({ task: job.task.name, jobId: job.id, backend: this.backend });
+      if (span.carrier !== undefined) job.trace = span.carrier;
+      return span;
+    });
+    try {
+      const ids = await this.store.insert(jobs);
+      for (const span of spans) span.end();
+      return ids;
+    } catch (error) {
+      for (const span of spans) span.end(error);
+      throw error;
+    }
   }
 
   #prepare(jobId: string, task: TaskRef, args: unknown[], options?: EnqueueOptions): NewJob {

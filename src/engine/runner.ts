@@ -4,7 +4,8 @@ import type { Executor } from "../executor/executor.js";
 import { CancelFlag } from "../executor/protocol.js";
 import { findTask } from "../registry.js";
 import type { TaskDefinition } from "../task-definition.js";
-import { endingOf, unknownTaskEnding } from "./outcome.js";
+import { type AttemptTrace, attemptSpan } from "../tracing.js";
+import { endingOf, spanEnd, unknownTaskEnding } from "./outcome.js";
 import { PaceMeter } from "./pace-meter.js";
 import type { ClaimedJob, Ending, JobStore, RunnerPort } from "./store.js";
 import { WriteBack } from "./write-back.js";
@@ -18,6 +19,8 @@ interface Held {
   lost: boolean;
   /** Handed back at close: its outcome is dropped. */
   handedBack: boolean;
+  /** The attempt's span (OpenTelemetry; a no-op without an SDK). */
+  span: AttemptTrace | undefined;
 }
 
 export interface RunnerLog {
@@ -175,7 +178,14 @@ export class Runner implements RunnerPort {
   }
 
   #hold(job: ClaimedJob): Held {
-    const h: Held = { job, state: "waiting", run: undefined, lost: false, handedBack: false };
+    const h: Held = {
+      job,
+      state: "waiting",
+      run: undefined,
+      lost: false,
+      handedBack: false,
+      span: undefined,
+    };
     this.#held.set(job.id, h);
     this.#waiting.push(h);
     return h;
@@ -217,6 +227,12 @@ export class Runner implements RunnerPort {
     }
     h.state = "running";
     this.#active++;
+    h.span = attemptSpan(job.trace, {
+      task: job.task,
+      jobId: job.id,
+      backend: this.#store.backend,
+      attempt: job.attempt,
+    });
     const timeoutMs = job.timeoutMs ?? def.timeoutMs;
     h.run = this.#executor.run(
       {
@@ -228,6 +244,7 @@ export class Runner implements RunnerPort {
         attempt: job.attempt,
         encodeResult: this.#store.encodesResults,
         ...(timeoutMs === undefined ? {} : { timeoutMs }),
+        ...(job.dependencies === undefined ? {} : { dependencies: job.dependencies }),
       },
       (outcome, attempt) => this.#settled(h, def, outcome, attempt, timeoutMs),
     );
@@ -246,6 +263,7 @@ export class Runner implements RunnerPort {
     const durationMs = attempt.elapsedMs(now);
     this.#pace.jobEnded(now, durationMs, this.#active);
     if (h.lost || h.handedBack) {
+      h.span?.end({ outcome: "retrying" });
       this.#held.delete(h.job.id);
       if (h.lost && outcome.kind !== "cancelled") {
         this.#log.warn(
@@ -253,7 +271,9 @@ export class Runner implements RunnerPort {
         );
       }
     } else {
-      this.#end(endingOf(h.job, def, outcome, durationMs, timeoutMs));
+      const ending = endingOf(h.job, def, outcome, durationMs, timeoutMs);
+      h.span?.end(spanEnd(ending));
+      this.#end(ending);
     }
     if (this.#active === 0 && this.#idleWaiters.length > 0) {
       for (const resolve of this.#idleWaiters.splice(0)) resolve();

@@ -6,6 +6,7 @@ import type { JobResult } from "../job-result.js";
 import type { JobStatus } from "../job-status.js";
 import type { CleanOptions } from "../operation-options.js";
 import type { TaskDefinition } from "../task-definition.js";
+import type { TraceCarrier } from "../tracing.js";
 import type { Pace } from "./pace-meter.js";
 import type { ScheduleStore } from "./schedule-store.js";
 
@@ -137,6 +138,8 @@ export interface NewJob {
   dedupe: { key: string; ttlMs: number } | undefined;
   /** Jobs that must complete first (each exists; checked by the store, which refuses otherwise). */
   dependsOn: string[] | undefined;
+  /** The enqueue's trace context, kept with the job (undefined when nothing traces). */
+  trace?: TraceCarrier | undefined;
 }
 
 export type CancelOutcome = "none" | "cancelled" | "running";
@@ -150,11 +153,15 @@ export interface ClaimedJob {
   readonly maxRetries: number;
   /** This job's own timeout, overriding the task's. */
   readonly timeoutMs?: number | undefined;
-  /** The jobs it depended on, whose results `currentJob().dependencies()` gives. */
+  /** The jobs it depended on. */
   readonly dependsOn?: readonly string[] | undefined;
+  /** Their results, by job id, as `currentJob().dependencies()` gives them (the store reads them at claim). */
+  readonly dependencies?: Record<string, unknown> | undefined;
   readonly args: Uint8Array | undefined;
   readonly encoding: ArgsEncoding;
   readonly moved?: MovedArgs | undefined;
+  /** The trace context its enqueue stored. */
+  readonly trace?: TraceCarrier | undefined;
   /** The claim's fencing token (Redis: worker id and attempt). */
   readonly token: string;
 }

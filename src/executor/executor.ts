@@ -65,6 +65,8 @@ export interface RunSpec {
   attempt: number;
   /** Ask the worker for the result as msgpack bytes. */
   encodeResult: boolean;
+  /** The results of the jobs it depended on, by job id. */
+  dependencies?: Record<string, unknown>;
   /** Stop the attempt with `ERR_JOB_TIMEOUT` after this many ms of running (the job's or its task's). */
   timeoutMs?: number;
 }
@@ -317,6 +319,7 @@ export class Executor {
       attempt: spec.attempt,
       slot,
       encodeResult: spec.encodeResult,
+      ...(spec.dependencies === undefined ? {} : { dependencies: spec.dependencies }),
     };
     if (spec.timeoutMs !== undefined) this.watchTimeout(attempt, spec.timeoutMs);
     attempt.short = (this.#taskMs.get(spec.task.name) ?? PREFETCH_BELOW_MS) < PREFETCH_BELOW_MS;

@@ -46,6 +46,8 @@ export interface RunRequest {
    * string (one character per byte), or undefined (the Redis backend stores bytes).
    */
   encodeResult: boolean;
+  /** The results of the jobs it depended on, by job id (`currentJob().dependencies()`). */
+  dependencies?: Record<string, unknown>;
 }
 
 /**

@@ -1,5 +1,4 @@
 import { assertPayloadSize, decodeThreadArgs, prepareThreadArgs } from "../codec.js";
-import type { MovedArgs } from "../executor/thread-args.js";
 import type { Change, ChangeKind } from "../engine/changes.js";
 import {
   classifyDependencies,
@@ -22,11 +21,13 @@ import type {
 } from "../engine/store.js";
 import { errorMessage, type SerializedError } from "../errors.js";
 import { ArgsEncoding } from "../executor/protocol.js";
+import type { MovedArgs } from "../executor/thread-args.js";
 import type { JobCounts } from "../job-queue.js";
 import type { JobResult } from "../job-result.js";
 import type { JobStatus } from "../job-status.js";
 import { assertTransition } from "../state-machine.js";
 import type { TimerQueue } from "../timer-queue.js";
+import type { TraceCarrier } from "../tracing.js";
 import { DelayedJobs } from "./delayed-jobs.js";
 import { DependencyGraph } from "./dependency-graph.js";
 import { JobTable } from "./job-table.js";
@@ -68,6 +69,8 @@ export class MemoryStore implements JobStore {
   readonly #graph = new DependencyGraph();
   /** The moved buffers of the jobs that have some (few do: kept off the job record). */
   readonly #moved = new WeakMap<MemoryJob, MovedArgs>();
+  /** The trace contexts of the jobs enqueued while tracing (kept off the job record too). */
+  readonly #traces = new WeakMap<MemoryJob, TraceCarrier>();
   readonly #limits: TaskLimits;
   readonly schedules = new ScheduleTable();
   #runner: RunnerPort | undefined;
@@ -143,6 +146,7 @@ export class MemoryStore implements JobStore {
       );
       if (n.timeoutMs !== undefined) job.timeoutMs = n.timeoutMs;
       if (n.args.moved !== undefined) this.#moved.set(job, n.args.moved);
+      if (n.trace !== undefined) this.#traces.set(job, n.trace);
       if (n.dependsOn !== undefined) job.dependsOn = n.dependsOn;
       if (n.dedupe !== undefined)
         this.#dedupe.set(n.dedupe.key, { job, until: now + n.dedupe.ttlMs });
@@ -309,6 +313,8 @@ export class MemoryStore implements JobStore {
         maxRetries: job.maxRetries + job.retryBase,
         timeoutMs: job.timeoutMs,
         dependsOn: job.dependsOn,
+        trace: this.#traces.get(job),
+        ...(job.dependsOn === undefined ? {} : { dependencies: this.#resultsOf(job.dependsOn) }),
         args: job.args,
         ...this.#argsOf(job),
         token: "",
@@ -362,6 +368,16 @@ export class MemoryStore implements JobStore {
       const job = this.#current(claimed);
       if (job !== undefined) this.#requeue(job);
     }
+  }
+
+  /** The results of completed jobs, by id (undefined for one the retention dropped). */
+  #resultsOf(ids: readonly string[]): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const id of ids) {
+      const dep = this.#table.get(id);
+      out[id] = dep?.status === "completed" ? dep.value : undefined;
+    }
+    return out;
   }
 
   #argsOf(job: MemoryJob): { encoding: ArgsEncoding; moved?: MovedArgs } {

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { assertCloneable, assertPayloadSize, encodeMsgpack } from "../codec.js";
+import { assertCloneable, assertPayloadSize, decodeMsgpack, encodeMsgpack } from "../codec.js";
 import { dependencyNotFound } from "../engine/dependencies.js";
 import type { ChangeSink } from "../engine/engine-queue.js";
 import type { Pace } from "../engine/pace-meter.js";
@@ -29,6 +29,7 @@ import { EventRelay } from "./event-relay.js";
 import { hashFromListed, jobResultFromHash } from "./job-record.js";
 import { RedisOperations } from "./operations.js";
 import {
+  type ClaimedRecord,
   type EnqueueRecord,
   enqueuedIds,
   packEnqueues,
@@ -265,13 +266,19 @@ export class RedisStore implements JobStore {
   }
 
   get(jobId: string): Promise<JobResult | undefined> {
+    const k = this.#o.keys;
     const read = this.#front().then(() =>
-      this.link.command((c) => c.hgetallBuffer(this.#o.keys.job(jobId))),
+      this.link.command((c) =>
+        Promise.all([c.hgetallBuffer(k.job(jobId)), c.zscore(k.delayed, jobId)]),
+      ),
     );
     this.#reads.add(read);
     const forget = () => this.#reads.delete(read);
     read.then(forget, forget);
-    return read.then((h) => jobResultFromHash(jobId, h, true));
+    // A pending job in the delayed set waits for its delay or backoff: its score is when it may run.
+    return read.then(([h, due]) =>
+      jobResultFromHash(jobId, h, true, due === null ? undefined : Number(due)),
+    );
   }
 
   async list(q: ListQuery): Promise<JobResult[]> {
@@ -401,16 +408,46 @@ export class RedisStore implements JobStore {
     )) as Buffer[];
     const due = reply[0]!.toString("latin1");
     if (due !== "") this.#upkeep?.scheduleDue(Number(due));
-    return unpackClaims(reply[1]!).map((c) => ({
+    const claimed = unpackClaims(reply[1]!);
+    const results = await this.#dependencyResults(claimed);
+    return claimed.map((c) => ({
       id: c.id,
       task: c.task,
       attempt: c.attempt,
       maxRetries: c.maxRetries,
       timeoutMs: c.timeoutMs,
+      dependsOn: c.dependsOn,
+      trace: c.trace,
+      ...(c.dependsOn === undefined ? {} : { dependencies: pick(results, c.dependsOn) }),
       args: c.args,
       encoding: c.args === undefined ? ArgsEncoding.NONE : ArgsEncoding.MSGPACK,
       token: `${this.workerId}:${c.attempt}`,
     }));
+  }
+
+  /**
+   * The results of the dependencies of the claimed jobs that have some, read
+   * in one round trip (jobs without dependencies cost nothing here).
+   */
+  async #dependencyResults(claimed: ClaimedRecord[]): Promise<Map<string, unknown>> {
+    const ids = [...new Set(claimed.flatMap((c) => c.dependsOn ?? []))];
+    const out = new Map<string, unknown>();
+    if (ids.length === 0) return out;
+    const client = this.link.client;
+    const values = await Promise.all(ids.map((id) => client.hgetBuffer(this.#o.keys.job(id), "r")));
+    ids.forEach((id, i) => {
+      const bytes = values[i];
+      if (bytes === null || bytes === undefined || bytes.length === 0) out.set(id, undefined);
+      else {
+        try {
+          out.set(id, decodeMsgpack(bytes));
+        } catch {
+          // A corrupt result reads as none; the dependent still runs.
+          out.set(id, undefined);
+        }
+      }
+    });
+    return out;
   }
 
   async settle(endings: readonly Ending[]): Promise<SettleReply> {
@@ -455,6 +492,7 @@ function toRecord(j: NewJob): EnqueueRecord {
     delayMs: j.delayMs,
     timeoutMs: j.timeoutMs,
     dedupe: j.dedupe,
+    trace: j.trace === undefined ? undefined : JSON.stringify(j.trace),
   };
 }
 
@@ -463,4 +501,10 @@ const NO_ARGS = new Uint8Array(0);
 
 function isPrimitive(v: unknown): boolean {
   return v === null || (typeof v !== "object" && typeof v !== "function" && typeof v !== "symbol");
+}
+
+function pick(results: Map<string, unknown>, ids: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const id of ids) out[id] = results.get(id);
+  return out;
 }

@@ -127,7 +127,7 @@ if not paused and count > 0 then
       else
         local id = string.sub(member, 17)
         local key = job_key(id)
-        local f = redis.call('HMGET', key, 's', 't', 'a', 'n', 'm', 'o', 'i')
+        local f = redis.call('HMGET', key, 's', 't', 'a', 'n', 'm', 'o', 'i', 'dl', 'tc')
         -- A member whose job is no longer pending is stale: drop it.
         if f[1] == 'pending' then
           local task = f[2]
@@ -159,7 +159,8 @@ if not paused and count > 0 then
             leased[#leased + 1] = id
             local args = f[3] or ''
             local budget = tonumber(f[5]) + (tonumber(f[6]) or 0)
-            packed[#packed + 1] = struct.pack('>Hc0I4c0I4c0I4I4I4', #id, id, #task, task, #args, args, attempt, budget, tonumber(f[7]) or 0)
+            local deps, tc = f[8] or '', f[9] or ''
+            packed[#packed + 1] = struct.pack('>Hc0I4c0I4c0I4I4I4I4c0I4c0', #id, id, #task, task, #args, args, attempt, budget, tonumber(f[7]) or 0, #deps, deps, #tc, tc)
             event('S', id, task, 'pending', 'running', attempt, now)
             claimed = claimed + 1
           end
