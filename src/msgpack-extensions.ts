@@ -24,7 +24,13 @@ const ERROR_CLASSES: Readonly<Record<string, ErrorConstructor>> = {
   URIError,
 };
 
-type PackedError = [name: string, message: string, stack: unknown, cause: unknown, hasCause: boolean];
+type PackedError = [
+  name: string,
+  message: string,
+  stack: unknown,
+  cause: unknown,
+  hasCause: boolean,
+];
 
 addExtension({
   Class: Error,
@@ -101,7 +107,8 @@ function marked(value: unknown, copies: Map<object, unknown>): unknown {
   }
   const copy: Record<string, unknown> | unknown[] = Array.isArray(value) ? [] : {};
   copies.set(value, copy);
-  for (const [k, v] of Object.entries(value)) (copy as Record<string, unknown>)[k] = marked(v, copies);
+  for (const [k, v] of Object.entries(value))
+    (copy as Record<string, unknown>)[k] = marked(v, copies);
   return copy;
 }
 

@@ -49,7 +49,9 @@ describeWithRedis("RedisQueue backend", () => {
   const redis = (prefix: string, o: Record<string, unknown>): JobQueue => {
     const { strictOrder, ...rest } = o;
     const options = { url: server!.url, prefix, ...rest, ...(strictOrder ? { prefetch: 0 } : {}) };
-    const q = o.asDefault ? getQueue("redis", queueOptions(options)) : new RedisQueue(queueOptions(options));
+    const q = o.asDefault
+      ? getQueue("redis", queueOptions(options))
+      : new RedisQueue(queueOptions(options));
     prefixes.set(q, prefix);
     return q;
   };

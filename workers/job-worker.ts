@@ -27,8 +27,8 @@ import {
   type WorkerErrorPayload,
   type WorkerHello,
 } from "../src/executor/protocol.js";
-import { loaderHint } from "../src/executor/thread-loader.js";
 import { assertSerializable, decodeThreadArgsValue } from "../src/executor/thread-args.js";
+import { loaderHint } from "../src/executor/thread-loader.js";
 import { stopError, WorkerJob } from "../src/executor/worker-job.js";
 import { LogBuffer } from "../src/executor/worker-logs.js";
 import { findBuffers, forgetMoves, movesPending, unmark } from "../src/move.js";

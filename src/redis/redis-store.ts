@@ -210,7 +210,7 @@ export class RedisStore implements JobStore {
     const ids: string[] = [];
     for (let i = 0; i < rows.length; i += BATCH) {
       const reply = await this.#enqueue(rows.slice(i, i + BATCH), deps.slice(i, i + BATCH));
-      reply.forEach((outcome, j) => ids.push(this.#idOf(jobs[i + j]!.id, outcome)));
+      for (const [j, outcome] of reply.entries()) ids.push(this.#idOf(jobs[i + j]!.id, outcome));
     }
     return ids;
   }
@@ -246,7 +246,7 @@ export class RedisStore implements JobStore {
       batch.map((b) => b.deps),
     ).then(
       (reply) => {
-        batch.forEach((b, i) => b.resolve(reply[i]));
+        for (const [i, b] of batch.entries()) b.resolve(reply[i]);
       },
       (error) => {
         for (const b of batch) b.reject(error);

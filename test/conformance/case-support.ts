@@ -4,10 +4,10 @@
  */
 import { after } from "node:test";
 import {
+  JOB_EVENTS,
   type JobError,
   type JobQueue,
   type JobQueueEvents,
-  JOB_EVENTS,
   resetDefaultQueue,
 } from "rapidai/background";
 

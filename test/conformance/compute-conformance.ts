@@ -37,14 +37,19 @@ export function computeConformance(backend: Backend): void {
       const seen = (await finished(q, jobId)).result as Seen;
       assert.deepEqual([seen.length, seen.sum], [4, 10]);
 
-      const again = await q.enqueue(id(), "compute.sumOnSecondTry", [move(new Float64Array([5, 6]))]);
+      const again = await q.enqueue(id(), "compute.sumOnSecondTry", [
+        move(new Float64Array([5, 6])),
+      ]);
       const r = await finished(q, again);
       assert.equal(r.status, "completed", r.error);
       assert.equal(r.attempts, 2);
       const second = r.result as Seen;
       assert.deepEqual([second.attempt, second.length, second.sum], [2, 2, 11]);
 
-      const out = await finished(q, await q.enqueue(id(), "compute.doubled", [move(new Float64Array([1, 2, 3]))]));
+      const out = await finished(
+        q,
+        await q.enqueue(id(), "compute.doubled", [move(new Float64Array([1, 2, 3]))]),
+      );
       assert.deepStrictEqual(out.result, new Float64Array([2, 4, 6]));
     });
 
@@ -63,7 +68,9 @@ export function computeConformance(backend: Backend): void {
     it("{ minThreads: 1, maxThreads: 2, idleTimeoutMs } grows to two threads under load and runs jobs after shrinking", async () => {
       const q = await open({ minThreads: 1, maxThreads: 2, idleTimeoutMs: 150 });
       const [a, b] = await Promise.all(
-        [id(), id()].map(async (jobId) => finished(q, await q.enqueue(jobId, "compute.threadAfter", [400]))),
+        [id(), id()].map(async (jobId) =>
+          finished(q, await q.enqueue(jobId, "compute.threadAfter", [400])),
+        ),
       );
       assert.equal(a!.status, "completed", a!.error);
       assert.equal(b!.status, "completed", b!.error);
@@ -78,7 +85,9 @@ export function computeConformance(backend: Backend): void {
     it("threads: 2 is still min = max = 2", async () => {
       const q = await open({ threads: 2 });
       const [a, b] = await Promise.all(
-        [id(), id()].map(async (jobId) => finished(q, await q.enqueue(jobId, "compute.threadAfter", [300]))),
+        [id(), id()].map(async (jobId) =>
+          finished(q, await q.enqueue(jobId, "compute.threadAfter", [300])),
+        ),
       );
       assert.ok(overlapped(a!, b!), "both ran at once");
     });

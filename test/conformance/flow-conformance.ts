@@ -57,13 +57,19 @@ export function flowConformance(backend: Backend): void {
         return f.length >= 2 && f;
       });
       for (const f of fired) {
-        assert.ok(Number.isInteger(f.at) && f.at > Date.now() - 60_000, `a tick time in ${f.jobId}`);
+        assert.ok(
+          Number.isInteger(f.at) && f.at > Date.now() - 60_000,
+          `a tick time in ${f.jobId}`,
+        );
         assert.equal((await finished(q, f.jobId)).result, "tick");
       }
       assert.equal(new Set(fired.map((f) => f.at)).size, fired.length, "one job per tick");
       assert.equal(await q.unschedule(sid), true);
       assert.equal(await q.unschedule(sid), false);
-      assert.equal((await q.listSchedules()).find((s) => s.id === sid), undefined);
+      assert.equal(
+        (await q.listSchedules()).find((s) => s.id === sid),
+        undefined,
+      );
       const left = (await firings(q, sid)).length;
       // A tick claimed just before unschedule may still land; three more would not.
       await holds("no more firings", async () => (await firings(q, sid)).length <= left + 1, 700);
@@ -95,7 +101,13 @@ export function flowConformance(backend: Backend): void {
       const [listed] = (await q.listSchedules()).filter((s) => s.id === sid);
       assert.deepEqual(
         { ...listed, nextRunAt: undefined },
-        { id: sid, task: "conf.echo", cron: "0 3 * * *", tz: "Europe/Berlin", nextRunAt: undefined },
+        {
+          id: sid,
+          task: "conf.echo",
+          cron: "0 3 * * *",
+          tz: "Europe/Berlin",
+          nextRunAt: undefined,
+        },
       );
       const next = listed!.nextRunAt;
       assert.ok(next instanceof Date && next.getTime() > Date.now());
@@ -128,7 +140,10 @@ export function flowConformance(backend: Backend): void {
       for (const r of results) assert.equal(r.status, "completed", r.error);
       const starts = results.map((r) => r.startedAt!.getTime()).sort((a, b) => a - b);
       for (let i = 0; i + 3 < starts.length; i++)
-        assert.ok(starts[i + 3]! - starts[i]! >= 1000, `a 4th start within 1 s: ${starts.join(", ")}`);
+        assert.ok(
+          starts[i + 3]! - starts[i]! >= 1000,
+          `a 4th start within 1 s: ${starts.join(", ")}`,
+        );
     });
 
     it("enqueueWith({ dependsOn }) waits for both, and dependencies() gives their results", async () => {

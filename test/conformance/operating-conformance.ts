@@ -37,7 +37,12 @@ export function operatingConformance(backend: Backend): void {
       assert.equal(first.attempts, 2);
       assert.equal(await q.retry(jobId), true);
       const retried = await until("a retried event", () => j.named("retried", jobId)[0]);
-      assert.deepEqual(retried.e, { jobId, task: "confops.logAndFail", from: "failed", attempts: 2 });
+      assert.deepEqual(retried.e, {
+        jobId,
+        task: "confops.logAndFail",
+        from: "failed",
+        attempts: 2,
+      });
       await until("status failed -> pending", () =>
         j.named("status", jobId).some((x) => x.e.from === "failed" && x.e.to === "pending"),
       );
@@ -45,7 +50,12 @@ export function operatingConformance(backend: Backend): void {
       assert.equal(second.status, "failed");
       assert.equal(second.attempts, 4, "maxRetries 1 again: two more attempts");
       assert.match(second.error ?? "", /attempt 4 failed/);
-      assert.deepEqual(await q.getLogs(jobId), ["attempt 1", "attempt 2", "attempt 3", "attempt 4"]);
+      assert.deepEqual(await q.getLogs(jobId), [
+        "attempt 1",
+        "attempt 2",
+        "attempt 3",
+        "attempt 4",
+      ]);
     });
 
     it("retry: a cancelled job goes back to pending and runs", async () => {
@@ -170,7 +180,10 @@ export function operatingConformance(backend: Backend): void {
       const q = await open();
       const old = await q.enqueue(id(), "conf.add", [0, 1]);
       const oldDone = await finished(q, old);
-      await until("the first job to be 300 ms old", () => Date.now() - oldDone.completedAt!.getTime() >= 320);
+      await until(
+        "the first job to be 300 ms old",
+        () => Date.now() - oldDone.completedAt!.getTime() >= 320,
+      );
       const recent = [];
       for (let i = 0; i < 3; i++) recent.push(await q.enqueue(id(), "conf.add", [i, 1]));
       const failed = [];
@@ -187,8 +200,14 @@ export function operatingConformance(backend: Backend): void {
       const counts = await q.countJobs();
       assert.equal(counts.completed, 3, "other statuses are left alone");
       assert.equal(counts.failed, 0);
-      await assert.rejects(() => q.clean({ status: "running" as never }), invalid(INVALID, "status"));
-      await assert.rejects(() => q.clean({ status: "pending" as never }), invalid(INVALID, "status"));
+      await assert.rejects(
+        () => q.clean({ status: "running" as never }),
+        invalid(INVALID, "status"),
+      );
+      await assert.rejects(
+        () => q.clean({ status: "pending" as never }),
+        invalid(INVALID, "status"),
+      );
       assert.equal((await q.countJobs()).completed, 3);
     });
 
@@ -196,7 +215,13 @@ export function operatingConformance(backend: Backend): void {
       const q = await open({ maxLogLines: 5 });
       const jobId = await q.enqueue(id(), "compute.logLines", [12, 0]);
       assert.equal((await finished(q, jobId)).status, "completed");
-      assert.deepEqual(await q.getLogs(jobId), ["line 7", "line 8", "line 9", "line 10", "line 11"]);
+      assert.deepEqual(await q.getLogs(jobId), [
+        "line 7",
+        "line 8",
+        "line 9",
+        "line 10",
+        "line 11",
+      ]);
       const quiet = await q.enqueue(id(), "conf.add", [1, 1]);
       await finished(q, quiet);
       assert.deepEqual(await q.getLogs(quiet), []);
@@ -218,9 +243,15 @@ export function operatingConformance(backend: Backend): void {
       const r = await finished(q, jobId);
       assert.equal(r.status, "failed");
       assert.equal(r.errorCode, ErrorCode.TIMEOUT);
-      assert.ok(r.completedAt!.getTime() - r.startedAt!.getTime() < 5_000, "ended by its own timeout");
+      assert.ok(
+        r.completedAt!.getTime() - r.startedAt!.getTime() < 5_000,
+        "ended by its own timeout",
+      );
       for (const bad of [0, -1])
-        await assert.rejects(() => patient.enqueueWith({ timeoutMs: bad }, 1), invalid(INVALID, "timeoutMs"));
+        await assert.rejects(
+          () => patient.enqueueWith({ timeoutMs: bad }, 1),
+          invalid(INVALID, "timeoutMs"),
+        );
       assert.equal((await q.listJobs()).length, 1, "nothing stored for the refused ones");
     });
 
@@ -232,11 +263,19 @@ export function operatingConformance(backend: Backend): void {
       const ttlMs = 2500;
       const dedupe = { key, ttlMs };
       const first = await patient.enqueueWith({ dedupe }, 200);
-      assert.equal(await patient.enqueueWith({ dedupe }, 999), first, "while it is pending or running");
+      assert.equal(
+        await patient.enqueueWith({ dedupe }, 999),
+        first,
+        "while it is pending or running",
+      );
       const r = await finished(q, first);
       assert.equal(r.result, 200);
       assert.equal(await patient.enqueueWith({ dedupe }, 1), first, "within ttlMs, once it ended");
-      assert.equal((await q.listJobs(undefined, { task: "confops.patient" })).length, 1, "nothing new stored");
+      assert.equal(
+        (await q.listJobs(undefined, { task: "confops.patient" })).length,
+        1,
+        "nothing new stored",
+      );
       const windowEnd = Math.max(r.createdAt.getTime(), r.completedAt!.getTime()) + ttlMs;
       await until("the dedupe window to pass", () => Date.now() > windowEnd + 20);
       const next = await patient.enqueueWith({ dedupe }, 1);
@@ -247,7 +286,10 @@ export function operatingConformance(backend: Backend): void {
         [{ key: "k", ttlMs: -1 }, "dedupe.ttlMs"],
         [{ key: "k", ttlMs: 31 * 86_400_000 }, "dedupe.ttlMs"],
       ] as const)
-        await assert.rejects(() => patient.enqueueWith({ dedupe: bad }, 1), invalid(INVALID, option));
+        await assert.rejects(
+          () => patient.enqueueWith({ dedupe: bad }, 1),
+          invalid(INVALID, option),
+        );
       assert.equal((await q.countJobs()).completed, 3, "nothing stored for the refused ones");
     });
 
@@ -265,4 +307,3 @@ export function operatingConformance(backend: Backend): void {
     });
   });
 }
-
