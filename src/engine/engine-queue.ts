@@ -354,11 +354,17 @@ export abstract class EngineQueue extends JobQueue {
       log: (jobId, lines) => runner?.log(jobId, lines),
       error: (error) => store.problem("running a job", error),
     });
-    // Every task this queue may run: its own and those bound to no queue
-    // (the runner runs any registered task), so their limits are shared.
-    runner = new Runner(store, executor, this.#settings.logger, () =>
-      allTasks().filter((t) => t.queue === undefined || t.queue === this),
-    );
+    // The tasks whose limits this queue shares: its own, and those bound to
+    // no queue that have limits (the runner runs any registered task, so
+    // their limits hold here too; one without limits leaves Redis as it is).
+    runner = new Runner(store, executor, this.#settings.logger, () => {
+      const own = new Set(this.taskNames());
+      return allTasks().filter(
+        (t) =>
+          own.has(t.name) ||
+          (t.queue === undefined && (t.concurrency !== undefined || t.rateLimit !== undefined)),
+      );
+    });
     this.#runner = runner;
     runner.start();
     this.#startScheduler();
