@@ -385,7 +385,7 @@ export abstract class EngineQueue extends JobQueue {
     await this.#runner?.close(options.timeoutMs);
     this.#timers.clear();
     // Whoever still waits for a job that will not end here is told so.
-    this.rejectWaiters(closedError());
+    await this.rejectWaiters(closedError());
     this.#checkIdle();
     await this.store.close();
   }
