@@ -7,6 +7,7 @@ import {
   encodeThreadArgs,
   type ThreadArgs,
 } from "./executor/thread-args.js";
+import { withNegativeZeros } from "./msgpack-extensions.js";
 
 export type { MovedArgs, ThreadArgs } from "./executor/thread-args.js";
 
@@ -14,7 +15,8 @@ export type { MovedArgs, ThreadArgs } from "./executor/thread-args.js";
  * Payload encodings. In one process, `v8.serialize` is structured clone
  * itself. What goes to Redis is msgpack in msgpackr's structured-clone mode:
  * plain data that cannot run code when read, and stable across Node versions
- * (v8's format is not), while keeping Date, Map, Set, BigInt and typed arrays.
+ * (v8's format is not), while keeping Date, Map, Set, BigInt and typed arrays
+ * (and, through src/msgpack-extensions.ts, `-0` and an Error's own stack).
  */
 const packr = new Packr({
   structuredClone: true,
@@ -25,7 +27,7 @@ const packr = new Packr({
 
 /** msgpack bytes of a value. */
 export function encodeMsgpack(value: unknown): Buffer {
-  return packr.pack(value);
+  return packr.pack(withNegativeZeros(value));
 }
 
 /** Decodes msgpack bytes; garbage is `ERR_PAYLOAD_CORRUPT`. */

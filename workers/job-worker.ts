@@ -280,6 +280,9 @@ async function execute(def: TaskDefinition, req: RunRequest): Promise<Outcome> {
     // shared 8 KiB buffer would drag all of it along). Undefined, what most
     // jobs return, needs no bytes at all.
     if (req.encodeResult) {
+      // Checked against structured clone first, as for the in-memory queue:
+      // msgpack alone would store a function as undefined and a WeakMap as {}.
+      assertCloneableResult(result, []);
       return { value: result === undefined ? undefined : encodeResult(result), transfer: [] };
     }
     const transfer = movesPending() ? findBuffers(result, false).moved : [];

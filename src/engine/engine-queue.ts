@@ -18,7 +18,7 @@ import {
 import type { JobResult } from "../job-result.js";
 import type { JobStatus } from "../job-status.js";
 import { parseCleanOptions } from "../operation-options.js";
-import { findTask, requireTask } from "../registry.js";
+import { allTasks, requireTask } from "../registry.js";
 import { TimerQueue } from "../timer-queue.js";
 import { enqueueSpan } from "../tracing.js";
 import { validateJobId } from "../validate.js";
@@ -284,7 +284,7 @@ export abstract class EngineQueue extends JobQueue {
     return this.store.remove(jobId);
   }
 
-  clean(options: CleanOptions): Promise<number> {
+  async clean(options: CleanOptions): Promise<number> {
     return this.store.clean(parseCleanOptions(options));
   }
 
@@ -295,7 +295,7 @@ export abstract class EngineQueue extends JobQueue {
 
   // ---- schedules -----------------------------------------------------------------
 
-  schedule(id: string, task: TaskRef, spec: ScheduleSpec, args: unknown[]): Promise<void> {
+  async schedule(id: string, task: TaskRef, spec: ScheduleSpec, args: unknown[]): Promise<void> {
     return scheduleJob(this.store.schedules, id, requireTask(taskName(task)).name, spec, args).then(
       () => this.#scheduler?.wake(),
     );
@@ -359,9 +359,17 @@ export abstract class EngineQueue extends JobQueue {
       log: (jobId, lines) => runner?.log(jobId, lines),
       error: (error) => store.problem("running a job", error),
     });
-    runner = new Runner(store, executor, this.#settings.logger, () =>
-      this.taskNames().flatMap((name) => findTask(name) ?? []),
-    );
+    // The tasks whose limits this queue shares: its own, and those bound to
+    // no queue that have limits (the runner runs any registered task, so
+    // their limits hold here too; one without limits leaves Redis as it is).
+    runner = new Runner(store, executor, this.#settings.logger, () => {
+      const own = new Set(this.taskNames());
+      return allTasks().filter(
+        (t) =>
+          own.has(t.name) ||
+          (t.queue === undefined && (t.concurrency !== undefined || t.rateLimit !== undefined)),
+      );
+    });
     this.#runner = runner;
     runner.start();
     this.#startScheduler();
@@ -382,7 +390,7 @@ export abstract class EngineQueue extends JobQueue {
     await this.#runner?.close(options.timeoutMs);
     this.#timers.clear();
     // Whoever still waits for a job that will not end here is told so.
-    this.rejectWaiters(closedError());
+    await this.rejectWaiters(closedError());
     this.#checkIdle();
     await this.store.close();
   }

@@ -119,7 +119,9 @@ export class RedisStore implements JobStore {
   }
 
   get schedules(): RedisScheduleStore {
-    this.#schedules ??= new RedisScheduleStore(this.link.client, this.#o.keys, this.link.scripts);
+    this.#schedules ??= new RedisScheduleStore(this.link.client, this.#o.keys, this.link.scripts, {
+      ready: () => this.link.ready(),
+    });
     return this.#schedules;
   }
 
