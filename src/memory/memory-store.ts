@@ -1,5 +1,4 @@
 import { assertPayloadSize, decodeThreadArgs, prepareThreadArgs } from "../codec.js";
-import type { MovedArgs } from "../executor/thread-args.js";
 import type { Change, ChangeKind } from "../engine/changes.js";
 import {
   classifyDependencies,
@@ -22,6 +21,7 @@ import type {
 } from "../engine/store.js";
 import { errorMessage, type SerializedError } from "../errors.js";
 import { ArgsEncoding } from "../executor/protocol.js";
+import type { MovedArgs } from "../executor/thread-args.js";
 import type { JobCounts } from "../job-queue.js";
 import type { JobResult } from "../job-result.js";
 import type { JobStatus } from "../job-status.js";
@@ -45,6 +45,8 @@ export interface MemoryStoreOptions {
 }
 
 const NONE: ClaimedJob[] = [];
+/** A change with no facts beyond the fixed ones. */
+const NO_FACTS: Partial<Change> = Object.freeze({});
 
 /**
  * The in-memory store: jobs in this process's memory, claimed and settled
@@ -205,7 +207,7 @@ export class MemoryStore implements JobStore {
     if (job.status !== "pending") return "none";
     this.#delayed.release(job);
     this.#graph.forget(job.id);
-    this.#finish(job, "cancelled", "cancelled", {});
+    this.#finish(job, "cancelled", "cancelled", NO_FACTS);
     return "cancelled";
   }
 
@@ -220,7 +222,7 @@ export class MemoryStore implements JobStore {
     job.retryBase = job.attempts;
     job.value = undefined;
     job.completedAt = -1;
-    this.#move(job, "pending", "retried", {}, from);
+    this.#move(job, "pending", "retried", NO_FACTS, from);
     this.#ready.push(job, job.priority);
     this.#runner?.wake();
     return true;
@@ -301,7 +303,7 @@ export class MemoryStore implements JobStore {
       this.#limits.started(job.def, now);
       job.attempts++;
       job.startedAt = this.#table.clock();
-      this.#move(job, "running", "started", {});
+      this.#move(job, "running", "started", NO_FACTS);
       out.push({
         id: job.id,
         task: job.def.name,
@@ -334,7 +336,7 @@ export class MemoryStore implements JobStore {
           this.#finish(job, "failed", "failed", errorFacts(e.error, e.durationMs));
           break;
         case "cancelled":
-          this.#finish(job, "cancelled", "cancelled", {});
+          this.#finish(job, "cancelled", "cancelled", NO_FACTS);
           break;
         case "retry":
           job.value = e.error;
@@ -382,7 +384,7 @@ export class MemoryStore implements JobStore {
 
   #requeue(job: MemoryJob): void {
     job.attempts--;
-    this.#move(job, "pending", "requeued", {});
+    this.#move(job, "pending", "requeued", NO_FACTS);
     this.#ready.push(job, job.priority);
   }
 
@@ -431,8 +433,10 @@ export class MemoryStore implements JobStore {
   }
 
   #report(kind: ChangeKind, job: MemoryJob, from: JobStatus | null, facts: Partial<Change>): void {
-    this.#sink.change({
-      ...facts,
+    // One shape for every change, the optional facts added after: an
+    // object spread first makes V8 build each change property by property
+    // (a quarter of the main thread's time per no-op job, measured).
+    const change: Change = {
       kind,
       jobId: job.id,
       task: job.def.name,
@@ -440,7 +444,8 @@ export class MemoryStore implements JobStore {
       to: job.status,
       attempts: job.attempts,
       at: Date.now(),
-    });
+    };
+    this.#sink.change(facts === NO_FACTS ? change : Object.assign(change, facts));
   }
 }
 
