@@ -101,6 +101,23 @@ export function evaluateTargets(results: readonly CaseResult[], cores: number): 
     ),
   ];
   targets.push(...latencyTargets(results));
+  const redisPerJob = (engine: string) =>
+    find(results, "memory", `${engine}-redis`)?.figures.redisBytesPerJob;
+  const ours = redisPerJob("rapidai-redis");
+  const bull = redisPerJob("bullmq");
+  targets.push(
+    judge(
+      {
+        id: "redis-memory-per-job-vs-bullmq",
+        description: "Redis used_memory per pending job ≤ BullMQ's",
+        unit: "×",
+        threshold: 1,
+        comparator: "<=",
+        basis: "memory: rapidai RedisQueue used_memory growth per pending job ÷ BullMQ's, same run",
+      },
+      ours === undefined || bull === undefined ? undefined : ours / bull,
+    ),
+  );
   for (const mib of [1, 4]) {
     targets.push(
       judge(
