@@ -187,13 +187,16 @@ export const latency: Scenario = {
       const total = WARMUP_JOBS + idleJobs + points.length;
       const idle = await idleSeries(subject, idleJobs, ctx, total);
       const figures: Record<string, number> = {
-        idleStartP50Ms: idle.start.p50,
-        idleStartP99Ms: idle.start.p99,
-        idleStartMaxMs: idle.start.max,
         idleDoneP50Ms: idle.done.p50,
         idleDoneP99Ms: idle.done.p99,
         idleJobs: idle.done.count,
       };
+      // Start figures only where the engine reports a start.
+      if (idle.start.count > 0) {
+        figures.idleStartP50Ms = idle.start.p50;
+        figures.idleStartP99Ms = idle.start.p99;
+        figures.idleStartMaxMs = idle.start.max;
+      }
       const notes: string[] = [];
       for (const [i, p] of points.entries()) {
         ctx.progress(WARMUP_JOBS + idleJobs + i, total, `${p.rate} jobs/s`);
@@ -204,8 +207,10 @@ export const latency: Scenario = {
         figures[`${k}achievedOfferRate`] = r.achieved;
         figures[`${k}completedRate`] = r.completed;
         figures[`${k}jobs`] = r.done.count;
-        figures[`${k}startP50Ms`] = r.start.p50;
-        figures[`${k}startP99Ms`] = r.start.p99;
+        if (r.start.count > 0) {
+          figures[`${k}startP50Ms`] = r.start.p50;
+          figures[`${k}startP99Ms`] = r.start.p99;
+        }
         figures[`${k}doneP50Ms`] = r.done.p50;
         figures[`${k}doneP99Ms`] = r.done.p99;
         figures[`${k}doneMaxMs`] = r.done.max;
