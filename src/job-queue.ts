@@ -294,6 +294,11 @@ export abstract class JobQueue extends EventEmitter<JobQueueEvents> {
     if (set !== undefined) for (const check of [...set]) check();
   }
 
+  /** True while some `waitFor` waits. */
+  protected get waiting(): boolean {
+    return this.#waiters.size > 0;
+  }
+
   /** Ends every `waitFor` still waiting (the queue closed): resolved if its job ended meanwhile, else rejected. */
   protected async rejectWaiters(error: Error): Promise<void> {
     const waiting = [...this.#waiters.values()];

@@ -24,6 +24,7 @@ import { enqueueSpan } from "../tracing.js";
 import { validateJobId } from "../validate.js";
 import { mainThreadHost } from "../worker-host.js";
 import { type Change, emitChange, isFinal } from "./changes.js";
+import { IdleWatch } from "./idle-watch.js";
 import { Runner, type RunnerLog } from "./runner.js";
 import { listSchedules, scheduleJob, unscheduleJob } from "./schedule-api.js";
 import type { ScheduleSpec } from "./schedule-spec.js";
@@ -43,6 +44,10 @@ export interface ChangeSink {
   error(error: Error): void;
   /** Another process changed the schedules (Redis). */
   schedulesChanged(): void;
+  /** True while no listener or `waitFor` would see a change: a store may skip reporting it. */
+  quiet(): boolean;
+  /** A job ended or went back to pending (reported even when quiet, for `onIdle`). */
+  ended(): void;
 }
 
 export interface EngineSettings {
@@ -67,7 +72,7 @@ export abstract class EngineQueue extends JobQueue {
   #runner: Runner | undefined;
   #scheduler: Scheduler | undefined;
   #closing: Promise<void> | undefined;
-  #idle = new Set<() => void>();
+  readonly #idle: IdleWatch;
 
   constructor(
     makeStore: (sink: ChangeSink, timers: TimerQueue) => JobStore,
@@ -75,6 +80,7 @@ export abstract class EngineQueue extends JobQueue {
   ) {
     super();
     this.#settings = settings;
+    this.#idle = new IdleWatch(() => this.store.counts());
     this.store = makeStore(
       {
         change: (c) => this.#changed(c),
@@ -84,6 +90,10 @@ export abstract class EngineQueue extends JobQueue {
         paused: (paused, at) => this.emit(paused ? "paused" : "resumed", { at }),
         error: (error) => this.emit("error", { error }),
         schedulesChanged: () => this.#scheduler?.wake(),
+        // eventemitter3 counts the events that have listeners in _eventsCount.
+        quiet: () =>
+          (this as unknown as { _eventsCount: number })._eventsCount === 0 && !this.waiting,
+        ended: () => this.#idle.ended(),
       },
       this.#timers,
     );
@@ -100,7 +110,7 @@ export abstract class EngineQueue extends JobQueue {
   #changed(c: Change): void {
     emitChange(this, c);
     if (isFinal(c)) this.notifyTerminal(c.jobId, c.to);
-    if (this.#idle.size > 0 && (isFinal(c) || c.kind === "requeued")) this.#checkIdle();
+    if (isFinal(c) || c.kind === "requeued") this.#idle.ended();
   }
 
   // ---- enqueueing --------------------------------------------------------------
@@ -211,32 +221,7 @@ export abstract class EngineQueue extends JobQueue {
   /** Resolves when no job is pending or running; with Redis, in any process. */
   override async onIdle(): Promise<void> {
     await this.store.listen(FINAL_EVENTS);
-    for (;;) {
-      if (this.#closing !== undefined) {
-        const counts = await this.store.counts();
-        if (counts.pending === 0 && counts.running === 0) return;
-        throw closedError();
-      }
-      const counts = await this.store.counts();
-      if (counts.pending === 0 && counts.running === 0) return;
-      // Look again at the next job that ends, or after a while (a delayed
-      // job in another process ends there, and events can be missed while
-      // Redis is unreachable).
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, 1000);
-        function done() {
-          clearTimeout(timer);
-          resolve();
-        }
-        this.#idle.add(done);
-      });
-    }
-  }
-
-  #checkIdle(): void {
-    const waiting = [...this.#idle];
-    this.#idle.clear();
-    for (const resolve of waiting) resolve();
+    await this.#idle.wait(() => (this.#closing === undefined ? undefined : closedError()));
   }
 
   // ---- changing jobs -----------------------------------------------------------
@@ -391,7 +376,7 @@ export abstract class EngineQueue extends JobQueue {
     this.#timers.clear();
     // Whoever still waits for a job that will not end here is told so.
     await this.rejectWaiters(closedError());
-    this.#checkIdle();
+    this.#idle.release();
     await this.store.close();
   }
 }

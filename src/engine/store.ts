@@ -170,6 +170,8 @@ export interface ClaimedJob {
   readonly moved?: MovedArgs | undefined;
   /** The trace context its enqueue stored. */
   readonly trace?: TraceCarrier | undefined;
+  /** The store's own handle of the job (memory: its record), opaque to the engine. */
+  readonly ref?: unknown;
   /** The claim's fencing token (Redis: worker id and attempt). */
   readonly token: string;
 }

@@ -8,6 +8,7 @@ interface RareFields {
   dependsOn: string[] | undefined;
   notBefore: number;
   progress: unknown;
+  removed: boolean;
 }
 
 /**
@@ -75,6 +76,14 @@ export class MemoryJob {
     this.#more().notBefore = at;
   }
 
+  /** Deleted by `remove()` while it was pending: its ready-queue entry is stale. */
+  get removed(): boolean {
+    return this.#rare?.removed ?? false;
+  }
+  set removed(yes: boolean) {
+    this.#more().removed = yes;
+  }
+
   /** The last `currentJob().progress()` value. */
   get progress(): unknown {
     return this.#rare?.progress;
@@ -90,6 +99,7 @@ export class MemoryJob {
       dependsOn: undefined,
       notBefore: 0,
       progress: undefined,
+      removed: false,
     };
     return this.#rare;
   }
