@@ -36,11 +36,10 @@ export function jobDetail(job: JobResult): JsonObject {
     else out.last_error = job.error;
   }
   if (job.errorCode !== undefined) out.error_code = job.errorCode;
-  const extra = job as JobResult & { dependsOn?: string[]; runAt?: Date };
-  if (extra.dependsOn !== undefined && extra.dependsOn.length > 0) {
-    out.depends_on = [...extra.dependsOn];
+  if (job.dependsOn !== undefined && job.dependsOn.length > 0) {
+    out.depends_on = [...job.dependsOn];
   }
-  const runAt = iso(extra.runAt);
+  const runAt = iso(job.runAt);
   if (runAt !== undefined && job.status === "pending") out.run_at = runAt;
   return out;
 }

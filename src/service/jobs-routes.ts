@@ -107,8 +107,7 @@ export function installJobRoutes(app: FastifyInstance, ctx: RouteContext): void 
     "/jobs/:id",
     async (request, reply) => {
       const id = request.params.id;
-      const removed = await removeJob(queue, id, request.query.remove, reply);
-      if (removed !== undefined) return removed;
+      if (await removeJob(queue, id, request.query.remove, reply)) return reply;
       const cancelled = isJobId(id) && (await queue.cancel(id));
       if (!cancelled) return reply.code(400).send({ error: "Cannot cancel job" });
       return { status: "cancelled" };
