@@ -68,7 +68,13 @@ function parseEnqueueBody(body: unknown): { args: unknown[]; options: EnqueueOpt
 }
 
 /** Reads an integer query parameter, naming it when it is not one. */
-function intParam(name: string, raw: unknown, fallback: number, min: number, max: number): number {
+export function intParam(
+  name: string,
+  raw: unknown,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (raw === undefined || raw === "") return fallback;
   const n = typeof raw === "string" && /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {

@@ -27,7 +27,9 @@ export async function openPage(browser: Browser, url: string) {
   page.setDefaultTimeout(15_000);
   const errors: string[] = [];
   page.on("console", (m) => {
-    if (m.type() === "error") errors.push(m.text());
+    // A refused fetch logs "Failed to load resource" without its URL: add it.
+    const url = m.location().url;
+    if (m.type() === "error") errors.push(url ? `${m.text()} (${url})` : m.text());
   });
   page.on("pageerror", (e) => errors.push(`uncaught: ${e.message}`));
   await page.goto(url);

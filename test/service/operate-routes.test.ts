@@ -76,12 +76,16 @@ describe("POST /jobs/:id/promote", () => {
     assert.equal(delayed.status, "pending");
     const due = Date.parse(delayed.run_at);
     assert.ok(due > Date.now() + 3_500_000, `run_at ${delayed.run_at}`);
+    const listed = (await request(`${svc.base}/jobs?status=pending`)).body.jobs;
+    assert.equal(listed.find((j: { job_id: string }) => j.job_id === id)?.run_at, delayed.run_at);
     const p = await post(`/jobs/${id}/promote`);
     assert.equal(p.status, 200);
     assert.deepEqual(p.body, { job_id: id, status: "pending" });
     const done = await until(id, "completed");
     assert.equal(done.result, 8);
     assert.equal(done.run_at, undefined);
+    const after = (await request(`${svc.base}/jobs?status=completed`)).body.jobs;
+    assert.equal(after.find((j: { job_id: string }) => j.job_id === id)?.run_at, undefined);
     const again = await post(`/jobs/${id}/promote`);
     assert.equal(again.status, 409);
     assert.match(again.body.error, /only a delayed pending job/);

@@ -3,6 +3,7 @@
 // with uPlot once a second (never per event).
 import { getMetricsText } from "./api.js";
 import { byId, el, setChildren } from "./dom.js";
+import { clock } from "./format.js";
 import { tokenQuery } from "./token.js";
 
 /** Seconds kept: the longest window offered. */
@@ -34,13 +35,8 @@ function loadUPlot() {
   return uPlotLoad;
 }
 
-const pad = (n) => String(n).padStart(2, "0");
-/** `14:05` or `14:05:30`: one short line, so the labels never collide. */
-function clock(sec, withSeconds) {
-  const d = new Date(sec * 1000);
-  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
-  return withSeconds ? `${hm}:${pad(d.getSeconds())}` : hm;
-}
+/** `14:05` or `14:05:30` (the clock of every other time on the page): one short line, so the labels never collide. */
+const axisClock = (sec, withSeconds) => clock(new Date(sec * 1000), { seconds: withSeconds });
 
 /**
  * Sum of a Prometheus counter over all its labels, from the text format;
@@ -151,7 +147,7 @@ export function createThroughputChart() {
           space: 64,
           values: (_u, splits) => {
             const step = splits.length > 1 ? splits[1] - splits[0] : 60;
-            return splits.map((sec) => clock(sec, step < 60));
+            return splits.map((sec) => axisClock(sec, step < 60));
           },
         },
         {
@@ -163,7 +159,7 @@ export function createThroughputChart() {
       series: [
         {
           label: "Time",
-          value: (_u, sec) => (sec === null || sec === undefined ? "—" : clock(sec, true)),
+          value: (_u, sec) => (sec === null || sec === undefined ? "—" : axisClock(sec, true)),
         },
         line(
           "Completed",
