@@ -20,10 +20,21 @@ export async function listen(app: Service): Promise<string> {
   return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 }
 
+/** How {@link openPage} sets the page up: its size, and anything to do before it loads. */
+export interface PageOptions {
+  /** @default 1400 × 1000 */
+  viewport?: { width: number; height: number };
+  /** Runs before the page is opened (e.g. to set the browser's clock). */
+  beforeLoad?: (page: Page) => Promise<void>;
+}
+
 /** A page that records console errors and uncaught exceptions. */
-export async function openPage(browser: Browser, url: string) {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+export async function openPage(browser: Browser, url: string, options: PageOptions = {}) {
+  const context = await browser.newContext({
+    viewport: options.viewport ?? { width: 1400, height: 1000 },
+  });
   const page = await context.newPage();
+  await options.beforeLoad?.(page);
   page.setDefaultTimeout(15_000);
   const errors: string[] = [];
   page.on("console", (m) => {

@@ -28,7 +28,7 @@ export function createSchedules({ onOpen }) {
           "tr",
           { dataset: { scheduleId: String(s.id) } },
           el("td", { className: "id-cell" }, el("code", {}, String(s.id))),
-          el("td", {}, String(s.task ?? "")),
+          el("td", { className: "hide-phone" }, String(s.task ?? "")),
           el("td", { className: "rule" }, scheduleRule(s)),
           el(
             "td",

@@ -193,18 +193,25 @@ export function createThroughputChart() {
     plot?.setData(series());
   }
 
+  /** The box's width inside its padding: clientWidth counts the padding too. */
+  function innerWidth() {
+    const style = getComputedStyle(box);
+    return box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  }
+
   function build(uPlot) {
     plot?.destroy();
     box.replaceChildren();
-    plot = new uPlot(options(Math.max(200, box.clientWidth)), series(), box);
+    plot = new uPlot(options(Math.max(160, innerWidth())), series(), box);
   }
 
   loadUPlot().then(
     (uPlot) => {
       build(uPlot);
       new ResizeObserver(() => {
-        if (plot && box.clientWidth > 0 && Math.abs(plot.width - box.clientWidth) > 1) {
-          plot.setSize({ width: box.clientWidth, height: 200 });
+        const width = innerWidth();
+        if (plot && width > 0 && Math.abs(plot.width - width) > 1) {
+          plot.setSize({ width, height: 200 });
         }
       }).observe(box);
       matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => build(uPlot));
