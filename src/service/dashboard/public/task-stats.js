@@ -54,14 +54,10 @@ export function createTaskStats({ onTask }) {
           String(t.task),
         ),
       ),
-      el("td", { className: "num running hide-phone" }, formatCount(t.running ?? 0)),
-      el("td", { className: "num completed" }, formatCount(t.completed ?? 0)),
-      el(
-        "td",
-        { className: `num failed${t.failed > 0 ? " bad" : ""}` },
-        formatCount(t.failed ?? 0),
-      ),
-      el("td", { className: "num cancelled hide-narrow" }, formatCount(t.cancelled ?? 0)),
+      countCell("running hide-phone", t.running),
+      countCell("completed", t.completed),
+      countCell(`failed${t.failed > 0 ? " bad" : ""}`, t.failed),
+      countCell("cancelled hide-narrow", t.cancelled),
       el(
         "td",
         { className: `num failure-rate${typeof rate === "number" && rate > 0 ? " bad" : ""}` },
