@@ -216,6 +216,9 @@ suiteWithChromium("operating jobs from the dashboard", ({ before, after, test })
     const base = await listen(app);
     const unschedule = (id: string) => queue.unschedule(id);
     try {
+      // schedule() alone does not start a queue that has run nothing yet (the
+      // first enqueue or start() does), and a queue not started fires nothing.
+      await queue.start();
       await chatty.schedule("tick", { everyMs: 1000 }, 1);
       await chatty.schedule("nightly", { cron: "0 3 * * *", tz: "Europe/Berlin" }, 1);
       const { page, errors, close } = await openPage(browser, `${base}/`);

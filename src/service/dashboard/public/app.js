@@ -145,6 +145,7 @@ function start() {
   // a burst ends, one more read makes the counters exact at once.
   const settle = debounce(() => {
     syncStats();
+    taskStats.sync();
     table.settle();
   }, SETTLE_MS);
 

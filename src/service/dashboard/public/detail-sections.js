@@ -93,7 +93,16 @@ export function logSection(lines) {
   return el(
     "section",
     { className: "detail-section" },
-    el("h3", {}, "Log", el("span", { className: "log-count" }, `${lines.length} lines`)),
+    el(
+      "h3",
+      {},
+      "Log",
+      el(
+        "span",
+        { className: "log-count" },
+        `${lines.length} line${lines.length === 1 ? "" : "s"}`,
+      ),
+    ),
     lines.length === 0
       ? el("p", { className: "log-empty" }, "Nothing logged.")
       : el("pre", { className: "log", id: "detail-log" }, lines.join("\n")),
