@@ -163,7 +163,9 @@ export class JobTable {
       ...(job.progress === undefined ? {} : { progress: job.progress }),
       ...(job.dependsOn === undefined ? {} : { dependsOn: [...job.dependsOn] }),
       ...(runAt === undefined ? {} : { runAt: new Date(runAt) }),
-      ...(withArgs ? { args: this.#hooks.args(job) } : {}),
+      ...(withArgs
+        ? { args: this.#hooks.args(job) }
+        : {}),
     });
   }
 }

@@ -1,4 +1,5 @@
 import { assertPayloadSize, decodeThreadArgs, prepareThreadArgs } from "../codec.js";
+import type { MovedArgs } from "../executor/thread-args.js";
 import type { Change, ChangeKind } from "../engine/changes.js";
 import {
   classifyDependencies,
@@ -21,7 +22,6 @@ import type {
 } from "../engine/store.js";
 import { errorMessage, type SerializedError } from "../errors.js";
 import { ArgsEncoding } from "../executor/protocol.js";
-import type { MovedArgs } from "../executor/thread-args.js";
 import type { JobCounts } from "../job-queue.js";
 import type { JobResult } from "../job-result.js";
 import type { JobStatus } from "../job-status.js";
