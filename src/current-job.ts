@@ -36,6 +36,11 @@ export interface JobContext {
    */
   log(text: string): void;
   /**
+   * The results of the jobs listed in `enqueueWith({ dependsOn })`, by job
+   * id (`{}` without any). Each had completed before this job started.
+   */
+  dependencies(): Record<string, unknown>;
+  /**
    * Throws if the job was cancelled or timed out. It reads shared memory, so it
    * works inside a CPU loop that never yields to the event loop.
    */

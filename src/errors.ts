@@ -32,6 +32,8 @@ export const ErrorCode = {
   ARGUMENT_NOT_CLONEABLE: "ERR_ARGUMENT_NOT_CLONEABLE",
   /** A job returned a value that cannot be structured-cloned back to the main thread. */
   RESULT_NOT_CLONEABLE: "ERR_RESULT_NOT_CLONEABLE",
+  /** A job's encoded result is over the queue's `maxResultBytes` (it is not stored). */
+  RESULT_TOO_LARGE: "ERR_RESULT_TOO_LARGE",
   /** The serialized arguments exceed the queue's payload limit. */
   PAYLOAD_TOO_LARGE: "ERR_PAYLOAD_TOO_LARGE",
   /** A job id that is empty, too long or holds forbidden characters. */
@@ -48,6 +50,12 @@ export const ErrorCode = {
   QUEUE_CONFLICT: "ERR_QUEUE_CONFLICT",
   /** The backend (Redis) cannot be reached. */
   BACKEND_UNAVAILABLE: "ERR_BACKEND_UNAVAILABLE",
+  /** Redis is out of memory (`maxmemory` reached under `noeviction`): it refuses writes until it has room. */
+  BACKEND_FULL: "ERR_BACKEND_FULL",
+  /** Redis refused the credentials (wrong user or password) or the ACL denies a command or key. */
+  BACKEND_AUTH: "ERR_BACKEND_AUTH",
+  /** A key of the queue holds another type of value (`WRONGTYPE`): something else wrote it. */
+  BACKEND_CORRUPT: "ERR_BACKEND_CORRUPT",
   /** The worker thread running the attempt died (exit, out of memory, crash). */
   WORKER_CRASHED: "ERR_WORKER_CRASHED",
   /** The module that defines a task could not be imported in a worker thread. */
@@ -153,7 +161,28 @@ export function serializeError(error: unknown): SerializedError {
     if (typeof e.code === "string") out.code = e.code;
     return out;
   }
-  return { name: "Error", message: String(error) };
+  return { name: "Error", message: describeThrown(error) };
+}
+
+/** Longest text kept of a thrown value that is not an Error. */
+const MAX_THROWN_CHARS = 2000;
+
+/**
+ * A readable message for a thrown value that is not an Error: a string as
+ * it is, a plain object or array as JSON (`String()` would say
+ * "[object Object]"), `undefined` and `null` in a sentence.
+ */
+function describeThrown(value: unknown): string {
+  if (value === undefined || value === null) return `the job threw ${value}, not an Error`;
+  if (typeof value !== "object") return String(value);
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value, (_, v) => (typeof v === "bigint" ? `${v}n` : v));
+  } catch {
+    // A cycle: fall back to the value's own string.
+  }
+  text ??= String(value);
+  return text.length <= MAX_THROWN_CHARS ? text : `${text.slice(0, MAX_THROWN_CHARS)}…`;
 }
 
 /** The one-line message stored on a failed job: `Name: message` unless the name says nothing. */

@@ -225,6 +225,7 @@ function directContext(task: string): JobContext {
     progress() {},
     // A direct call has no job record to keep lines in: dropped, not printed.
     log() {},
+    dependencies: () => ({}),
     throwIfCancelled() {},
   };
 }

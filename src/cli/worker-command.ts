@@ -6,7 +6,13 @@
  * period, and hands the others back to the queue at once.
  */
 // The package entry, not get-queue.js: importing it registers the backends.
-import { getQueue, type JobQueue, RedisQueue, type RedisQueueOptions } from "../background.js";
+import {
+  ErrorCode,
+  getQueue,
+  type JobQueue,
+  RedisQueue,
+  type RedisQueueOptions,
+} from "../background.js";
 import { defaultQueueIfExists } from "../get-queue.js";
 import { redisQueueOptions } from "../redis/redis-queue.js";
 import { allTasks } from "../registry.js";
@@ -222,6 +228,14 @@ export async function workerCommand(
         break;
       } catch (error) {
         if (q.closed) break;
+        // Refused credentials do not heal by waiting: stop with an error.
+        if ((error as { code?: string }).code === ErrorCode.BACKEND_AUTH) {
+          console.error(`rapidai-jobs worker: ${(error as Error).message}`);
+          process.off("SIGTERM", stop!);
+          process.off("SIGINT", stop!);
+          await Promise.all(queues.map((other) => other.close({ timeoutMs: 0 })));
+          return 1;
+        }
         if (!said)
           console.warn(
             `rapidai-jobs worker: waiting for Redis at ${q.url}: ${(error as Error).message}`,

@@ -18,8 +18,9 @@ import {
 import type { JobResult } from "../job-result.js";
 import type { JobStatus } from "../job-status.js";
 import { parseCleanOptions } from "../operation-options.js";
-import { findTask, requireTask } from "../registry.js";
+import { allTasks, requireTask } from "../registry.js";
 import { TimerQueue } from "../timer-queue.js";
+import { enqueueSpan } from "../tracing.js";
 import { validateJobId } from "../validate.js";
 import { mainThreadHost } from "../worker-host.js";
 import { type Change, emitChange, isFinal } from "./changes.js";
@@ -48,6 +49,8 @@ export interface EngineSettings {
   executor: ExecutorOptions;
   /** This queue runs jobs (false: enqueue and read only). */
   process: boolean;
+  /** Largest encoded result a worker thread returns, in bytes. */
+  maxResultBytes?: number;
   logger: RunnerLog;
 }
 
@@ -110,7 +113,7 @@ export abstract class EngineQueue extends JobQueue {
   ): Promise<string> {
     if (this.#closing !== undefined) throw closedError();
     const job = this.#prepare(jobId, task, args, options);
-    const [id] = await this.store.insert([job]);
+    const [id] = await this.#insert([job]);
     await this.#autoStart();
     return id ?? jobId;
   }
@@ -125,9 +128,26 @@ export abstract class EngineQueue extends JobQueue {
       }
       return this.#prepare(j.jobId, j.task, j.args, j.options);
     });
-    const ids = await this.store.insert(prepared);
+    const ids = await this.#insert(prepared);
     await this.#autoStart();
     return ids;
+  }
+
+  /** Stores jobs, each within its enqueue span (OpenTelemetry; nothing without an SDK). */
+  async #insert(jobs: NewJob[]): Promise<string[]> {
+    const spans = jobs.map((job) => {
+      const span = enqueueSpan({ task: job.task.name, jobId: job.id, backend: this.backend });
+      if (span.carrier !== undefined) job.trace = span.carrier;
+      return span;
+    });
+    try {
+      const ids = await this.store.insert(jobs);
+      for (const span of spans) span.end();
+      return ids;
+    } catch (error) {
+      for (const span of spans) span.end(error);
+      throw error;
+    }
   }
 
   #prepare(jobId: string, task: TaskRef, args: unknown[], options?: EnqueueOptions): NewJob {
@@ -264,7 +284,7 @@ export abstract class EngineQueue extends JobQueue {
     return this.store.remove(jobId);
   }
 
-  clean(options: CleanOptions): Promise<number> {
+  async clean(options: CleanOptions): Promise<number> {
     return this.store.clean(parseCleanOptions(options));
   }
 
@@ -275,7 +295,7 @@ export abstract class EngineQueue extends JobQueue {
 
   // ---- schedules -----------------------------------------------------------------
 
-  schedule(id: string, task: TaskRef, spec: ScheduleSpec, args: unknown[]): Promise<void> {
+  async schedule(id: string, task: TaskRef, spec: ScheduleSpec, args: unknown[]): Promise<void> {
     return scheduleJob(this.store.schedules, id, requireTask(taskName(task)).name, spec, args).then(
       () => this.#scheduler?.wake(),
     );
@@ -332,13 +352,24 @@ export abstract class EngineQueue extends JobQueue {
     const executor = new Executor(this.#settings.executor, {
       host: mainThreadHost,
       timers: this.#timers,
+      ...(this.#settings.maxResultBytes === undefined
+        ? {}
+        : { maxResultBytes: this.#settings.maxResultBytes }),
       progress: (jobId, value) => runner?.progress(jobId, value),
       log: (jobId, lines) => runner?.log(jobId, lines),
       error: (error) => store.problem("running a job", error),
     });
-    runner = new Runner(store, executor, this.#settings.logger, () =>
-      this.taskNames().flatMap((name) => findTask(name) ?? []),
-    );
+    // The tasks whose limits this queue shares: its own, and those bound to
+    // no queue that have limits (the runner runs any registered task, so
+    // their limits hold here too; one without limits leaves Redis as it is).
+    runner = new Runner(store, executor, this.#settings.logger, () => {
+      const own = new Set(this.taskNames());
+      return allTasks().filter(
+        (t) =>
+          own.has(t.name) ||
+          (t.queue === undefined && (t.concurrency !== undefined || t.rateLimit !== undefined)),
+      );
+    });
     this.#runner = runner;
     runner.start();
     this.#startScheduler();
@@ -359,7 +390,7 @@ export abstract class EngineQueue extends JobQueue {
     await this.#runner?.close(options.timeoutMs);
     this.#timers.clear();
     // Whoever still waits for a job that will not end here is told so.
-    this.rejectWaiters(closedError());
+    await this.rejectWaiters(closedError());
     this.#checkIdle();
     await this.store.close();
   }

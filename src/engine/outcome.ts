@@ -2,6 +2,7 @@ import { ErrorCode } from "../errors.js";
 import type { AttemptOutcome } from "../executor/attempt.js";
 import { decide } from "../retry-policy.js";
 import type { TaskDefinition } from "../task-definition.js";
+import type { AttemptEnd } from "../tracing.js";
 import type { ClaimedJob, Ending } from "./store.js";
 
 /**
@@ -33,6 +34,22 @@ export function endingOf(
       };
     case "requeued":
       return { job, kind: "requeued" };
+  }
+}
+
+/** How an attempt's span ends, from its ending. */
+export function spanEnd(e: Ending): AttemptEnd {
+  switch (e.kind) {
+    case "completed":
+      return { outcome: "completed" };
+    case "failed":
+      return { outcome: "failed", error: e.error };
+    case "retry":
+      return { outcome: "retrying", error: e.error };
+    case "cancelled":
+      return { outcome: "cancelled" };
+    case "requeued":
+      return { outcome: "retrying" };
   }
 }
 

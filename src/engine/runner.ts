@@ -4,20 +4,23 @@ import type { Executor } from "../executor/executor.js";
 import { CancelFlag } from "../executor/protocol.js";
 import { findTask } from "../registry.js";
 import type { TaskDefinition } from "../task-definition.js";
-import { endingOf, unknownTaskEnding } from "./outcome.js";
+import { type AttemptTrace, attemptSpan } from "../tracing.js";
+import { endingOf, spanEnd, unknownTaskEnding } from "./outcome.js";
 import { PaceMeter } from "./pace-meter.js";
-import type { ClaimedJob, Ending, JobStore, RunnerPort } from "./store.js";
-import { WriteBack } from "./write-back.js";
+import type { ClaimedJob, Ending, JobStore, Refusal, RunnerPort } from "./store.js";
+import { refusalText, WriteBack } from "./write-back.js";
 
 /** One claimed job while this runner holds it. */
 interface Held {
   readonly job: ClaimedJob;
   state: "waiting" | "running" | "ending";
   run: Attempt | undefined;
-  /** The claim was taken over: whatever this attempt answers is dropped. */
-  lost: boolean;
+  /** The claim was lost (why): whatever this attempt answers is dropped. */
+  lost: Refusal | undefined;
   /** Handed back at close: its outcome is dropped. */
   handedBack: boolean;
+  /** The attempt's span (OpenTelemetry; a no-op without an SDK). */
+  span: AttemptTrace | undefined;
 }
 
 export interface RunnerLog {
@@ -96,12 +99,19 @@ export class Runner implements RunnerPort {
     }
   }
 
-  lost(jobId: string): void {
+  release(): void {
+    const notStarted = this.#waiting.splice(0);
+    if (notStarted.length > 0) void this.#handBack(notStarted);
+  }
+
+  lost(jobId: string, why: Refusal = "taken"): void {
     const h = this.#held.get(jobId);
     if (h === undefined || h.lost || h.state === "ending") return;
-    h.lost = true;
+    h.lost = why;
     this.#log.warn(
-      `rapidai: lost the lease of job ${jobId} (attempt ${h.job.attempt}): it expired and the job may run elsewhere; stopping it here`,
+      why === "taken"
+        ? `rapidai: lost the lease of job ${jobId} (attempt ${h.job.attempt}): it expired and the job may run elsewhere; stopping it here`
+        : `rapidai: job ${jobId} (attempt ${h.job.attempt}) is stopped here: ${refusalText(why)}`,
     );
     if (h.state === "waiting") {
       this.#unwait(h);
@@ -175,7 +185,14 @@ export class Runner implements RunnerPort {
   }
 
   #hold(job: ClaimedJob): Held {
-    const h: Held = { job, state: "waiting", run: undefined, lost: false, handedBack: false };
+    const h: Held = {
+      job,
+      state: "waiting",
+      run: undefined,
+      lost: undefined,
+      handedBack: false,
+      span: undefined,
+    };
     this.#held.set(job.id, h);
     this.#waiting.push(h);
     return h;
@@ -217,6 +234,12 @@ export class Runner implements RunnerPort {
     }
     h.state = "running";
     this.#active++;
+    h.span = attemptSpan(job.trace, {
+      task: job.task,
+      jobId: job.id,
+      backend: this.#store.backend,
+      attempt: job.attempt,
+    });
     const timeoutMs = job.timeoutMs ?? def.timeoutMs;
     h.run = this.#executor.run(
       {
@@ -228,6 +251,7 @@ export class Runner implements RunnerPort {
         attempt: job.attempt,
         encodeResult: this.#store.encodesResults,
         ...(timeoutMs === undefined ? {} : { timeoutMs }),
+        ...(job.dependencies === undefined ? {} : { dependencies: job.dependencies }),
       },
       (outcome, attempt) => this.#settled(h, def, outcome, attempt, timeoutMs),
     );
@@ -246,14 +270,17 @@ export class Runner implements RunnerPort {
     const durationMs = attempt.elapsedMs(now);
     this.#pace.jobEnded(now, durationMs, this.#active);
     if (h.lost || h.handedBack) {
+      h.span?.end({ outcome: "retrying" });
       this.#held.delete(h.job.id);
       if (h.lost && outcome.kind !== "cancelled") {
         this.#log.warn(
-          `rapidai: the answer of job ${h.job.id} (attempt ${h.job.attempt}) was dropped: its claim had been taken over`,
+          `rapidai: the answer of job ${h.job.id} (attempt ${h.job.attempt}) was dropped: ${refusalText(h.lost)}`,
         );
       }
     } else {
-      this.#end(endingOf(h.job, def, outcome, durationMs, timeoutMs));
+      const ending = endingOf(h.job, def, outcome, durationMs, timeoutMs);
+      h.span?.end(spanEnd(ending));
+      this.#end(ending);
     }
     if (this.#active === 0 && this.#idleWaiters.length > 0) {
       for (const resolve of this.#idleWaiters.splice(0)) resolve();
@@ -270,13 +297,14 @@ export class Runner implements RunnerPort {
     this.#writes.add(ending);
   }
 
-  #written(endings: readonly Ending[], applied: readonly boolean[]): void {
+  #written(endings: readonly Ending[], applied: readonly (boolean | Refusal)[]): void {
     for (let i = 0; i < endings.length; i++) {
       const e = endings[i]!;
       this.#held.delete(e.job.id);
-      if (applied[i] !== true) {
+      const a = applied[i]!;
+      if (a !== true) {
         this.#log.warn(
-          `rapidai: the end of job ${e.job.id} (attempt ${e.job.attempt}) was refused: the job was taken over or deleted meanwhile`,
+          `rapidai: the end of job ${e.job.id} (attempt ${e.job.attempt}) was refused: ${refusalText(a)}`,
         );
       }
     }

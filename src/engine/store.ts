@@ -6,6 +6,7 @@ import type { JobResult } from "../job-result.js";
 import type { JobStatus } from "../job-status.js";
 import type { CleanOptions } from "../operation-options.js";
 import type { TaskDefinition } from "../task-definition.js";
+import type { TraceCarrier } from "../tracing.js";
 import type { Pace } from "./pace-meter.js";
 import type { ScheduleStore } from "./schedule-store.js";
 
@@ -98,8 +99,8 @@ export interface JobStore {
   claim(n: number): ClaimedJob[] | Promise<ClaimedJob[]>;
   /**
    * Writes how attempts ended; resolves with, per ending, whether it was
-   * applied (false: the job was taken over or deleted meanwhile; undefined:
-   * not written, try again).
+   * applied (true), refused (false, or why: see {@link Refusal}), or not
+   * written (undefined: try again).
    */
   settle(endings: readonly Ending[]): SettleReply | Promise<SettleReply>;
   /** Progress of running jobs (advisory: a lost update is not retried). */
@@ -114,7 +115,15 @@ export interface JobStore {
   close(): Promise<void>;
 }
 
-export type SettleReply = (boolean | undefined)[];
+export type SettleReply = (boolean | Refusal | undefined)[];
+
+/**
+ * Why a store refused an ending or a lease renewal: another attempt holds
+ * the job (`taken`, what `false` means too), the job no longer exists
+ * (`gone`: removed, or Redis restarted without its data), or its record is
+ * not a job's any more (`corrupt`: a Redis key of another type).
+ */
+export type Refusal = "taken" | "gone" | "corrupt";
 
 /** Arguments as a store keeps them and a worker thread decodes them. */
 export interface StoredArgs {
@@ -137,6 +146,8 @@ export interface NewJob {
   dedupe: { key: string; ttlMs: number } | undefined;
   /** Jobs that must complete first (each exists; checked by the store, which refuses otherwise). */
   dependsOn: string[] | undefined;
+  /** The enqueue's trace context, kept with the job (undefined when nothing traces). */
+  trace?: TraceCarrier | undefined;
 }
 
 export type CancelOutcome = "none" | "cancelled" | "running";
@@ -150,11 +161,15 @@ export interface ClaimedJob {
   readonly maxRetries: number;
   /** This job's own timeout, overriding the task's. */
   readonly timeoutMs?: number | undefined;
-  /** The jobs it depended on, whose results `currentJob().dependencies()` gives. */
+  /** The jobs it depended on. */
   readonly dependsOn?: readonly string[] | undefined;
+  /** Their results, by job id, as `currentJob().dependencies()` gives them (the store reads them at claim). */
+  readonly dependencies?: Record<string, unknown> | undefined;
   readonly args: Uint8Array | undefined;
   readonly encoding: ArgsEncoding;
   readonly moved?: MovedArgs | undefined;
+  /** The trace context its enqueue stored. */
+  readonly trace?: TraceCarrier | undefined;
   /** The claim's fencing token (Redis: worker id and attempt). */
   readonly token: string;
 }
@@ -189,10 +204,12 @@ export interface RunnerPort {
   wake(): void;
   /** A running job was cancelled (here or by another process): stop it here if held. */
   cancel(jobId: string): void;
-  /** The claim on a job was taken over: drop whatever its attempt answers. */
-  lost(jobId: string): void;
+  /** The claim on a job was lost (taken over by default): drop whatever its attempt answers. */
+  lost(jobId: string, why?: Refusal): void;
   /** The jobs this runner holds, for lease renewal. */
   held(): Iterable<ClaimedJob>;
+  /** The queue was paused: give back the jobs claimed ahead that have not started. */
+  release(): void;
   /** The tasks whose jobs this runner runs (their limits are shared with other processes). */
   tasks(): TaskDefinition[];
 }

@@ -38,6 +38,8 @@ export type { ExecutorOptions } from "./executor-options.js";
 export interface ExecutorHooks {
   /** Handles `task.enqueue()` called inside a job. */
   host: WorkerHost;
+  /** Largest encoded result a thread returns (with `encodeResult`), in bytes. @default no limit */
+  maxResultBytes?: number;
   /** `currentJob().progress(value)` arrived for a running attempt. */
   progress(jobId: string, value: unknown): void;
   /**
@@ -65,6 +67,8 @@ export interface RunSpec {
   attempt: number;
   /** Ask the worker for the result as msgpack bytes. */
   encodeResult: boolean;
+  /** The results of the jobs it depended on, by job id. */
+  dependencies?: Record<string, unknown>;
   /** Stop the attempt with `ERR_JOB_TIMEOUT` after this many ms of running (the job's or its task's). */
   timeoutMs?: number;
 }
@@ -239,6 +243,7 @@ export class Executor {
       importTimeoutMs: o.importTimeoutMs,
       maxJobsPerThread: o.maxJobsPerThread,
       maxThreadHeapMb: o.maxThreadHeapMb,
+      maxResultBytes: this.#hooks.maxResultBytes ?? 0,
     };
     const { Piscina: Pool } = require("piscina") as typeof import("piscina");
     const pool = new Pool({
@@ -317,6 +322,7 @@ export class Executor {
       attempt: spec.attempt,
       slot,
       encodeResult: spec.encodeResult,
+      ...(spec.dependencies === undefined ? {} : { dependencies: spec.dependencies }),
     };
     if (spec.timeoutMs !== undefined) this.watchTimeout(attempt, spec.timeoutMs);
     attempt.short = (this.#taskMs.get(spec.task.name) ?? PREFETCH_BELOW_MS) < PREFETCH_BELOW_MS;

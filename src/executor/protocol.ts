@@ -46,6 +46,8 @@ export interface RunRequest {
    * string (one character per byte), or undefined (the Redis backend stores bytes).
    */
   encodeResult: boolean;
+  /** The results of the jobs it depended on, by job id (`currentJob().dependencies()`). */
+  dependencies?: Record<string, unknown>;
 }
 
 /**
@@ -175,6 +177,8 @@ export interface EngineWorkerData {
   maxJobsPerThread: number;
   /** Heap, in MiB, above which the thread retires after a job; 0 for no limit. */
   maxThreadHeapMb: number;
+  /** Largest encoded result (`RunRequest.encodeResult`), in bytes; 0 for no limit. */
+  maxResultBytes: number;
 }
 
 export function isWorkerError(value: unknown): value is WorkerErrorPayload {

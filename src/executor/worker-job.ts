@@ -30,7 +30,12 @@ export class WorkerJob implements JobContext {
     readonly attempt: number,
     readonly slot: number,
     private readonly link: ThreadLink,
+    private readonly depends: Record<string, unknown> = {},
   ) {}
+
+  dependencies(): Record<string, unknown> {
+    return this.depends;
+  }
 
   // Made on first use: most jobs never look at their signal.
   get signal(): AbortSignal {

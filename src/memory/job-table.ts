@@ -163,9 +163,7 @@ export class JobTable {
       ...(job.progress === undefined ? {} : { progress: job.progress }),
       ...(job.dependsOn === undefined ? {} : { dependsOn: [...job.dependsOn] }),
       ...(runAt === undefined ? {} : { runAt: new Date(runAt) }),
-      ...(withArgs
-        ? { args: this.#hooks.args(job) }
-        : {}),
+      ...(withArgs ? { args: this.#hooks.args(job) } : {}),
     });
   }
 }

@@ -141,7 +141,7 @@ export async function ensureConnected(
   try {
     await Promise.race([ready, timeout]);
   } catch (error) {
-    throw unavailable(settings, error);
+    throw backendError(settings, error);
   } finally {
     clearTimeout(timer);
   }
@@ -149,15 +149,68 @@ export async function ensureConnected(
 
 const readiness = new WeakMap<Redis, Promise<void>>();
 
-/** Maps a connection-level failure to `ERR_BACKEND_UNAVAILABLE`; other errors pass through. */
-export function unavailable(settings: ConnectionSettings, error: unknown): JobError {
+/**
+ * The coded error of a Redis failure, by what Redis said: out of memory
+ * (`ERR_BACKEND_FULL`), credentials or permissions refused
+ * (`ERR_BACKEND_AUTH`), a key of the wrong type (`ERR_BACKEND_CORRUPT`),
+ * and anything else, which means it could not be reached or answer
+ * (`ERR_BACKEND_UNAVAILABLE`). A JobError passes through.
+ */
+export function backendError(settings: ConnectionSettings, error: unknown): JobError {
   if (error instanceof JobError) return error;
   const message = (error as Error)?.message ?? String(error);
-  return jobError(
-    ErrorCode.BACKEND_UNAVAILABLE,
-    `Redis at ${redactUrl(settings.url)} is unavailable: ${message}`,
-    error,
-  );
+  const at = `Redis at ${redactUrl(settings.url)}`;
+  switch (redisErrorCode(error)) {
+    case ErrorCode.BACKEND_FULL:
+      return jobError(
+        ErrorCode.BACKEND_FULL,
+        `${at} is out of memory (maxmemory reached): it refuses writes until it has room (${message})`,
+        error,
+      );
+    case ErrorCode.BACKEND_AUTH:
+      return jobError(ErrorCode.BACKEND_AUTH, `${at} refused the credentials: ${message}`, error);
+    case ErrorCode.BACKEND_CORRUPT:
+      return jobError(
+        ErrorCode.BACKEND_CORRUPT,
+        `${at} holds a key of the wrong type for this queue (written by something else?): ${message}`,
+        error,
+      );
+    default:
+      return jobError(ErrorCode.BACKEND_UNAVAILABLE, `${at} is unavailable: ${message}`, error);
+  }
+}
+
+/**
+ * The code of a Redis reply that is not about reaching Redis: out of
+ * memory, refused credentials or permissions, wrong type. Undefined for
+ * anything else (unreachable, or not a Redis error at all).
+ */
+export function redisErrorCode(
+  error: unknown,
+):
+  | typeof ErrorCode.BACKEND_FULL
+  | typeof ErrorCode.BACKEND_AUTH
+  | typeof ErrorCode.BACKEND_CORRUPT
+  | undefined {
+  if (error instanceof JobError) {
+    const c = error.code;
+    return c === ErrorCode.BACKEND_FULL ||
+      c === ErrorCode.BACKEND_AUTH ||
+      c === ErrorCode.BACKEND_CORRUPT
+      ? c
+      : undefined;
+  }
+  const message = (error as Error | undefined)?.message ?? "";
+  if (/\bOOM command not allowed/.test(message)) return ErrorCode.BACKEND_FULL;
+  if (isCredentialsRefusal(error) || /\bNOPERM\b/.test(message)) return ErrorCode.BACKEND_AUTH;
+  if (/\bWRONGTYPE\b/.test(message)) return ErrorCode.BACKEND_CORRUPT;
+  return undefined;
+}
+
+/** True when Redis refused to log in: waiting or reconnecting cannot help. */
+export function isCredentialsRefusal(error: unknown): boolean {
+  const message = (error as Error | undefined)?.message ?? String(error);
+  return /\b(WRONGPASS|NOAUTH)\b|invalid password|invalid username-password/i.test(message);
 }
 
 /** True for errors that mean "Redis could not be reached", not "the command was wrong". */

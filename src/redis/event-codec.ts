@@ -82,6 +82,8 @@ export type ControlMessage =
   | { kind: "cancel"; jobId: string }
   /** A schedule was stored or deleted: schedulers look again. */
   | { kind: "schedules" }
+  /** The queue was paused: jobs claimed ahead and not started go back. */
+  | { kind: "paused" }
   | { kind: "unknown" };
 
 export function parseControlMessage(message: string): ControlMessage {
@@ -92,6 +94,7 @@ export function parseControlMessage(message: string): ControlMessage {
     return Number.isFinite(at) ? { kind: "due", at } : { kind: "unknown" };
   }
   if (tag === "s") return { kind: "schedules" };
+  if (tag === "p") return { kind: "paused" };
   if (tag === "c" && message.length > 1) return { kind: "cancel", jobId: message.slice(1) };
   return { kind: "unknown" };
 }

@@ -18,7 +18,7 @@ import { isJobStatus } from "../job-status.js";
 export type JobHash = Record<string, Buffer | undefined>;
 
 /** The fields the list script returns, in its order. */
-const LISTED = ["t", "s", "m", "c", "b", "f", "n", "r", "e", "k", "g"] as const;
+const LISTED = ["t", "s", "m", "c", "b", "f", "n", "r", "e", "k", "g", "dl"] as const;
 
 /** Builds a hash object from the list script's values (nil for a missing field). */
 export function hashFromListed(values: (Buffer | null)[]): JobHash {
@@ -50,6 +50,7 @@ export function jobResultFromHash(
   jobId: string,
   h: JobHash,
   withArgs: boolean,
+  runAt?: number,
 ): JobResult | undefined {
   const status = h.s?.toString("latin1");
   if (!isJobStatus(status)) return undefined;
@@ -74,5 +75,7 @@ export function jobResultFromHash(
     maxRetries: num(h.m) ?? 0,
     ...(progress === undefined ? {} : { progress }),
     ...(Array.isArray(args) ? { args } : {}),
+    ...(h.dl === undefined || h.dl.length === 0 ? {} : { dependsOn: h.dl.toString().split(",") }),
+    ...(runAt === undefined ? {} : { runAt: new Date(runAt) }),
   });
 }

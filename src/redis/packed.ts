@@ -27,12 +27,14 @@ export interface EnqueueRecord {
    * within `ttlMs` of its creation: the script answers with that job's id.
    */
   dedupe?: { key: string; ttlMs: number } | undefined;
+  /** The enqueue's trace context (OpenTelemetry), JSON; undefined when nothing traces. */
+  trace?: string | undefined;
 }
 
 /**
- * Packs new jobs for the enqueue script (Lua `>Hc0I4c0I4c0I4i4dI4Hc0d` per
+ * Packs new jobs for the enqueue script (Lua `>Hc0I4c0I4c0I4i4dI4Hc0dI4c0` per
  * job: id, task, args, maxRetries, priority, delayMs, timeoutMs (0 for the
- * task's), dedupe key (empty for none), dedupe ttl ms).
+ * task's), dedupe key (empty for none), dedupe ttl ms, trace context (JSON, empty for none)).
  */
 export function packEnqueues(records: readonly EnqueueRecord[]): Buffer {
   return packEach(
@@ -48,7 +50,9 @@ export function packEnqueues(records: readonly EnqueueRecord[]): Buffer {
       4 +
       2 +
       (r.dedupe === undefined ? 0 : Buffer.byteLength(r.dedupe.key)) +
-      8,
+      8 +
+      4 +
+      (r.trace === undefined ? 0 : Buffer.byteLength(r.trace)),
     (blob, at, r) => {
       let pos = writeString(blob, at, r.id, 2);
       pos = writeString(blob, pos, r.task, 4);
@@ -59,7 +63,8 @@ export function packEnqueues(records: readonly EnqueueRecord[]): Buffer {
       pos = blob.writeDoubleBE(r.delayMs, pos);
       pos = blob.writeUInt32BE(r.timeoutMs ?? 0, pos);
       pos = writeString(blob, pos, r.dedupe?.key ?? "", 2);
-      return blob.writeDoubleBE(r.dedupe?.ttlMs ?? 0, pos);
+      pos = blob.writeDoubleBE(r.dedupe?.ttlMs ?? 0, pos);
+      return writeString(blob, pos, r.trace ?? "", 4);
     },
   );
 }
@@ -111,12 +116,34 @@ export interface ClaimedRecord {
   maxRetries: number;
   /** This job's attempt timeout in ms; undefined: the task's. */
   timeoutMs: number | undefined;
+  /** The jobs it depended on (`dependsOn`). */
+  dependsOn: string[] | undefined;
+  /** The trace context its enqueue stored. */
+  trace: Record<string, string> | undefined;
 }
 
 /**
  * Reads the claim script's packed jobs (Lua `>Hc0I4c0I4c0I4I4I4` per job: id,
- * task, args, attempt, maxRetries, timeoutMs (0 for the task's)).
+ * task, args, attempt, maxRetries, timeoutMs (0 for the task's), the ids of
+ * its dependencies, comma-separated (empty for none)).
  */
+/** The comma-separated dependency ids at `pos` (after their 32-bit length), or undefined for none. */
+function dependsOnOf(blob: Buffer, pos: number): string[] | undefined {
+  const length = blob.readUInt32BE(pos);
+  return length === 0 ? undefined : blob.toString("utf8", pos + 4, pos + 4 + length).split(",");
+}
+
+/** The trace carrier at `pos` (JSON after its 32-bit length), or undefined for none. */
+function traceOf(blob: Buffer, pos: number): Record<string, string> | undefined {
+  const length = blob.readUInt32BE(pos);
+  if (length === 0) return undefined;
+  try {
+    return JSON.parse(blob.toString("utf8", pos + 4, pos + 4 + length)) as Record<string, string>;
+  } catch {
+    return undefined;
+  }
+}
+
 export function unpackClaims(blob: Buffer): ClaimedRecord[] {
   const out: ClaimedRecord[] = [];
   let pos = 0;
@@ -127,6 +154,7 @@ export function unpackClaims(blob: Buffer): ClaimedRecord[] {
     const taskEnd = idEnd + 4 + blob.readUInt32BE(idEnd);
     const task = blob.toString("utf8", idEnd + 4, taskEnd);
     const argsEnd = taskEnd + 4 + blob.readUInt32BE(taskEnd);
+    const depsEnd = argsEnd + 16 + blob.readUInt32BE(argsEnd + 12);
     out.push({
       id,
       task,
@@ -137,8 +165,10 @@ export function unpackClaims(blob: Buffer): ClaimedRecord[] {
       attempt: blob.readUInt32BE(argsEnd),
       maxRetries: blob.readUInt32BE(argsEnd + 4),
       timeoutMs: blob.readUInt32BE(argsEnd + 8) || undefined,
+      dependsOn: dependsOnOf(blob, argsEnd + 12),
+      trace: traceOf(blob, depsEnd),
     });
-    pos = argsEnd + 12;
+    pos = depsEnd + 4 + blob.readUInt32BE(depsEnd);
   }
   return out;
 }

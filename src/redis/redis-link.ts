@@ -2,19 +2,23 @@ import type { Redis } from "ioredis";
 import type { QueueLogger } from "../engine/queue-options.js";
 import { ErrorCode, type JobError, jobError } from "../errors.js";
 import {
+  backendError,
   type ConnectionSettings,
   createClient,
   ensureConnected,
+  isCredentialsRefusal,
   redactUrl,
-  unavailable,
 } from "./connection.js";
 import { EventBus } from "./event-bus.js";
 import { type ScriptArg, ScriptRunner } from "./scripts.js";
 
 /**
  * A queue's connections to Redis, opened at first use: one client for
- * commands and scripts, one for subscriptions. Every failure to reach Redis
- * becomes a coded `ERR_BACKEND_UNAVAILABLE` here.
+ * commands and scripts, one for subscriptions. Every Redis failure gets its
+ * code here (see {@link backendError}). Credentials Redis refuses are
+ * final: no reconnect can fix them, so the link closes its connections and
+ * fails every later call at once with `ERR_BACKEND_AUTH` (ioredis would
+ * otherwise try to log in again for ever).
  */
 export class RedisLink {
   readonly settings: ConnectionSettings;
@@ -25,6 +29,9 @@ export class RedisLink {
   #bus: EventBus | undefined;
   #policyChecked = false;
   #readyHooks: (() => void)[] = [];
+  #refusedHooks: ((error: JobError) => void)[] = [];
+  /** Set once Redis refused the credentials: every call fails with it. */
+  refused: JobError | undefined;
   closed = false;
 
   constructor(settings: ConnectionSettings, prefix: string, logger: QueueLogger) {
@@ -41,6 +48,9 @@ export class RedisLink {
       client.on("ready", () => {
         void this.#checkEvictionPolicy();
         for (const hook of this.#readyHooks) hook();
+      });
+      client.on("error", (error: unknown) => {
+        if (isCredentialsRefusal(error)) this.#refuse(error);
       });
     }
     return this.#client;
@@ -61,14 +71,29 @@ export class RedisLink {
     this.#readyHooks.push(fn);
   }
 
-  /** Connected within the command timeout, or `ERR_BACKEND_UNAVAILABLE`. */
+  /** Calls `fn` once if Redis refuses the credentials. */
+  onRefused(fn: (error: JobError) => void): void {
+    this.#refusedHooks.push(fn);
+  }
+
+  #refuse(error: unknown): void {
+    if (this.refused !== undefined) return;
+    this.refused = backendError(this.settings, error);
+    this.#client?.disconnect();
+    void this.#bus?.close();
+    for (const hook of this.#refusedHooks) hook(this.refused);
+  }
+
+  /** Connected within the command timeout, or the coded reason why not. */
   async ready(): Promise<Redis> {
     const client = this.client;
-    if (this.closed && client.status === "end") throw closedError();
+    if (this.refused !== undefined) throw this.refused;
+    // Closed: whatever the connection's state (quitting, or ended), a call now is refused.
+    if (this.closed) throw closedError();
     try {
       await ensureConnected(client, this.settings, this.settings.commandTimeoutMs);
     } catch (error) {
-      throw this.unavailable(error);
+      throw this.coded(error);
     }
     return client;
   }
@@ -85,7 +110,7 @@ export class RedisLink {
     try {
       return await (buffers ? scripts.runBuffer(name, keys, args) : scripts.run(name, keys, args));
     } catch (error) {
-      throw this.unavailable(error);
+      throw this.coded(error);
     }
   }
 
@@ -95,12 +120,14 @@ export class RedisLink {
     try {
       return await fn(client);
     } catch (error) {
-      throw this.unavailable(error);
+      throw this.coded(error);
     }
   }
 
-  unavailable(error: unknown): JobError {
-    return unavailable(this.settings, error);
+  /** The coded error of a Redis failure (unavailable, full, refused, wrong type). */
+  coded(error: unknown): JobError {
+    if (this.refused !== undefined && isCredentialsRefusal(error)) return this.refused;
+    return backendError(this.settings, error);
   }
 
   async close(): Promise<void> {

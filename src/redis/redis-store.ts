@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { assertCloneable, assertPayloadSize, encodeMsgpack } from "../codec.js";
+import { assertCloneable, assertPayloadSize, decodeMsgpack, encodeMsgpack } from "../codec.js";
 import { dependencyNotFound } from "../engine/dependencies.js";
 import type { ChangeSink } from "../engine/engine-queue.js";
 import type { Pace } from "../engine/pace-meter.js";
@@ -17,18 +17,19 @@ import type {
   SettleReply,
   StoredArgs,
 } from "../engine/store.js";
-import { JobError } from "../errors.js";
+import { ErrorCode, JobError, jobError } from "../errors.js";
 import { ArgsEncoding } from "../executor/protocol.js";
 import type { JobCounts } from "../job-queue.js";
 import type { JobResult } from "../job-result.js";
 import { JOB_STATUSES } from "../job-status.js";
-import { isConnectionError } from "./connection.js";
+import { isConnectionError, redactUrl, redisErrorCode } from "./connection.js";
 import { type DependencyRecord, dependencyRefusal, packDependencies } from "./dependency-pack.js";
 import { handBack, writeEndings } from "./endings.js";
 import { EventRelay } from "./event-relay.js";
 import { hashFromListed, jobResultFromHash } from "./job-record.js";
 import { RedisOperations } from "./operations.js";
 import {
+  type ClaimedRecord,
   type EnqueueRecord,
   enqueuedIds,
   packEnqueues,
@@ -105,10 +106,22 @@ export class RedisStore implements JobStore {
       }
       void this.#relay.mark().catch(() => {});
     });
+    // Credentials Redis refuses are final: say so once, loudly, and stop
+    // claiming (every later call fails at once with the same error).
+    this.link.onRefused((error) => {
+      options.worker.logger.warn(
+        `rapidai: Redis at ${redactUrl(options.connection.url)} refused the credentials (${(error.cause as Error)?.message ?? error.message}): ` +
+          "this queue stops using Redis (no claims, no retries); fix the user or password in the URL and start it again",
+      );
+      void this.#upkeep?.stop();
+      sink.error(error);
+    });
   }
 
   get schedules(): RedisScheduleStore {
-    this.#schedules ??= new RedisScheduleStore(this.link.client, this.#o.keys, this.link.scripts);
+    this.#schedules ??= new RedisScheduleStore(this.link.client, this.#o.keys, this.link.scripts, {
+      ready: () => this.link.ready(),
+    });
     return this.#schedules;
   }
 
@@ -136,6 +149,21 @@ export class RedisStore implements JobStore {
 
   problem(what: string, error: unknown): void {
     const logger = this.#o.worker.logger;
+    // Refused credentials were reported once, when Redis refused them.
+    if (this.link.refused !== undefined) return;
+    const code = redisErrorCode(error);
+    if (code !== undefined) {
+      const coded = this.link.coded(error);
+      if (this.#news(coded.message)) {
+        const full =
+          code === ErrorCode.BACKEND_FULL
+            ? "; finished jobs are kept and written once Redis has room, and no job is claimed meanwhile"
+            : "";
+        logger.warn(`rapidai: ${what}: ${coded.message}${full}`);
+        this.#sink.error(jobError(code, `${what}: ${coded.message}`, error));
+      }
+      return;
+    }
     if (isConnectionError(error)) {
       // Before the first ready connection, and for the first 2 s, connection
       // errors are the connection still being made, not news.
@@ -150,19 +178,25 @@ export class RedisStore implements JobStore {
     // Anything else (a full Redis, a permission missing) repeats at every
     // poll: report each distinct problem at most every 30 s.
     const e = error instanceof Error ? error : new Error(String(error));
-    const now = Date.now();
-    if (e.message === this.#lastProblem && now - this.#lastProblemAt < 30_000) return;
-    this.#lastProblem = e.message;
-    this.#lastProblemAt = now;
+    if (!this.#news(e.message)) return;
     logger.warn(`rapidai: ${what}: ${e.message}`);
     this.#sink.error(new Error(`${what}: ${e.message}`, { cause: e }));
+  }
+
+  /** False for a problem already reported in the last 30 s. */
+  #news(message: string): boolean {
+    const now = Date.now();
+    if (message === this.#lastProblem && now - this.#lastProblemAt < 30_000) return false;
+    this.#lastProblem = message;
+    this.#lastProblemAt = now;
+    return true;
   }
 
   async listen(events: readonly string[]): Promise<void> {
     try {
       await this.#relay.listen(events);
     } catch (error) {
-      throw this.link.unavailable(error);
+      throw this.link.coded(error);
     }
   }
 
@@ -170,7 +204,7 @@ export class RedisStore implements JobStore {
     if (args.length === 0) return { bytes: undefined, encoding: ArgsEncoding.NONE };
     // Primitives always clone; anything else is checked so the error names the argument.
     if (!args.every(isPrimitive)) assertCloneable(args);
-    const bytes = encodeMsgpack(args);
+    const bytes = encodeArgsMsgpack(args);
     assertPayloadSize(bytes.byteLength, this.#o.common.maxPayloadBytes);
     return { bytes, encoding: ArgsEncoding.MSGPACK };
   }
@@ -181,12 +215,20 @@ export class RedisStore implements JobStore {
       try {
         await this.#relay.ready;
       } catch (error) {
-        throw this.link.unavailable(error);
+        throw this.link.coded(error);
       }
     }
   }
 
   async insert(jobs: NewJob[]): Promise<string[]> {
+    try {
+      return await this.#insert(jobs);
+    } catch (error) {
+      throw retrySafe(error, jobs);
+    }
+  }
+
+  async #insert(jobs: NewJob[]): Promise<string[]> {
     await this.#front();
     const rows = jobs.map(toRecord);
     const deps = jobs.map((j) => ({ id: j.id, dependsOn: j.dependsOn ?? [] }));
@@ -207,7 +249,7 @@ export class RedisStore implements JobStore {
     const ids: string[] = [];
     for (let i = 0; i < rows.length; i += BATCH) {
       const reply = await this.#enqueue(rows.slice(i, i + BATCH), deps.slice(i, i + BATCH));
-      reply.forEach((outcome, j) => ids.push(this.#idOf(jobs[i + j]!.id, outcome)));
+      for (let j = 0; j < reply.length; j++) ids.push(this.#idOf(jobs[i + j]!.id, reply[j]));
     }
     return ids;
   }
@@ -243,7 +285,7 @@ export class RedisStore implements JobStore {
       batch.map((b) => b.deps),
     ).then(
       (reply) => {
-        batch.forEach((b, i) => b.resolve(reply[i]));
+        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(reply[i]);
       },
       (error) => {
         for (const b of batch) b.reject(error);
@@ -263,13 +305,19 @@ export class RedisStore implements JobStore {
   }
 
   get(jobId: string): Promise<JobResult | undefined> {
+    const k = this.#o.keys;
     const read = this.#front().then(() =>
-      this.link.command((c) => c.hgetallBuffer(this.#o.keys.job(jobId))),
+      this.link.command((c) =>
+        Promise.all([c.hgetallBuffer(k.job(jobId)), c.zscore(k.delayed, jobId)]),
+      ),
     );
     this.#reads.add(read);
     const forget = () => this.#reads.delete(read);
     read.then(forget, forget);
-    return read.then((h) => jobResultFromHash(jobId, h, true));
+    // A pending job in the delayed set waits for its delay or backoff: its score is when it may run.
+    return read.then(([h, due]) =>
+      jobResultFromHash(jobId, h, true, due === null ? undefined : Number(due)),
+    );
   }
 
   async list(q: ListQuery): Promise<JobResult[]> {
@@ -323,7 +371,7 @@ export class RedisStore implements JobStore {
       return await fn(this.#ops);
     } catch (error) {
       if (error instanceof JobError) throw error;
-      throw this.link.unavailable(error);
+      throw this.link.coded(error);
     }
   }
 
@@ -372,6 +420,7 @@ export class RedisStore implements JobStore {
       problem: (what, error) => this.problem(what, error),
       schedulesChanged: () => this.#sink.schedulesChanged(),
       ops: () => this.#ops,
+      listening: () => this.#front(),
     });
     this.#upkeep.start(runner);
   }
@@ -389,8 +438,11 @@ export class RedisStore implements JobStore {
   }
 
   async claim(n: number): Promise<ClaimedJob[]> {
-    // No job of a limited task may start before its limits are in Redis.
+    if (this.link.refused !== undefined) throw this.link.refused;
+    // No job of a limited task may start before its limits are in Redis, and
+    // the changes of this claim must reach the listeners registered here.
     await this.#upkeep?.limitsShared;
+    await this.#front();
     const k = this.#o.keys;
     const reply = (await this.link.scripts.runBuffer(
       "claim",
@@ -399,20 +451,61 @@ export class RedisStore implements JobStore {
     )) as Buffer[];
     const due = reply[0]!.toString("latin1");
     if (due !== "") this.#upkeep?.scheduleDue(Number(due));
-    return unpackClaims(reply[1]!).map((c) => ({
+    const dropped = reply[2]?.toString() ?? "";
+    if (dropped !== "") {
+      this.#o.worker.logger.warn(
+        `rapidai: job(s) ${dropped.split(",").join(", ")} dropped from the queue: their key in Redis is not a job record (WRONGTYPE: something else wrote it); the value is left as it is`,
+      );
+    }
+    const claimed = unpackClaims(reply[1]!);
+    const results = await this.#dependencyResults(claimed);
+    return claimed.map((c) => ({
       id: c.id,
       task: c.task,
       attempt: c.attempt,
       maxRetries: c.maxRetries,
       timeoutMs: c.timeoutMs,
+      dependsOn: c.dependsOn,
+      trace: c.trace,
+      ...(c.dependsOn === undefined ? {} : { dependencies: pick(results, c.dependsOn) }),
       args: c.args,
       encoding: c.args === undefined ? ArgsEncoding.NONE : ArgsEncoding.MSGPACK,
       token: `${this.workerId}:${c.attempt}`,
     }));
   }
 
+  /**
+   * The results of the dependencies of the claimed jobs that have some, read
+   * in one round trip (jobs without dependencies cost nothing here).
+   */
+  async #dependencyResults(claimed: ClaimedRecord[]): Promise<Map<string, unknown>> {
+    const ids = [...new Set(claimed.flatMap((c) => c.dependsOn ?? []))];
+    const out = new Map<string, unknown>();
+    if (ids.length === 0) return out;
+    const client = this.link.client;
+    const values = await Promise.all(ids.map((id) => client.hgetBuffer(this.#o.keys.job(id), "r")));
+    ids.forEach((id, i) => {
+      const bytes = values[i];
+      if (bytes === null || bytes === undefined || bytes.length === 0) out.set(id, undefined);
+      else {
+        try {
+          out.set(id, decodeMsgpack(bytes));
+        } catch {
+          // A corrupt result reads as none; the dependent still runs.
+          out.set(id, undefined);
+        }
+      }
+    });
+    return out;
+  }
+
   async settle(endings: readonly Ending[]): Promise<SettleReply> {
-    const applied = await writeEndings(this.link.scripts, this.#o.keys, endings);
+    const applied = await writeEndings(
+      this.link.scripts,
+      this.#o.keys,
+      endings,
+      this.#o.common.maxResultBytes,
+    );
     this.#upkeep?.finished(applied.filter((a) => a !== undefined).length);
     return applied;
   }
@@ -453,12 +546,53 @@ function toRecord(j: NewJob): EnqueueRecord {
     delayMs: j.delayMs,
     timeoutMs: j.timeoutMs,
     dedupe: j.dedupe,
+    trace: j.trace === undefined ? undefined : JSON.stringify(j.trace),
   };
 }
 
 /** A job with no arguments stores none (the enqueue script writes no `a` field). */
 const NO_ARGS = new Uint8Array(0);
 
+/**
+ * msgpack bytes of checked arguments. Structured clone accepts nesting
+ * deeper than msgpackr's recursion does (about 3,000 levels): that is a
+ * coded refusal too, not a bare RangeError.
+ */
+function encodeArgsMsgpack(args: unknown[]): Buffer {
+  try {
+    return encodeMsgpack(args);
+  } catch (error) {
+    throw jobError(
+      ErrorCode.ARGUMENT_NOT_CLONEABLE,
+      `args cannot be encoded for Redis: ${error instanceof RangeError ? "they are nested too deeply (thousands of levels)" : (error as Error)?.message}; pass flatter plain data`,
+      error,
+    );
+  }
+}
+
+/**
+ * An enqueue whose reply did not arrive may still have been applied by
+ * Redis: the unavailable error says that enqueueing again with the same
+ * jobId is safe (an id that exists is left alone).
+ */
+function retrySafe(error: unknown, jobs: readonly NewJob[]): unknown {
+  if (!(error instanceof JobError) || error.code !== ErrorCode.BACKEND_UNAVAILABLE) return error;
+  const ids = jobs.slice(0, 3).map((j) => JSON.stringify(j.id));
+  const which =
+    jobs.length === 1 ? `job ${ids[0]}` : `jobs ${ids.join(", ")}${jobs.length > 3 ? ", …" : ""}`;
+  return jobError(
+    ErrorCode.BACKEND_UNAVAILABLE,
+    `${error.message}. Redis may still have stored ${which}: enqueueing again with the same jobId is safe (an id that exists is left alone)`,
+    error.cause,
+  );
+}
+
 function isPrimitive(v: unknown): boolean {
   return v === null || (typeof v !== "object" && typeof v !== "function" && typeof v !== "symbol");
+}
+
+function pick(results: Map<string, unknown>, ids: readonly string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const id of ids) out[id] = results.get(id);
+  return out;
 }

@@ -2,7 +2,7 @@ import type { Redis } from "ioredis";
 import type { ClaimedJob, RunnerPort } from "../engine/store.js";
 import type { EventBus } from "./event-bus.js";
 import { type ControlMessage, parseControlMessage } from "./event-codec.js";
-import { LeaseKeeper } from "./lease-keeper.js";
+import { LeaseKeeper, type LeaseVerdict } from "./lease-keeper.js";
 import type { RedisOperations } from "./operations.js";
 import type { QueueKeys } from "./queue-keys.js";
 import type { WorkerSettings } from "./redis-options.js";
@@ -22,6 +22,8 @@ export interface UpkeepDeps {
   /** Another process changed the schedules. */
   schedulesChanged(): void;
   ops(): RedisOperations;
+  /** Settles once the event subscriptions this process asked for are confirmed. */
+  listening(): Promise<void>;
 }
 
 /**
@@ -55,12 +57,12 @@ export class Upkeep {
         const args: (string | number)[] = [s.leaseMs, pairs.length];
         for (const [id, token] of pairs) args.push(id, token);
         const reply = (await deps.scripts.run("renewLeases", [deps.keys.leases], args)) as string[];
-        const out: [string, "lost" | "cancel"][] = [];
+        const out: [string, LeaseVerdict][] = [];
         for (let i = 0; i + 1 < reply.length; i += 2)
-          out.push([reply[i]!, reply[i + 1] as "lost" | "cancel"]);
+          out.push([reply[i]!, reply[i + 1] as LeaseVerdict]);
         return out;
       },
-      lost: (id) => this.#runner?.lost(id),
+      lost: (id, why) => this.#runner?.lost(id, why),
       cancel: (id) => this.#runner?.cancel(id),
       failed: (error) => deps.problem("renewing leases", error),
     });
@@ -142,6 +144,7 @@ export class Upkeep {
     else if (message.kind === "due") this.scheduleDue(message.at);
     else if (message.kind === "cancel") this.#runner?.cancel(message.jobId);
     else if (message.kind === "schedules") this.#d.schedulesChanged();
+    else if (message.kind === "paused") this.#runner?.release();
   }
 
   /** Wakes the runner when the earliest delayed job is due (Redis's clock; the poll is the safety net). */
@@ -170,6 +173,8 @@ export class Upkeep {
     this.#checking = true;
     const k = this.#d.keys;
     try {
+      // The changes this check makes must reach the listeners registered here.
+      await this.#d.listening();
       await this.#shareLimits();
       for (let round = 0; round < 10; round++) {
         const reply = (await this.#d.scripts.run(

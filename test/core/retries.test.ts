@@ -110,7 +110,8 @@ describe("retries", () => {
       ["coded", "disk full", "ENOSPC"],
       ["string", "just a string", undefined],
       ["object", "plain object", "E_PLAIN"],
-      ["undefined", "undefined", undefined],
+      ["plain", '{"reason":"quota","retryInS":5}', undefined],
+      ["undefined", "the job threw undefined, not an Error", undefined],
     ];
     for (const [kind, error, code] of cases) {
       const r = await queue.waitFor(await enqueue(queue, throwKind, kind), { timeoutMs: 20_000 });

@@ -1,3 +1,4 @@
+#!lua
 -- enqueue: (new) -> pending, for a batch of jobs. A job id that exists is
 -- left alone (idempotent enqueue with your own id). A job with a dedupe key
 -- is not stored while the job that holds the key is pending or running, or
@@ -23,17 +24,17 @@
 --@include "dependencies.lua"
 deps_parse(ARGV[3])
 local now = now_ms()
--- The jobs' fields, nine per job, read once.
-local W = 9
+-- The jobs' fields, ten per job, read once.
+local W = 10
 local J = {}
 local blob = ARGV[2]
 local pos = 1
 while pos <= #blob do
-  local id, task, args, mr, pri, delay, timeout, dkey, dttl
-  id, task, args, mr, pri, delay, timeout, dkey, dttl, pos = struct.unpack('>Hc0I4c0I4c0I4i4dI4Hc0d', blob, pos)
+  local id, task, args, mr, pri, delay, timeout, dkey, dttl, tc
+  id, task, args, mr, pri, delay, timeout, dkey, dttl, tc, pos = struct.unpack('>Hc0I4c0I4c0I4i4dI4Hc0dI4c0', blob, pos)
   local i = #J
-  J[i + 1], J[i + 2], J[i + 3], J[i + 4], J[i + 5], J[i + 6], J[i + 7], J[i + 8], J[i + 9] =
-    id, task, args, mr, pri, delay, timeout, dkey, dttl
+  J[i + 1], J[i + 2], J[i + 3], J[i + 4], J[i + 5], J[i + 6], J[i + 7], J[i + 8], J[i + 9], J[i + 10] =
+    id, task, args, mr, pri, delay, timeout, dkey, dttl, tc
 end
 local n = #J / W
 
@@ -52,12 +53,13 @@ local function dedupe_holder(dk)
   if not holder then
     return nil
   end
-  local h = redis.call('HMGET', job_key(holder), 's', 'c')
+  -- A holder key of another type (WRONGTYPE) counts as gone.
+  local h = job_fields(job_key(holder), 's', 'c') or {}
   if h[1] == false or h[1] == nil then
     -- Deleted by retention within its ttl (trim left the key to expire then).
     return holder
   end
-  if h[1] == 'pending' or h[1] == 'running' or now - tonumber(h[2]) < tonumber(ttl) then
+  if h[1] == 'pending' or h[1] == 'running' or now - num(h[2]) < num(ttl) then
     return holder
   end
   return nil
@@ -104,12 +106,12 @@ end
 for j = 1, n do
   if out[j] == 1 then
     local i = (j - 1) * W
-    local id, task, args, mr, pri, delay, timeout, dkey =
-      J[i + 1], J[i + 2], J[i + 3], J[i + 4], J[i + 5], J[i + 6], J[i + 7], J[i + 8]
+    local id, task, args, mr, pri, delay, timeout, dkey, tc =
+      J[i + 1], J[i + 2], J[i + 3], J[i + 4], J[i + 5], J[i + 6], J[i + 7], J[i + 8], J[i + 10]
     seq = seq + 1
     local key = job_key(id)
     -- Most jobs have none of the optional fields: no table for them.
-    if timeout == 0 and dkey == '' then
+    if timeout == 0 and dkey == '' and tc == '' then
       if args == '' then
         move(id, key, nil, 'pending', seq, 't', task, 'm', mr, 'p', pri, 'q', seq, 'c', now, 'n', 0)
       else
@@ -128,6 +130,10 @@ for j = 1, n do
       if dkey ~= '' then
         fields[#fields + 1] = 'u'
         fields[#fields + 1] = dkey
+      end
+      if tc ~= '' then
+        fields[#fields + 1] = 'tc'
+        fields[#fields + 1] = tc
       end
       move(id, key, nil, 'pending', seq, unpack(fields))
     end
