@@ -41,7 +41,10 @@ export const WORKER_OPTIONS: readonly OptionSpec[] = [
     env: "RAPIDAI_PREFIX",
     valueName: "prefix",
     defaultText: '"rapidai:jobs:"',
-    description: "Key prefix of the queue, for tasks not bound to a queue of their own.",
+    description:
+      "Key prefix of the queue, for tasks not bound to a queue of their own. It must match " +
+      "the prefix the app enqueues under (its RedisQueue's `prefix`): with another one this " +
+      "worker waits on an empty queue and the app's jobs stay pending.",
   },
   {
     name: "threads",

@@ -8,6 +8,7 @@ import { installJobRoutes } from "./jobs-routes.js";
 import { ServiceMetrics } from "./metrics.js";
 import { installOperateRoutes } from "./operate-routes.js";
 import { DEFAULT_DASHBOARD_DIR, installStaticFiles } from "./static-files.js";
+import { installTaskStatsRoute } from "./task-stats.js";
 
 /** Options of {@link createService}. */
 export interface ServiceOptions {
@@ -94,6 +95,7 @@ export function createService(options: ServiceOptions): FastifyInstance {
     tasks: [...tasks()].sort(),
     backend: queue.backend,
   }));
+  installTaskStatsRoute(app, queue, tasks);
 
   const metrics = new ServiceMetrics(queue, { processMetrics: options.processMetrics ?? true });
   app.get("/metrics", async (_request, reply) => {
