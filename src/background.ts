@@ -61,6 +61,7 @@ export {
   type RetentionOptions,
 } from "./memory/in-memory-queue.js";
 export { move } from "./move.js";
+export type { RedisNode } from "./redis/connection.js";
 export type { RedisQueueOptions, RedisRetentionOptions } from "./redis/redis-options.js";
 export { RedisQueue } from "./redis/redis-queue.js";
 export { canTransition, TRANSITIONS } from "./state-machine.js";

@@ -37,6 +37,7 @@ import {
 } from "./packed.js";
 import { RedisLink } from "./redis-link.js";
 import type { ParsedRedisOptions } from "./redis-options.js";
+import { waitForReplica } from "./replication.js";
 import { RedisScheduleStore } from "./schedule-store.js";
 import { Upkeep } from "./upkeep.js";
 
@@ -255,11 +256,16 @@ export class RedisStore implements JobStore {
     const k = this.#o.keys;
     const args: Buffer[] = [packEnqueues(rows)];
     if (deps.some((d) => d.dependsOn.length > 0)) args.push(packDependencies(deps));
-    return (await this.link.run(
+    const reply = (await this.link.run(
       "enqueue",
       [k.ready, k.delayed, k.pending, k.seq],
       args,
     )) as unknown[];
+    const waitMs = this.#o.replicationTimeoutMs;
+    if (waitMs !== undefined) {
+      await this.link.command((c) => waitForReplica(c, k.ready, waitMs));
+    }
+    return reply;
   }
 
   get(jobId: string): Promise<JobResult | undefined> {
