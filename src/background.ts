@@ -66,3 +66,4 @@ export type { RedisQueueOptions, RedisRetentionOptions } from "./redis/redis-opt
 export { RedisQueue } from "./redis/redis-queue.js";
 export { canTransition, TRANSITIONS } from "./state-machine.js";
 export { type BackgroundOptions, background, type EnqueueHandle, type Task } from "./task.js";
+export type { WorkerInfo } from "./worker-info.js";

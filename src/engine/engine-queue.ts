@@ -22,6 +22,7 @@ import { findTask, requireTask } from "../registry.js";
 import { TimerQueue } from "../timer-queue.js";
 import { validateJobId } from "../validate.js";
 import { mainThreadHost } from "../worker-host.js";
+import type { WorkerInfo } from "../worker-info.js";
 import { type Change, emitChange, isFinal } from "./changes.js";
 import { Runner, type RunnerLog } from "./runner.js";
 import { listSchedules, scheduleJob, unscheduleJob } from "./schedule-api.js";
@@ -172,6 +173,10 @@ export abstract class EngineQueue extends JobQueue {
 
   countJobs(): Promise<JobCounts> {
     return this.store.counts();
+  }
+
+  listWorkers(): Promise<WorkerInfo[]> {
+    return this.store.listWorkers();
   }
 
   override async waitFor<T = unknown>(

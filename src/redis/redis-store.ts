@@ -22,10 +22,12 @@ import { ArgsEncoding } from "../executor/protocol.js";
 import type { JobCounts } from "../job-queue.js";
 import type { JobResult } from "../job-result.js";
 import { JOB_STATUSES } from "../job-status.js";
+import { thisProcess, type WorkerInfo } from "../worker-info.js";
 import { isConnectionError } from "./connection.js";
 import { type DependencyRecord, dependencyRefusal, packDependencies } from "./dependency-pack.js";
 import { handBack, writeEndings } from "./endings.js";
 import { EventRelay } from "./event-relay.js";
+import { Fleet } from "./fleet.js";
 import { hashFromListed, jobResultFromHash } from "./job-record.js";
 import { RedisOperations } from "./operations.js";
 import {
@@ -84,11 +86,15 @@ export class RedisStore implements JobStore {
   #startedAt = Date.now();
   #lastProblem = "";
   #lastProblemAt = 0;
+  readonly #fleet: Fleet;
+  #beatTimer: NodeJS.Timeout | undefined;
+  #attachedAt = 0;
 
   constructor(options: ParsedRedisOptions, sink: ChangeSink) {
     this.#o = options;
     this.#sink = sink;
     this.link = new RedisLink(options.connection, options.keys.prefix, options.worker.logger);
+    this.#fleet = new Fleet(options.keys, () => this.link.client);
     this.#relay = new EventRelay(
       options.keys,
       options.connection,
@@ -208,7 +214,7 @@ export class RedisStore implements JobStore {
     const ids: string[] = [];
     for (let i = 0; i < rows.length; i += BATCH) {
       const reply = await this.#enqueue(rows.slice(i, i + BATCH), deps.slice(i, i + BATCH));
-      reply.forEach((outcome, j) => ids.push(this.#idOf(jobs[i + j]!.id, outcome)));
+      for (const [j, outcome] of reply.entries()) ids.push(this.#idOf(jobs[i + j]!.id, outcome));
     }
     return ids;
   }
@@ -244,7 +250,7 @@ export class RedisStore implements JobStore {
       batch.map((b) => b.deps),
     ).then(
       (reply) => {
-        batch.forEach((b, i) => b.resolve(reply[i]));
+        for (const [i, b] of batch.entries()) b.resolve(reply[i]);
       },
       (error) => {
         for (const b of batch) b.reject(error);
@@ -364,7 +370,33 @@ export class RedisStore implements JobStore {
 
   // ---- the worker side ----
 
+  /** How long a worker record lives without renewal: three checks, so one late beat does not drop it. */
+  get workerTtlMs(): number {
+    return Math.max(1_000, 3 * this.#o.worker.checkIntervalMs);
+  }
+
+  listWorkers(): Promise<WorkerInfo[]> {
+    return this.#op(() => this.#fleet.list());
+  }
+
+  /** Registers (or renews) this process in the queue's fleet. */
+  #beat(runner: RunnerPort): void {
+    const queue = {
+      backend: "redis" as const,
+      prefix: this.#o.keys.prefix,
+      threads: this.#o.common.threads,
+    };
+    const info = thisProcess(this.workerId, queue, this.#attachedAt, [...runner.held()].length);
+    this.#fleet
+      .beat(info, this.workerTtlMs)
+      .catch((error) => this.problem("registering the worker", error));
+  }
+
   attach(runner: RunnerPort): void {
+    this.#attachedAt = Date.now();
+    this.#beat(runner);
+    this.#beatTimer = setInterval(() => this.#beat(runner), this.#o.worker.checkIntervalMs);
+    this.#beatTimer.unref();
     const link = this.link;
     const client = link.client;
     if (client.status === "wait") client.connect().catch(() => {});
@@ -383,7 +415,10 @@ export class RedisStore implements JobStore {
   }
 
   async detach(): Promise<void> {
+    clearInterval(this.#beatTimer);
     await this.#upkeep?.stop();
+    // A graceful stop leaves the fleet at once; a killed process after its TTL.
+    await this.#fleet.leave(this.workerId).catch(() => {});
   }
 
   async close(): Promise<void> {
