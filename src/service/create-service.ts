@@ -8,6 +8,7 @@ import { installJobRoutes } from "./jobs-routes.js";
 import { ServiceMetrics } from "./metrics.js";
 import { installOperateRoutes } from "./operate-routes.js";
 import { DEFAULT_DASHBOARD_DIR, installStaticFiles } from "./static-files.js";
+import { installWorkerRoutes } from "./workers-routes.js";
 
 /** Options of {@link createService}. */
 export interface ServiceOptions {
@@ -88,6 +89,7 @@ export function createService(options: ServiceOptions): FastifyInstance {
   const tasks = () => fixedTasks ?? queue.taskNames();
   installJobRoutes(app, { queue, tasks });
   installOperateRoutes(app, queue);
+  installWorkerRoutes(app, queue);
 
   app.get("/api/stats", async () => ({
     counts: await queue.countJobs(),

@@ -5,12 +5,14 @@
  * SIGKILL drops out within its TTL, one stopped gracefully at once.
  */
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { after, before, it } from "node:test";
 import { InMemoryQueue, RedisQueue, type WorkerInfo } from "rapidai/background";
 import "../fixtures/redis-tasks.js";
+import { CLI, request, startService } from "../service/harness.js";
 import { describeWithRedis, type RedisHandle, startRedis } from "../support/redis-server.js";
 import { startWorker, type WorkerProcess } from "../support/worker-process.js";
 
@@ -20,6 +22,14 @@ const VERSION = JSON.parse(
 /** The worker processes' lease: checks every 300 ms, so a record lives 1 s without renewal. */
 const LEASE_MS = 600;
 const TTL_MS = 1_000;
+
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { timeout: 20_000 }, (error, stdout, stderr) =>
+      resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 async function until<T>(what: string, check: () => Promise<T | undefined>, ms: number): Promise<T> {
   const end = Date.now() + ms;
@@ -78,6 +88,30 @@ describeWithRedis("the worker fleet of a Redis queue", () => {
       assert.ok(Date.now() - w.heartbeatAt.getTime() < TTL_MS + 500, "a recent heartbeat");
       assert.match(w.id, new RegExp(`^${hostname()}:${w.pid}:`));
     }
+
+    // The same list over HTTP and on the command line.
+    const service = await startService({ queue: reader });
+    try {
+      const answer = await request(`${service.base}/workers`);
+      assert.equal(answer.status, 200);
+      assert.deepEqual(
+        answer.body.workers.map((w: { pid: number }) => w.pid).sort(),
+        workers.map((w) => w.pid).sort(),
+      );
+      const w = answer.body.workers[0];
+      assert.equal(typeof w.started_at, "string");
+      assert.equal(typeof w.heartbeat_at, "string");
+      assert.equal(w.version, VERSION);
+      const cli = await runCli(["workers", "--url", service.base, "--json"]);
+      assert.equal(cli.code, 0, cli.stderr);
+      assert.equal(JSON.parse(cli.stdout).workers.length, 2);
+    } finally {
+      await service.close();
+    }
+    const direct = await runCli(["workers", "--redis", server.url, "--prefix", prefix]);
+    assert.equal(direct.code, 0, direct.stderr);
+    for (const w of workers) assert.match(direct.stdout, new RegExp(`\\b${w.pid}\\b`));
+    assert.match(direct.stdout, /2 process\(es\), 4 threads, 1 running/);
     await reader.cancel(job);
   });
 
