@@ -6,6 +6,13 @@ import { hostname } from "node:os";
  * it. With Redis every process registers itself under the queue's prefix
  * and renews that record while it runs; a process that dies disappears
  * once its record's TTL ran out.
+ *
+ * @example
+ * ```ts
+ * for (const w of await queue.listWorkers()) {
+ *   console.log(`${w.host}:${w.pid} ${w.running}/${w.threads} busy, seen ${w.heartbeatAt.toISOString()}`);
+ * }
+ * ```
  */
 export interface WorkerInfo {
   /** Unique per process and queue: `<host>:<pid>:<random>`. */

@@ -14,7 +14,14 @@ import { deploymentError } from "./redis-errors.js";
 /** A client of any deployment: one server, a Sentinel-watched master, or a Redis Cluster. */
 export type RedisClient = Redis | Cluster;
 
-/** One Redis node or Sentinel: `{ host, port }`. */
+/**
+ * One Redis node or Sentinel: `{ host, port }`.
+ *
+ * @example
+ * ```ts
+ * const queue = new RedisQueue({ cluster: [{ host: "10.0.0.1", port: 7000 }], prefix: "{orders}:" });
+ * ```
+ */
 export interface RedisNode {
   host: string;
   /** @default 6379 (26379 for a Sentinel) */
