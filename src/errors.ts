@@ -81,6 +81,30 @@ export const ErrorCode = {
   ENQUEUE_AT_IMPORT: "ERR_ENQUEUE_AT_IMPORT",
   /** A job threw {@link UnrecoverableError}: it fails at once, with no retry. */
   UNRECOVERABLE: "ERR_UNRECOVERABLE",
+  /**
+   * Redis answered `MOVED`/`ASK`: `url` names one node of a Redis Cluster and
+   * another node serves the queue's slot. Permanent: connect with the
+   * `cluster` option.
+   */
+  REDIS_MOVED: "ERR_REDIS_MOVED",
+  /**
+   * Redis answered `CROSSSLOT`: the queue's keys fall in several Redis
+   * Cluster slots. Permanent: give the prefix a `{hash tag}`.
+   */
+  REDIS_CROSSSLOT: "ERR_REDIS_CROSSSLOT",
+  /**
+   * Redis answered `READONLY`: the server is a replica (a demoted master
+   * after a failover). With `sentinels` or `cluster` the client finds the
+   * current master on its own; with a plain `url` point it at the master.
+   */
+  REDIS_READONLY: "ERR_REDIS_READONLY",
+  /** Redis answered `NOPERM`: the ACL user may not run a command or touch a key. Permanent. */
+  REDIS_NOPERM: "ERR_REDIS_NOPERM",
+  /**
+   * `durability: "replicated"`: no replica acknowledged the write in time, so
+   * the enqueue is not acknowledged (the job may still be stored on the master).
+   */
+  REPLICATION_TIMEOUT: "ERR_REPLICATION_TIMEOUT",
 } as const;
 
 /** One of the values of {@link ErrorCode}. */

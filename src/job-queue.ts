@@ -15,6 +15,7 @@ import {
   rejectUnknownKeys,
   validateJobId,
 } from "./validate.js";
+import type { WorkerInfo } from "./worker-info.js";
 
 /** Per-call options of one enqueue. */
 export interface EnqueueOptions {
@@ -189,6 +190,13 @@ export abstract class JobQueue extends EventEmitter<JobQueueEvents> {
   abstract listJobs(status?: JobStatus, options?: ListOptions): Promise<JobResult[]>;
   /** How many jobs are in each state. */
   abstract countJobs(): Promise<JobCounts>;
+  /**
+   * The processes running this queue's jobs now: host, pid, threads, jobs
+   * held, version, start and last heartbeat. With Redis, every process that
+   * shares the prefix (a killed one drops out within its record's TTL, three
+   * check intervals); in memory, this process while it runs jobs.
+   */
+  abstract listWorkers(): Promise<WorkerInfo[]>;
   /**
    * Sends a failed or cancelled job back to pending; true if it moved. Its
    * `attempts` keep counting and it gets a fresh budget of `maxRetries`.

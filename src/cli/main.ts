@@ -34,6 +34,7 @@ Commands:
   jobs      Operate jobs: list, show, retry, cancel, logs (--redis URL or --url URL).
   queue     Operate the queue: pause, resume, clean, counts (--redis URL or --url URL).
   bench     Run the throughput benchmarks.
+  workers   List the processes running a queue's jobs (--redis URL, --cluster or --url URL).
 
 Options:
   -h, --help      Show this help (rapidai-jobs <command> --help for a command's).
@@ -48,6 +49,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   jobs: async () => (await import("./ops-command.js")).opsCommand("jobs"),
   queue: async () => (await import("./ops-command.js")).opsCommand("queue"),
   bench: async () => (await import("./bench-command.js")).benchCommand,
+  workers: async () => (await import("./workers-command.js")).workersCommand,
 };
 
 function version(): string {
@@ -74,7 +76,7 @@ async function run(argv: string[]): Promise<number> {
   if (load === undefined) {
     const what = first.startsWith("-") ? `unknown option ${first}` : `unknown command "${first}"`;
     process.stderr.write(
-      `rapidai-jobs: ${what} (expected serve, worker, jobs, queue or bench; see rapidai-jobs --help)\n`,
+      `rapidai-jobs: ${what} (expected serve, worker, jobs, queue, workers or bench; see rapidai-jobs --help)\n`,
     );
     return 2;
   }

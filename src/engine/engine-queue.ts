@@ -23,6 +23,7 @@ import { TimerQueue } from "../timer-queue.js";
 import { enqueueSpan } from "../tracing.js";
 import { validateJobId } from "../validate.js";
 import { mainThreadHost } from "../worker-host.js";
+import type { WorkerInfo } from "../worker-info.js";
 import { type Change, emitChange, isFinal } from "./changes.js";
 import { IdleWatch } from "./idle-watch.js";
 import { Runner, type RunnerLog } from "./runner.js";
@@ -202,6 +203,10 @@ export abstract class EngineQueue extends JobQueue {
 
   countJobs(): Promise<JobCounts> {
     return this.store.counts();
+  }
+
+  listWorkers(): Promise<WorkerInfo[]> {
+    return this.store.listWorkers();
   }
 
   override async waitFor<T = unknown>(

@@ -7,6 +7,7 @@ import type { JobStatus } from "../job-status.js";
 import type { CleanOptions } from "../operation-options.js";
 import type { TaskDefinition } from "../task-definition.js";
 import type { TraceCarrier } from "../tracing.js";
+import type { WorkerInfo } from "../worker-info.js";
 import type { Pace } from "./pace-meter.js";
 import type { ScheduleStore } from "./schedule-store.js";
 
@@ -93,6 +94,12 @@ export interface JobStore {
   getLogs(jobId: string): Promise<string[] | undefined>;
   /** Appends log lines of running jobs (fenced by their claim). */
   appendLogs(entries: LogEntry[]): void;
+  /**
+   * The processes that run this queue's jobs now (Redis: every process
+   * sharing the prefix, from the records they renew; memory: this one,
+   * while its runner runs).
+   */
+  listWorkers(): Promise<WorkerInfo[]>;
 
   // ---- the worker side ----
   /** Takes up to `n` runnable jobs: each is now running, with its attempt counted. */

@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import { assertPayloadSize, decodeThreadArgs, prepareThreadArgs } from "../codec.js";
 import type { Change, ChangeKind } from "../engine/changes.js";
 import {
@@ -28,6 +30,7 @@ import type { JobStatus } from "../job-status.js";
 import { assertTransition } from "../state-machine.js";
 import type { TimerQueue } from "../timer-queue.js";
 import type { TraceCarrier } from "../tracing.js";
+import { thisProcess, type WorkerInfo } from "../worker-info.js";
 import { DelayedJobs } from "./delayed-jobs.js";
 import { DependencyGraph } from "./dependency-graph.js";
 import { JobTable } from "./job-table.js";
@@ -43,6 +46,8 @@ export interface MemoryStoreOptions {
   /** Log lines kept per job (the newest). */
   maxLogLines: number;
   logger: { warn(message: string): void };
+  /** Worker threads the pool grows to, for listWorkers(). @default 0 */
+  threads?: number;
 }
 
 const NONE: ClaimedJob[] = [];
@@ -77,6 +82,8 @@ export class MemoryStore implements JobStore {
   readonly schedules = new ScheduleTable();
   #runner: RunnerPort | undefined;
   #paused = false;
+  readonly #workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+  #startedAt = 0;
 
   constructor(options: MemoryStoreOptions, sink: ChangeSink, timers: TimerQueue) {
     this.#o = options;
@@ -287,6 +294,15 @@ export class MemoryStore implements JobStore {
 
   attach(runner: RunnerPort): void {
     this.#runner = runner;
+    this.#startedAt = Date.now();
+  }
+
+  /** Only this process runs an in-memory queue's jobs: itself while its runner runs. */
+  async listWorkers(): Promise<WorkerInfo[]> {
+    const runner = this.#runner;
+    if (runner === undefined) return [];
+    const queue = { backend: "memory" as const, prefix: undefined, threads: this.#o.threads ?? 0 };
+    return [thisProcess(this.#workerId, queue, this.#startedAt, [...runner.held()].length)];
   }
 
   async detach(): Promise<void> {

@@ -1,13 +1,13 @@
-import type { Redis } from "ioredis";
 import type { QueueLogger } from "../engine/queue-options.js";
 import { ErrorCode, type JobError, jobError } from "../errors.js";
 import {
   backendError,
   type ConnectionSettings,
   createClient,
+  describeTarget,
   ensureConnected,
   isCredentialsRefusal,
-  redactUrl,
+  type RedisClient,
 } from "./connection.js";
 import { EventBus } from "./event-bus.js";
 import { type ScriptArg, ScriptRunner } from "./scripts.js";
@@ -24,7 +24,7 @@ export class RedisLink {
   readonly settings: ConnectionSettings;
   readonly #prefix: string;
   readonly #logger: QueueLogger;
-  #client: Redis | undefined;
+  #client: RedisClient | undefined;
   #scripts: ScriptRunner | undefined;
   #bus: EventBus | undefined;
   #policyChecked = false;
@@ -40,11 +40,11 @@ export class RedisLink {
     this.#logger = logger;
   }
 
-  get client(): Redis {
+  get client(): RedisClient {
     if (this.#client === undefined) {
       const client = createClient(this.settings, `rapidai:${this.#prefix}`);
       this.#client = client;
-      this.#scripts = new ScriptRunner(client, this.#prefix);
+      this.#scripts = new ScriptRunner(client, this.#prefix, this.settings.cluster !== undefined);
       client.on("ready", () => {
         void this.#checkEvictionPolicy();
         for (const hook of this.#readyHooks) hook();
@@ -85,7 +85,7 @@ export class RedisLink {
   }
 
   /** Connected within the command timeout, or the coded reason why not. */
-  async ready(): Promise<Redis> {
+  async ready(): Promise<RedisClient> {
     const client = this.client;
     if (this.refused !== undefined) throw this.refused;
     // Closed: whatever the connection's state (quitting, or ended), a call now is refused.
@@ -115,7 +115,7 @@ export class RedisLink {
   }
 
   /** Runs a command once connected, its failure coded. */
-  async command<T>(fn: (client: Redis) => Promise<T>): Promise<T> {
+  async command<T>(fn: (client: RedisClient) => Promise<T>): Promise<T> {
     const client = await this.ready();
     try {
       return await fn(client);
@@ -158,7 +158,7 @@ export class RedisLink {
     }
     if (policy !== undefined && policy !== "noeviction") {
       this.#logger.warn(
-        `rapidai: Redis at ${redactUrl(this.settings.url)} has maxmemory-policy "${policy}": it may evict job keys and lose jobs. ` +
+        `rapidai: ${describeTarget(this.settings)} has maxmemory-policy "${policy}": it may evict job keys and lose jobs. ` +
           `Set maxmemory-policy to "noeviction".`,
       );
     }

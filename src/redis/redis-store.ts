@@ -22,10 +22,12 @@ import { ArgsEncoding } from "../executor/protocol.js";
 import type { JobCounts } from "../job-queue.js";
 import type { JobResult } from "../job-result.js";
 import { JOB_STATUSES } from "../job-status.js";
+import { thisProcess, type WorkerInfo } from "../worker-info.js";
 import { isConnectionError, redactUrl, redisErrorCode } from "./connection.js";
 import { type DependencyRecord, dependencyRefusal, packDependencies } from "./dependency-pack.js";
 import { handBack, writeEndings } from "./endings.js";
 import { EventRelay } from "./event-relay.js";
+import { Fleet } from "./fleet.js";
 import { hashFromListed, jobResultFromHash } from "./job-record.js";
 import { RedisOperations } from "./operations.js";
 import {
@@ -38,6 +40,7 @@ import {
 } from "./packed.js";
 import { RedisLink } from "./redis-link.js";
 import type { ParsedRedisOptions } from "./redis-options.js";
+import { waitForReplica } from "./replication.js";
 import { RedisScheduleStore } from "./schedule-store.js";
 import { Upkeep } from "./upkeep.js";
 
@@ -84,11 +87,15 @@ export class RedisStore implements JobStore {
   #startedAt = Date.now();
   #lastProblem = "";
   #lastProblemAt = 0;
+  readonly #fleet: Fleet;
+  #beatTimer: NodeJS.Timeout | undefined;
+  #attachedAt = 0;
 
   constructor(options: ParsedRedisOptions, sink: ChangeSink) {
     this.#o = options;
     this.#sink = sink;
     this.link = new RedisLink(options.connection, options.keys.prefix, options.worker.logger);
+    this.#fleet = new Fleet(options.keys, () => this.link.client);
     this.#relay = new EventRelay(
       options.keys,
       options.connection,
@@ -297,11 +304,16 @@ export class RedisStore implements JobStore {
     const k = this.#o.keys;
     const args: Buffer[] = [packEnqueues(rows)];
     if (deps.some((d) => d.dependsOn.length > 0)) args.push(packDependencies(deps));
-    return (await this.link.run(
+    const reply = (await this.link.run(
       "enqueue",
       [k.ready, k.delayed, k.pending, k.seq],
       args,
     )) as unknown[];
+    const waitMs = this.#o.replicationTimeoutMs;
+    if (waitMs !== undefined) {
+      await this.link.command((c) => waitForReplica(c, k.ready, waitMs));
+    }
+    return reply;
   }
 
   get(jobId: string): Promise<JobResult | undefined> {
@@ -406,7 +418,33 @@ export class RedisStore implements JobStore {
 
   // ---- the worker side ----
 
+  /** How long a worker record lives without renewal: three checks, so one late beat does not drop it. */
+  get workerTtlMs(): number {
+    return Math.max(1_000, 3 * this.#o.worker.checkIntervalMs);
+  }
+
+  listWorkers(): Promise<WorkerInfo[]> {
+    return this.#op(() => this.#fleet.list());
+  }
+
+  /** Registers (or renews) this process in the queue's fleet. */
+  #beat(runner: RunnerPort): void {
+    const queue = {
+      backend: "redis" as const,
+      prefix: this.#o.keys.prefix,
+      threads: this.#o.common.threads,
+    };
+    const info = thisProcess(this.workerId, queue, this.#attachedAt, [...runner.held()].length);
+    this.#fleet
+      .beat(info, this.workerTtlMs)
+      .catch((error) => this.problem("registering the worker", error));
+  }
+
   attach(runner: RunnerPort): void {
+    this.#attachedAt = Date.now();
+    this.#beat(runner);
+    this.#beatTimer = setInterval(() => this.#beat(runner), this.#o.worker.checkIntervalMs);
+    this.#beatTimer.unref();
     const link = this.link;
     const client = link.client;
     if (client.status === "wait") client.connect().catch(() => {});
@@ -426,7 +464,10 @@ export class RedisStore implements JobStore {
   }
 
   async detach(): Promise<void> {
+    clearInterval(this.#beatTimer);
     await this.#upkeep?.stop();
+    // A graceful stop leaves the fleet at once; a killed process after its TTL.
+    await this.#fleet.leave(this.workerId).catch(() => {});
   }
 
   async close(): Promise<void> {

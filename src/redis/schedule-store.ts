@@ -1,4 +1,3 @@
-import type { Redis } from "ioredis";
 import { assertCloneable, decodeMsgpack, encodeMsgpack } from "../codec.js";
 import { firingJobId, nextTick, parseFiringJobId } from "../engine/schedule-spec.js";
 import {
@@ -7,6 +6,7 @@ import {
   type ScheduleStore,
   specOf,
 } from "../engine/schedule-store.js";
+import type { RedisClient } from "./connection.js";
 import type { QueueKeys } from "./queue-keys.js";
 import type { ScriptRunner } from "./scripts.js";
 
@@ -33,14 +33,14 @@ const FIELDS = ["t", "c", "z", "e", "a", "n", "j", "r"] as const;
  * docs/scheduling.md).
  */
 export class RedisScheduleStore implements ScheduleStore {
-  readonly #client: Redis;
+  readonly #client: RedisClient;
   readonly #keys: QueueKeys;
   readonly #scripts: ScriptRunner;
   readonly #reclaimAfterMs: number;
   readonly #ready: (() => Promise<unknown>) | undefined;
 
   constructor(
-    client: Redis,
+    client: RedisClient,
     keys: QueueKeys,
     scripts: ScriptRunner,
     options: RedisScheduleStoreOptions = {},
@@ -53,7 +53,7 @@ export class RedisScheduleStore implements ScheduleStore {
   }
 
   /** The client, once connected. */
-  async #redis(): Promise<Redis> {
+  async #redis(): Promise<RedisClient> {
     if (this.#ready !== undefined) await this.#ready();
     return this.#client;
   }

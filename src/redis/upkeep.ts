@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import type { ClaimedJob, RunnerPort } from "../engine/store.js";
+import type { RedisClient } from "./connection.js";
 import type { EventBus } from "./event-bus.js";
 import { type ControlMessage, parseControlMessage } from "./event-codec.js";
 import { LeaseKeeper, type LeaseVerdict } from "./lease-keeper.js";
@@ -14,7 +14,7 @@ const TRIM_BATCH = 500;
 export interface UpkeepDeps {
   keys: QueueKeys;
   scripts: ScriptRunner;
-  client: Redis;
+  client: RedisClient;
   bus: EventBus;
   settings: WorkerSettings;
   subscribeTimeoutMs: number;

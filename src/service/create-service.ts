@@ -9,6 +9,7 @@ import { ServiceMetrics } from "./metrics.js";
 import { installOperateRoutes } from "./operate-routes.js";
 import { DEFAULT_DASHBOARD_DIR, installStaticFiles } from "./static-files.js";
 import { installTaskStatsRoute } from "./task-stats.js";
+import { installWorkerRoutes } from "./workers-routes.js";
 
 /** Options of {@link createService}. */
 export interface ServiceOptions {
@@ -89,6 +90,7 @@ export function createService(options: ServiceOptions): FastifyInstance {
   const tasks = () => fixedTasks ?? queue.taskNames();
   installJobRoutes(app, { queue, tasks });
   installOperateRoutes(app, queue);
+  installWorkerRoutes(app, queue);
 
   app.get("/api/stats", async () => ({
     counts: await queue.countJobs(),

@@ -79,7 +79,10 @@ describeWithRedis("a Redis queue with ACL users and TLS", () => {
     queues.push(outside);
     await assert.rejects(
       () => outside.enqueue(randomUUID(), "rq.pid", []),
-      (e) => code(e) === ErrorCode.BACKEND_AUTH && /NOPERM/.test((e as Error).message),
+      (e) =>
+        code(e) === ErrorCode.REDIS_NOPERM &&
+        /NOPERM/.test((e as Error).message) &&
+        /ACL SETUSER/.test((e as Error).message),
     );
 
     const wrong = new RedisQueue({
