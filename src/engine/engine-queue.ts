@@ -67,6 +67,7 @@ export interface EngineSettings {
  * over their store.
  */
 export abstract class EngineQueue extends JobQueue {
+  /** @internal The store this queue runs over. */
   protected readonly store: JobStore;
   readonly #settings: EngineSettings;
   readonly #timers = new TimerQueue();
@@ -286,9 +287,10 @@ export abstract class EngineQueue extends JobQueue {
   // ---- schedules -----------------------------------------------------------------
 
   async schedule(id: string, task: TaskRef, spec: ScheduleSpec, args: unknown[]): Promise<void> {
-    return scheduleJob(this.store.schedules, id, requireTask(taskName(task)).name, spec, args).then(
-      () => this.#scheduler?.wake(),
-    );
+    await scheduleJob(this.store.schedules, id, requireTask(taskName(task)).name, spec, args);
+    // A queue that runs jobs starts with its first schedule, as with its first job.
+    await this.#autoStart();
+    this.#scheduler?.wake();
   }
 
   unschedule(id: string): Promise<boolean> {
