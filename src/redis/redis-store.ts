@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { assertCloneable, assertPayloadSize, decodeMsgpack, encodeMsgpack } from "../codec.js";
-import { dependencyNotFound } from "../engine/dependencies.js";
+import { encodeMsgpack } from "../codec.js";
 import type { ChangeSink } from "../engine/engine-queue.js";
 import type { Pace } from "../engine/pace-meter.js";
 import type {
@@ -17,35 +16,25 @@ import type {
   SettleReply,
   StoredArgs,
 } from "../engine/store.js";
-import { ErrorCode, JobError, jobError } from "../errors.js";
-import { ArgsEncoding } from "../executor/protocol.js";
+import { JobError } from "../errors.js";
 import type { JobCounts } from "../job-queue.js";
 import type { JobResult } from "../job-result.js";
 import { JOB_STATUSES } from "../job-status.js";
 import { thisProcess, type WorkerInfo } from "../worker-info.js";
-import { isConnectionError, redactUrl, redisErrorCode } from "./connection.js";
-import { type DependencyRecord, dependencyRefusal, packDependencies } from "./dependency-pack.js";
+import { claimJobs } from "./claimer.js";
+import { redactUrl } from "./connection.js";
 import { handBack, writeEndings } from "./endings.js";
+import { Enqueuer, encodeRedisArgs } from "./enqueuer.js";
 import { EventRelay } from "./event-relay.js";
 import { Fleet } from "./fleet.js";
 import { hashFromListed, jobResultFromHash } from "./job-record.js";
 import { RedisOperations } from "./operations.js";
-import {
-  type ClaimedRecord,
-  type EnqueueRecord,
-  enqueuedIds,
-  packEnqueues,
-  readEnqueueReply,
-  unpackClaims,
-} from "./packed.js";
+import { ProblemLog } from "./problem-log.js";
 import { RedisLink } from "./redis-link.js";
 import type { ParsedRedisOptions } from "./redis-options.js";
-import { waitForReplica } from "./replication.js";
 import { RedisScheduleStore } from "./schedule-store.js";
 import { Upkeep } from "./upkeep.js";
 
-/** Jobs per enqueue script call. */
-const BATCH = 500;
 /** Endings written in one call when jobs end fast enough to gather them… */
 const FLUSH_BATCH = 200;
 /** …waiting at most this long, in ms. */
@@ -72,21 +61,12 @@ export class RedisStore implements JobStore {
   #upkeep: Upkeep | undefined;
   #schedules: RedisScheduleStore | undefined;
   #operations: RedisOperations | undefined;
-  #batch: {
-    row: EnqueueRecord;
-    deps: DependencyRecord;
-    resolve: (outcome: unknown) => void;
-    reject: (error: unknown) => void;
-  }[] = [];
   #progress = new Map<string, { job: ClaimedJob; value: Buffer }>();
   #progressQueued = false;
   /** Reads in flight, so close() lets them end before it disconnects. */
   #reads = new Set<Promise<unknown>>();
-  #downSince = 0;
-  #connected = false;
-  #startedAt = Date.now();
-  #lastProblem = "";
-  #lastProblemAt = 0;
+  readonly #enqueuer: Enqueuer;
+  readonly #problems: ProblemLog;
   readonly #fleet: Fleet;
   #beatTimer: NodeJS.Timeout | undefined;
   #attachedAt = 0;
@@ -103,14 +83,10 @@ export class RedisStore implements JobStore {
       () => this.link.bus,
       sink,
     );
+    this.#problems = new ProblemLog(options.worker.logger, this.link, sink);
+    this.#enqueuer = new Enqueuer(this.link, options.keys, options.replicationTimeoutMs);
     this.link.onReady(() => {
-      this.#connected = true;
-      if (this.#downSince > 0) {
-        this.#o.worker.logger.warn(
-          `rapidai: reconnected to Redis after ${Math.round((Date.now() - this.#downSince) / 1000)} s`,
-        );
-        this.#downSince = 0;
-      }
+      this.#problems.connected();
       void this.#relay.mark().catch(() => {});
     });
     // Credentials Redis refuses are final: say so once, loudly, and stop
@@ -154,51 +130,6 @@ export class RedisStore implements JobStore {
     return Math.min(extra, MAX_PREFETCH);
   }
 
-  problem(what: string, error: unknown): void {
-    const logger = this.#o.worker.logger;
-    // Refused credentials were reported once, when Redis refused them.
-    if (this.link.refused !== undefined) return;
-    const code = redisErrorCode(error);
-    if (code !== undefined) {
-      const coded = this.link.coded(error);
-      if (this.#news(coded.message)) {
-        const full =
-          code === ErrorCode.BACKEND_FULL
-            ? "; finished jobs are kept and written once Redis has room, and no job is claimed meanwhile"
-            : "";
-        logger.warn(`rapidai: ${what}: ${coded.message}${full}`);
-        this.#sink.error(jobError(code, `${what}: ${coded.message}`, error));
-      }
-      return;
-    }
-    if (isConnectionError(error)) {
-      // Before the first ready connection, and for the first 2 s, connection
-      // errors are the connection still being made, not news.
-      if (this.#downSince === 0 && (this.#connected || Date.now() - this.#startedAt > 2_000)) {
-        this.#downSince = Date.now();
-        logger.warn(
-          `rapidai: Redis unreachable while ${what} (${(error as Error)?.message ?? error}); retrying`,
-        );
-      }
-      return;
-    }
-    // Anything else (a full Redis, a permission missing) repeats at every
-    // poll: report each distinct problem at most every 30 s.
-    const e = error instanceof Error ? error : new Error(String(error));
-    if (!this.#news(e.message)) return;
-    logger.warn(`rapidai: ${what}: ${e.message}`);
-    this.#sink.error(new Error(`${what}: ${e.message}`, { cause: e }));
-  }
-
-  /** False for a problem already reported in the last 30 s. */
-  #news(message: string): boolean {
-    const now = Date.now();
-    if (message === this.#lastProblem && now - this.#lastProblemAt < 30_000) return false;
-    this.#lastProblem = message;
-    this.#lastProblemAt = now;
-    return true;
-  }
-
   async listen(events: readonly string[]): Promise<void> {
     try {
       await this.#relay.listen(events);
@@ -208,12 +139,26 @@ export class RedisStore implements JobStore {
   }
 
   encodeArgs(args: unknown[]): StoredArgs {
-    if (args.length === 0) return { bytes: undefined, encoding: ArgsEncoding.NONE };
-    // Primitives always clone; anything else is checked so the error names the argument.
-    if (!args.every(isPrimitive)) assertCloneable(args);
-    const bytes = encodeArgsMsgpack(args);
-    assertPayloadSize(bytes.byteLength, this.#o.common.maxPayloadBytes);
-    return { bytes, encoding: ArgsEncoding.MSGPACK };
+    return encodeRedisArgs(args, this.#o.common.maxPayloadBytes);
+  }
+
+  insert(jobs: NewJob[]): Promise<string[]> {
+    return this.#front().then(() => this.#enqueuer.insert(jobs));
+  }
+
+  problem(what: string, error: unknown): void {
+    this.#problems.report(what, error);
+  }
+
+  async claim(n: number): Promise<ClaimedJob[]> {
+    if (this.link.refused !== undefined) throw this.link.refused;
+    // No job of a limited task may start before its limits are in Redis, and
+    // the changes of this claim must reach the listeners registered here.
+    await this.#upkeep?.limitsShared;
+    await this.#front();
+    return claimJobs(this.link, this.#o, this.workerId, n, (at: number) =>
+      this.#upkeep?.scheduleDue(at),
+    );
   }
 
   /** Events of what this call does must reach listeners already registered here. */
@@ -225,95 +170,6 @@ export class RedisStore implements JobStore {
         throw this.link.coded(error);
       }
     }
-  }
-
-  async insert(jobs: NewJob[]): Promise<string[]> {
-    try {
-      return await this.#insert(jobs);
-    } catch (error) {
-      throw retrySafe(error, jobs);
-    }
-  }
-
-  async #insert(jobs: NewJob[]): Promise<string[]> {
-    await this.#front();
-    const rows = jobs.map(toRecord);
-    const deps = jobs.map((j) => ({ id: j.id, dependsOn: j.dependsOn ?? [] }));
-    if (rows.length === 1) {
-      // Enqueues made in the same tick (a loop that does not await each one,
-      // Promise.all) share one script call, as enqueueMany would. Each job
-      // was checked before; a Redis error fails the whole batch, each caller with it.
-      const outcome = await new Promise<unknown>((resolve, reject) => {
-        this.#batch.push({ row: rows[0]!, deps: deps[0]!, resolve, reject });
-        if (this.#batch.length === 1) queueMicrotask(() => this.#writeBatch());
-        else if (this.#batch.length >= BATCH) this.#writeBatch();
-      });
-      return [this.#idOf(jobs[0]!.id, outcome)];
-    }
-    // Every dependency must exist before any job of the batch is stored
-    // (the script checks again, atomically, for each job).
-    await this.#checkDependencies(jobs);
-    const ids: string[] = [];
-    for (let i = 0; i < rows.length; i += BATCH) {
-      const reply = await this.#enqueue(rows.slice(i, i + BATCH), deps.slice(i, i + BATCH));
-      for (let j = 0; j < reply.length; j++) ids.push(this.#idOf(jobs[i + j]!.id, reply[j]));
-    }
-    return ids;
-  }
-
-  /** The id the caller gets for one job, or the coded refusal of its missing dependency. */
-  #idOf(id: string, outcome: unknown): string {
-    const refused = dependencyRefusal(id, outcome);
-    if (refused !== undefined) throw refused;
-    return enqueuedIds([id], readEnqueueReply([outcome]))[0]!;
-  }
-
-  async #checkDependencies(jobs: NewJob[]): Promise<void> {
-    const batch = new Set(jobs.map((j) => j.id));
-    const wanted = [...new Set(jobs.flatMap((j) => j.dependsOn ?? []))].filter(
-      (d) => !batch.has(d),
-    );
-    if (wanted.length === 0) return;
-    const found = await this.link.command((c) =>
-      Promise.all(wanted.map((d) => c.exists(this.#o.keys.job(d)))),
-    );
-    const missing = wanted.find((_, i) => found[i] === 0);
-    if (missing === undefined) return;
-    const job = jobs.find((j) => j.dependsOn?.includes(missing))!;
-    throw dependencyNotFound(job.id, missing);
-  }
-
-  #writeBatch(): void {
-    const batch = this.#batch;
-    if (batch.length === 0) return;
-    this.#batch = [];
-    this.#enqueue(
-      batch.map((b) => b.row),
-      batch.map((b) => b.deps),
-    ).then(
-      (reply) => {
-        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(reply[i]);
-      },
-      (error) => {
-        for (const b of batch) b.reject(error);
-      },
-    );
-  }
-
-  async #enqueue(rows: EnqueueRecord[], deps: DependencyRecord[]): Promise<unknown[]> {
-    const k = this.#o.keys;
-    const args: Buffer[] = [packEnqueues(rows)];
-    if (deps.some((d) => d.dependsOn.length > 0)) args.push(packDependencies(deps));
-    const reply = (await this.link.run(
-      "enqueue",
-      [k.ready, k.delayed, k.pending, k.seq],
-      args,
-    )) as unknown[];
-    const waitMs = this.#o.replicationTimeoutMs;
-    if (waitMs !== undefined) {
-      await this.link.command((c) => waitForReplica(c, k.ready, waitMs));
-    }
-    return reply;
   }
 
   get(jobId: string): Promise<JobResult | undefined> {
@@ -478,68 +334,6 @@ export class RedisStore implements JobStore {
     await this.link.close();
   }
 
-  async claim(n: number): Promise<ClaimedJob[]> {
-    if (this.link.refused !== undefined) throw this.link.refused;
-    // No job of a limited task may start before its limits are in Redis, and
-    // the changes of this claim must reach the listeners registered here.
-    await this.#upkeep?.limitsShared;
-    await this.#front();
-    const k = this.#o.keys;
-    const reply = (await this.link.scripts.runBuffer(
-      "claim",
-      [k.ready, k.delayed, k.pending, k.leases],
-      [this.workerId, n, this.#o.worker.leaseMs],
-    )) as Buffer[];
-    const due = reply[0]!.toString("latin1");
-    if (due !== "") this.#upkeep?.scheduleDue(Number(due));
-    const dropped = reply[2]?.toString() ?? "";
-    if (dropped !== "") {
-      this.#o.worker.logger.warn(
-        `rapidai: job(s) ${dropped.split(",").join(", ")} dropped from the queue: their key in Redis is not a job record (WRONGTYPE: something else wrote it); the value is left as it is`,
-      );
-    }
-    const claimed = unpackClaims(reply[1]!);
-    const results = await this.#dependencyResults(claimed);
-    return claimed.map((c) => ({
-      id: c.id,
-      task: c.task,
-      attempt: c.attempt,
-      maxRetries: c.maxRetries,
-      timeoutMs: c.timeoutMs,
-      dependsOn: c.dependsOn,
-      trace: c.trace,
-      ...(c.dependsOn === undefined ? {} : { dependencies: pick(results, c.dependsOn) }),
-      args: c.args,
-      encoding: c.args === undefined ? ArgsEncoding.NONE : ArgsEncoding.MSGPACK,
-      token: `${this.workerId}:${c.attempt}`,
-    }));
-  }
-
-  /**
-   * The results of the dependencies of the claimed jobs that have some, read
-   * in one round trip (jobs without dependencies cost nothing here).
-   */
-  async #dependencyResults(claimed: ClaimedRecord[]): Promise<Map<string, unknown>> {
-    const ids = [...new Set(claimed.flatMap((c) => c.dependsOn ?? []))];
-    const out = new Map<string, unknown>();
-    if (ids.length === 0) return out;
-    const client = this.link.client;
-    const values = await Promise.all(ids.map((id) => client.hgetBuffer(this.#o.keys.job(id), "r")));
-    ids.forEach((id, i) => {
-      const bytes = values[i];
-      if (bytes === null || bytes === undefined || bytes.length === 0) out.set(id, undefined);
-      else {
-        try {
-          out.set(id, decodeMsgpack(bytes));
-        } catch {
-          // A corrupt result reads as none; the dependent still runs.
-          out.set(id, undefined);
-        }
-      }
-    });
-    return out;
-  }
-
   async settle(endings: readonly Ending[]): Promise<SettleReply> {
     const applied = await writeEndings(
       this.link.scripts,
@@ -575,65 +369,4 @@ export class RedisStore implements JobStore {
   async handBack(jobs: readonly ClaimedJob[]): Promise<void> {
     await handBack(this.link.scripts, this.#o.keys, jobs);
   }
-}
-
-function toRecord(j: NewJob): EnqueueRecord {
-  return {
-    id: j.id,
-    task: j.task.name,
-    args: j.args.bytes ?? NO_ARGS,
-    maxRetries: j.maxRetries,
-    priority: j.priority,
-    delayMs: j.delayMs,
-    timeoutMs: j.timeoutMs,
-    dedupe: j.dedupe,
-    trace: j.trace === undefined ? undefined : JSON.stringify(j.trace),
-  };
-}
-
-/** A job with no arguments stores none (the enqueue script writes no `a` field). */
-const NO_ARGS = new Uint8Array(0);
-
-/**
- * msgpack bytes of checked arguments. Structured clone accepts nesting
- * deeper than msgpackr's recursion does (about 3,000 levels): that is a
- * coded refusal too, not a bare RangeError.
- */
-function encodeArgsMsgpack(args: unknown[]): Buffer {
-  try {
-    return encodeMsgpack(args);
-  } catch (error) {
-    throw jobError(
-      ErrorCode.ARGUMENT_NOT_CLONEABLE,
-      `args cannot be encoded for Redis: ${error instanceof RangeError ? "they are nested too deeply (thousands of levels)" : (error as Error)?.message}; pass flatter plain data`,
-      error,
-    );
-  }
-}
-
-/**
- * An enqueue whose reply did not arrive may still have been applied by
- * Redis: the unavailable error says that enqueueing again with the same
- * jobId is safe (an id that exists is left alone).
- */
-function retrySafe(error: unknown, jobs: readonly NewJob[]): unknown {
-  if (!(error instanceof JobError) || error.code !== ErrorCode.BACKEND_UNAVAILABLE) return error;
-  const ids = jobs.slice(0, 3).map((j) => JSON.stringify(j.id));
-  const which =
-    jobs.length === 1 ? `job ${ids[0]}` : `jobs ${ids.join(", ")}${jobs.length > 3 ? ", …" : ""}`;
-  return jobError(
-    ErrorCode.BACKEND_UNAVAILABLE,
-    `${error.message}. Redis may still have stored ${which}: enqueueing again with the same jobId is safe (an id that exists is left alone)`,
-    error.cause,
-  );
-}
-
-function isPrimitive(v: unknown): boolean {
-  return v === null || (typeof v !== "object" && typeof v !== "function" && typeof v !== "symbol");
-}
-
-function pick(results: Map<string, unknown>, ids: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const id of ids) out[id] = results.get(id);
-  return out;
 }

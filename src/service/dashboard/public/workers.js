@@ -43,7 +43,15 @@ function buildCard() {
             "tr",
             {},
             ["Host", "PID", "Queue", "Threads", "Running", "Version", "Started", "Heartbeat"].map(
-              (h) => el("th", { attrs: { scope: "col" } }, h),
+              (h) =>
+                el(
+                  "th",
+                  {
+                    attrs: { scope: "col" },
+                    ...(PHONE_HIDDEN.has(h) ? { className: "hide-phone" } : {}),
+                  },
+                  h,
+                ),
             ),
           ),
         ),
@@ -54,6 +62,9 @@ function buildCard() {
   );
   return { card, body, empty, summary };
 }
+
+/** Columns a phone-wide screen leaves out, so the card never scrolls sideways. */
+const PHONE_HIDDEN = new Set(["PID", "Queue", "Threads", "Version", "Started"]);
 
 function render(view, workers) {
   view.empty.hidden = workers.length > 0;
@@ -67,12 +78,16 @@ function render(view, workers) {
         "tr",
         { dataset: { workerId: String(w.id) } },
         el("td", {}, String(w.host ?? "")),
-        el("td", { className: "num" }, String(w.pid ?? "")),
-        el("td", {}, el("code", {}, String(w.prefix ?? w.backend ?? ""))),
-        el("td", { className: "num" }, String(w.threads ?? "")),
+        el("td", { className: "num hide-phone" }, String(w.pid ?? "")),
+        el("td", { className: "hide-phone" }, el("code", {}, String(w.prefix ?? w.backend ?? ""))),
+        el("td", { className: "num hide-phone" }, String(w.threads ?? "")),
         el("td", { className: "num" }, String(w.running ?? "")),
-        el("td", {}, String(w.version ?? "")),
-        el("td", { title: formatFullTime(w.started_at) }, formatTime(w.started_at)),
+        el("td", { className: "hide-phone" }, String(w.version ?? "")),
+        el(
+          "td",
+          { className: "hide-phone", title: formatFullTime(w.started_at) },
+          formatTime(w.started_at),
+        ),
         el(
           "td",
           { className: "heartbeat", title: formatFullTime(w.heartbeat_at) },
