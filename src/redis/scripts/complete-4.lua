@@ -37,7 +37,7 @@ while pos <= #blob do
     result = UNDEFINED
   end
   local key = job_key(id)
-  local f = job_fields(key, 's', 'w', 'x', 't', 'q', 'n', 'l', 'y')
+  local f = job_fields(key, 's', 'w', 'x', 't', 'q', 'n', 'l', 'y', 'hd')
   if f == nil then
     unleased[#unleased + 1] = id
     out[j] = 3
@@ -51,11 +51,11 @@ while pos <= #blob do
     if f[3] == '1' then
       finish(id, key, 'running', 'cancelled', f[5], now, nil, 'l', token, 'w', '')
       event('X', id, f[4], 'running', 'cancelled', f[6], now)
-      deps_finished(id, 'cancelled', now)
+      deps_finished(id, 'cancelled', now, f[9] or '')
     else
       finish(id, key, 'running', 'completed', f[5], now, nil, 'l', token, 'w', '', 'r', result)
       event('C', id, f[4], 'running', 'completed', f[6], now, duration, result)
-      deps_finished(id, 'completed', now)
+      deps_finished(id, 'completed', now, f[9] or '')
     end
     if f[8] == '1' then
       release_slot(f[4], id)

@@ -29,7 +29,7 @@ for j = 1, n do
   local id, token, kind, err, code, delay, duration =
     ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], tonumber(ARGV[i + 5]), ARGV[i + 6]
   local key = job_key(id)
-  local f = job_fields(key, 's', 'w', 'x', 't', 'q', 'n', 'm', 'p', 'l', 'o', 'y')
+  local f = job_fields(key, 's', 'w', 'x', 't', 'q', 'n', 'm', 'p', 'l', 'o', 'y', 'hd')
   if f == nil then
     redis.call('ZREM', KEYS[6], id)
     out[j] = 3
@@ -45,7 +45,7 @@ for j = 1, n do
     if f[3] == '1' or kind == 'c' then
       finish(id, key, 'running', 'cancelled', f[5], now, KEYS[7])
       event('X', id, f[4], 'running', 'cancelled', attempts, now)
-      deps_finished(id, 'cancelled', now)
+      deps_finished(id, 'cancelled', now, f[12] or '')
     elseif kind == 'r' then
       move(id, key, 'running', 'pending', f[5], 'e', err, 'k', code)
       if num(delay) > 0 then
@@ -57,7 +57,7 @@ for j = 1, n do
     else
       finish(id, key, 'running', 'failed', f[5], now, KEYS[7], 'e', err, 'k', code)
       event('F', id, f[4], 'running', 'failed', attempts, now, err, code, duration)
-      deps_finished(id, 'failed', now)
+      deps_finished(id, 'failed', now, f[12] or '')
     end
     if f[11] == '1' then
       release_slot(f[4], id)

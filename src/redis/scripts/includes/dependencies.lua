@@ -83,6 +83,9 @@ local function deps_hold(id, key, seq, task, now, delay)
   end
   for _, d in ipairs(waiting) do
     redis.call('SADD', PREFIX .. 'dependents:' .. d, id)
+    -- 'hd' on the dependency: it has dependents, so the scripts that end it
+    -- look for them; a job without it (nearly every job) costs no lookup.
+    redis.call('HSET', job_key(d), 'hd', '1')
   end
   redis.call('SADD', PREFIX .. 'deps:' .. id, unpack(waiting))
   if delay > 0 then
@@ -100,8 +103,14 @@ end
 -- Job `id` reached a terminal `status`: its waiting dependents go to the
 -- ready (or delayed) set once nothing else holds them, or fail with it, and
 -- so on down the chain (a work list, not recursion).
-local function deps_finished(id, status, now)
-  if redis.call('EXISTS', PREFIX .. 'dependents:' .. id) == 0 then
+local function deps_finished(id, status, now, has)
+  -- `has`: the job's 'hd' field when the caller read it ('1': it has
+  -- dependents); else the set is looked up.
+  if has ~= nil then
+    if has ~= '1' then
+      return
+    end
+  elseif redis.call('EXISTS', PREFIX .. 'dependents:' .. id) == 0 then
     return
   end
   local work, why = { id }, { status }
