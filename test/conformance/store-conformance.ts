@@ -44,7 +44,10 @@ export function storeConformance(backend: string, factory: StoreFactory): void {
     it("stores a new job: get, list and counts show it pending, and an enqueued change is reported", async () => {
       const s = await fresh();
       const [a, b] = [`a-${id()}`, `b-${id()}`];
-      assert.deepEqual(await s.store.insert([newJob(s.store, a, { args: [1, "x"], maxRetries: 2 })]), [a]);
+      assert.deepEqual(
+        await s.store.insert([newJob(s.store, a, { args: [1, "x"], maxRetries: 2 })]),
+        [a],
+      );
       await s.store.insert([newJob(s.store, b, { delayMs: 60_000 })]);
       const r = await s.store.get(a);
       assert.equal(r?.status, "pending");
@@ -53,9 +56,15 @@ export function storeConformance(backend: string, factory: StoreFactory): void {
       assert.equal(r?.attempts, 0);
       assert.equal(r?.maxRetries, 2);
       assert.equal(await s.store.get(`nope-${id()}`), undefined);
-      assert.deepEqual((await s.store.list(ALL)).map((j) => j.jobId), [b, a], "newest first");
       assert.deepEqual(
-        (await s.store.list({ ...ALL, status: "pending", limit: 1, offset: 1 })).map((j) => j.jobId),
+        (await s.store.list(ALL)).map((j) => j.jobId),
+        [b, a],
+        "newest first",
+      );
+      assert.deepEqual(
+        (await s.store.list({ ...ALL, status: "pending", limit: 1, offset: 1 })).map(
+          (j) => j.jobId,
+        ),
         [a],
       );
       assert.deepEqual(await s.store.list({ ...ALL, status: "running" }), []);
@@ -75,7 +84,9 @@ export function storeConformance(backend: string, factory: StoreFactory): void {
       const s = await fresh();
       const jobId = id();
       await s.store.insert([newJob(s.store, jobId, { args: [1] })]);
-      assert.deepEqual(await s.store.insert([newJob(s.store, jobId, { args: [2], priority: 9 })]), [jobId]);
+      assert.deepEqual(await s.store.insert([newJob(s.store, jobId, { args: [2], priority: 9 })]), [
+        jobId,
+      ]);
       assert.deepEqual((await s.store.get(jobId))?.args, [1]);
       assert.equal((await s.store.list(ALL)).length, 1);
       assert.deepEqual(await s.store.counts(), { ...EMPTY, pending: 1 });
@@ -89,18 +100,31 @@ export function storeConformance(backend: string, factory: StoreFactory): void {
     it("claims at most n jobs, higher priority first then in insertion order, each running its first attempt", async () => {
       const s = await fresh();
       const ids = [0, 5, 0, 5, 1].map((p) => ({ jobId: `${p}-${id()}`, p }));
-      for (const { jobId, p } of ids) await s.store.insert([newJob(s.store, jobId, { priority: p })]);
+      for (const { jobId, p } of ids)
+        await s.store.insert([newJob(s.store, jobId, { priority: p })]);
       const first = await s.store.claim(2);
-      assert.deepEqual(first.map((c) => c.id), [ids[1]!.jobId, ids[3]!.jobId]);
+      assert.deepEqual(
+        first.map((c) => c.id),
+        [ids[1]!.jobId, ids[3]!.jobId],
+      );
       assert.deepEqual(await s.store.counts(), { ...EMPTY, pending: 3, running: 2 });
       const rest = await s.store.claim(10);
-      assert.deepEqual(rest.map((c) => c.id), [ids[4]!.jobId, ids[0]!.jobId, ids[2]!.jobId]);
+      assert.deepEqual(
+        rest.map((c) => c.id),
+        [ids[4]!.jobId, ids[0]!.jobId, ids[2]!.jobId],
+      );
       for (const c of [...first, ...rest]) {
         assert.equal(c.attempt, 1);
         assert.equal(c.task, "store.job");
         assert.equal((await s.store.get(c.id))?.status, "running");
         const started = await changeOf(s, c.id, "started");
-        assert.deepEqual(facts(started), { kind: "started", jobId: c.id, from: "pending", to: "running", attempts: 1 });
+        assert.deepEqual(facts(started), {
+          kind: "started",
+          jobId: c.id,
+          from: "pending",
+          to: "running",
+          attempts: 1,
+        });
       }
       assert.deepEqual(await s.store.claim(10), []);
       assert.deepEqual(await s.store.counts(), { ...EMPTY, running: 5 });
@@ -249,10 +273,24 @@ export function storeConformance(backend: string, factory: StoreFactory): void {
       const current = await s.takeOver(stale);
       assert.equal(current.id, stale.id);
       assert.equal(current.attempt, 2);
-      const late: Ending = { job: stale, kind: "completed", result: s.result("late"), durationMs: 1 };
+      const late: Ending = {
+        job: stale,
+        kind: "completed",
+        result: s.result("late"),
+        durationMs: 1,
+      };
       assert.deepEqual(await s.store.settle([late]), [false]);
-      assert.equal((await s.store.get(stale.id))?.status, "running", "the late answer changed nothing");
-      const own: Ending = { job: current, kind: "completed", result: s.result("mine"), durationMs: 1 };
+      assert.equal(
+        (await s.store.get(stale.id))?.status,
+        "running",
+        "the late answer changed nothing",
+      );
+      const own: Ending = {
+        job: current,
+        kind: "completed",
+        result: s.result("mine"),
+        durationMs: 1,
+      };
       assert.deepEqual(await s.store.settle([own]), [true]);
       const r = await s.store.get(stale.id);
       assert.equal(r?.result, "mine");

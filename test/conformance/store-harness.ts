@@ -80,16 +80,26 @@ export async function until<T>(
 }
 
 /** The `n`-th change of `kind` the store reported for a job, once it arrived (n counts from 1). */
-export function changeOf(s: StoreUnderTest, jobId: string, kind: ChangeKind, n = 1): Promise<Change> {
-  return until(`change ${kind} #${n} of ${jobId}`, () =>
-    s.changes.filter((c) => c.jobId === jobId && c.kind === kind)[n - 1],
+export function changeOf(
+  s: StoreUnderTest,
+  jobId: string,
+  kind: ChangeKind,
+  n = 1,
+): Promise<Change> {
+  return until(
+    `change ${kind} #${n} of ${jobId}`,
+    () => s.changes.filter((c) => c.jobId === jobId && c.kind === kind)[n - 1],
   );
 }
 
 /** Claims until the store hands out at least one job (a delayed job becomes due). */
 export async function claimWhenDue(store: JobStore, n = 1, ms = 10_000): Promise<ClaimedJob[]> {
-  return until("a job to claim", async () => {
-    const got = await store.claim(n);
-    return got.length > 0 && got;
-  }, ms);
+  return until(
+    "a job to claim",
+    async () => {
+      const got = await store.claim(n);
+      return got.length > 0 && got;
+    },
+    ms,
+  );
 }

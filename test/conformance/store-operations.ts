@@ -72,9 +72,15 @@ export function storeOperations(
     await s.store.insert([newJob(s.store, delayed, { delayMs: 60_000 })]);
     await s.store.insert([newJob(s.store, ready)]);
     assert.equal(await s.store.promote(ready), false);
-    assert.deepEqual((await s.store.claim(5)).map((c) => c.id), [ready]);
+    assert.deepEqual(
+      (await s.store.claim(5)).map((c) => c.id),
+      [ready],
+    );
     assert.equal(await s.store.promote(delayed), true);
-    assert.deepEqual((await s.store.claim(5)).map((c) => c.id), [delayed]);
+    assert.deepEqual(
+      (await s.store.claim(5)).map((c) => c.id),
+      [delayed],
+    );
     assert.equal(await s.store.promote(delayed), false, "running");
   });
 
@@ -88,7 +94,10 @@ export function storeOperations(
     assert.equal((await s.store.get(jobId))?.status, "pending");
     await s.store.setPaused(false);
     assert.equal(await s.store.isPaused(), false);
-    assert.deepEqual((await s.store.claim(5)).map((c) => c.id), [jobId]);
+    assert.deepEqual(
+      (await s.store.claim(5)).map((c) => c.id),
+      [jobId],
+    );
   });
 
   it("removes a job that is not running, and refuses a running one", async () => {
@@ -102,7 +111,10 @@ export function storeOperations(
     assert.equal(await s.store.get(pending), undefined);
     assert.deepEqual(await s.store.claim(5), [], "a removed job is never claimed");
     assert.equal(await s.store.remove(pending), false, "already gone");
-    assert.deepEqual((await s.store.list(ALL)).map((j) => j.jobId), [running.id]);
+    assert.deepEqual(
+      (await s.store.list(ALL)).map((j) => j.jobId),
+      [running.id],
+    );
   });
 
   it("cleans finished jobs of one status, at most the limit, and leaves the others", async () => {
@@ -111,13 +123,25 @@ export function storeOperations(
     for (let i = 0; i < 3; i++) done.push(await claimOne(s));
     const failed = await claimOne(s);
     await s.store.settle([
-      ...done.map((job) => ({ job, kind: "completed" as const, result: s.result(0), durationMs: 1 })),
+      ...done.map((job) => ({
+        job,
+        kind: "completed" as const,
+        result: s.result(0),
+        durationMs: 1,
+      })),
       { job: failed, kind: "failed", error, durationMs: 1 },
     ]);
     assert.equal(await s.store.clean({ status: "completed", olderThanMs: 0, limit: 2 }), 2);
-    assert.equal(await s.store.clean({ status: "completed", olderThanMs: 60_000, limit: 10 }), 0, "none that old");
+    assert.equal(
+      await s.store.clean({ status: "completed", olderThanMs: 60_000, limit: 10 }),
+      0,
+      "none that old",
+    );
     assert.equal(await s.store.clean({ status: "completed", olderThanMs: 0, limit: 10 }), 1);
-    assert.deepEqual((await s.store.list(ALL)).map((j) => j.jobId), [failed.id]);
+    assert.deepEqual(
+      (await s.store.list(ALL)).map((j) => j.jobId),
+      [failed.id],
+    );
     assert.equal((await s.store.counts()).failed, 1);
   });
 
@@ -127,10 +151,13 @@ export function storeOperations(
     assert.deepEqual(await s.store.getLogs(c.id), []);
     s.store.appendLogs([{ job: c, lines: ["one", "two"] }]);
     // Redis writes logs in the background (advisory, like progress).
-    assert.deepEqual(await until("the lines", async () => {
-      const lines = await s.store.getLogs(c.id);
-      return lines?.length === 2 && lines;
-    }), ["one", "two"]);
+    assert.deepEqual(
+      await until("the lines", async () => {
+        const lines = await s.store.getLogs(c.id);
+        return lines?.length === 2 && lines;
+      }),
+      ["one", "two"],
+    );
     const current = await s.takeOver(c);
     s.store.appendLogs([{ job: c, lines: ["stale"] }]);
     s.store.appendLogs([{ job: current, lines: ["three"] }]);
