@@ -133,6 +133,7 @@ export class RedisLink {
       this.#logger.warn(
         `rapidai: Redis at ${redactUrl(this.settings.url)} has maxmemory-policy "${policy}": it may evict job keys and lose jobs. ` +
           `Set maxmemory-policy to "noeviction".`,
+        { code: "EVICTION_POLICY" },
       );
     }
   }

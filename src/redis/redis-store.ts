@@ -101,6 +101,7 @@ export class RedisStore implements JobStore {
       if (this.#downSince > 0) {
         this.#o.worker.logger.warn(
           `rapidai: reconnected to Redis after ${Math.round((Date.now() - this.#downSince) / 1000)} s`,
+          { code: "BACKEND_RECONNECTED" },
         );
         this.#downSince = 0;
       }
@@ -144,6 +145,7 @@ export class RedisStore implements JobStore {
         this.#downSince = Date.now();
         logger.warn(
           `rapidai: Redis unreachable while ${what} (${(error as Error)?.message ?? error}); retrying`,
+          { code: "BACKEND_UNREACHABLE" },
         );
       }
       return;
@@ -155,7 +157,7 @@ export class RedisStore implements JobStore {
     if (e.message === this.#lastProblem && now - this.#lastProblemAt < 30_000) return;
     this.#lastProblem = e.message;
     this.#lastProblemAt = now;
-    logger.warn(`rapidai: ${what}: ${e.message}`);
+    logger.warn(`rapidai: ${what}: ${e.message}`, { code: "QUEUE_PROBLEM" });
     this.#sink.error(new Error(`${what}: ${e.message}`, { cause: e }));
   }
 
