@@ -13,7 +13,7 @@ registerBackend("redis", (options) => new RedisQueue(options as RedisQueueOption
 
 export type { Backoff, BackoffOptions } from "./backoff.js";
 export { currentJob, type JobContext } from "./current-job.js";
-export type { QueueLogger } from "./engine/queue-options.js";
+export type { QueueLogger, WarningCode, WarningFields } from "./engine/queue-options.js";
 export type { CronSpec, IntervalSpec, ScheduleSpec } from "./engine/schedule-spec.js";
 export type { ScheduleInfo } from "./engine/schedule-store.js";
 export {

@@ -20,9 +20,54 @@ export const LIMITS = Object.freeze({
   priority: [-1_000_000, 1_000_000],
 } as const);
 
-/** Where a queue writes what an operator should see. */
+/**
+ * What a warning is about, for machines: `message` is for people and its
+ * wording may change; the code does not.
+ */
+export type WarningCode =
+  /** The lease on a job running here expired: it may run elsewhere, and is stopped here. */
+  | "LEASE_LOST"
+  /** The answer of an attempt whose claim had been taken over was dropped. */
+  | "ANSWER_DROPPED"
+  /** The store refused the end of an attempt: the job was taken over or deleted meanwhile. */
+  | "END_REFUSED"
+  /** Jobs whose leases expired (their worker died or stalled) were recovered. */
+  | "LEASES_RECOVERED"
+  /** The backend cannot be reached; the queue keeps trying. */
+  | "BACKEND_UNREACHABLE"
+  /** The backend can be reached again. */
+  | "BACKEND_RECONNECTED"
+  /** Redis is configured to evict keys, which can lose jobs. */
+  | "EVICTION_POLICY"
+  /** Redis is out of memory: writes wait until it has room (also the queue's `error` event). */
+  | "ERR_BACKEND_FULL"
+  /** Redis refused the credentials: the queue stops using it. */
+  | "ERR_BACKEND_AUTH"
+  /** A key of the queue holds something that is not a job record. */
+  | "ERR_BACKEND_CORRUPT"
+  /** Another problem outside any one job (also emitted as the queue's `error` event). */
+  | "QUEUE_PROBLEM";
+
+/** The structured fields of a warning (the second argument of {@link QueueLogger.warn}). */
+export interface WarningFields {
+  code: WarningCode;
+  /** The job it is about. */
+  jobId?: string;
+  /** That job's attempt. */
+  attempt?: number;
+  /** The jobs it is about, when several (LEASES_RECOVERED: at most the first 100). */
+  jobIds?: string[];
+  /** How many jobs (LEASES_RECOVERED). */
+  count?: number;
+}
+
+/**
+ * Where a queue writes what an operator should see. Every warning comes
+ * with its {@link WarningFields}: a logger that takes only the message
+ * still works.
+ */
 export interface QueueLogger {
-  warn(message: string): void;
+  warn(message: string, fields?: WarningFields): void;
 }
 
 /** How long finished jobs are kept, so memory stays bounded. */

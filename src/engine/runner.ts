@@ -7,6 +7,7 @@ import type { TaskDefinition } from "../task-definition.js";
 import { type AttemptTrace, attemptSpan } from "../tracing.js";
 import { endingOf, spanEnd, unknownTaskEnding } from "./outcome.js";
 import { PaceMeter } from "./pace-meter.js";
+import type { QueueLogger } from "./queue-options.js";
 import type { ClaimedJob, Ending, JobStore, Refusal, RunnerPort } from "./store.js";
 import { refusalText, WriteBack } from "./write-back.js";
 
@@ -23,9 +24,7 @@ interface Held {
   span: AttemptTrace | undefined;
 }
 
-export interface RunnerLog {
-  warn(message: string): void;
-}
+export type RunnerLog = QueueLogger;
 
 /** Jobs one claim asks for at most. */
 const MAX_CLAIM = 1000;
@@ -112,6 +111,7 @@ export class Runner implements RunnerPort {
       why === "taken"
         ? `rapidai: lost the lease of job ${jobId} (attempt ${h.job.attempt}): it expired and the job may run elsewhere; stopping it here`
         : `rapidai: job ${jobId} (attempt ${h.job.attempt}) is stopped here: ${refusalText(why)}`,
+      { code: "LEASE_LOST", jobId, attempt: h.job.attempt },
     );
     if (h.state === "waiting") {
       this.#unwait(h);
@@ -185,6 +185,10 @@ export class Runner implements RunnerPort {
   }
 
   #hold(job: ClaimedJob): Held {
+    // Claimed again while an older attempt of it is still held here (its
+    // lease expired meanwhile, say while this process stalled): that
+    // attempt lost its claim, and must not take the new one's place.
+    if (this.#held.has(job.id)) this.lost(job.id);
     const h: Held = {
       job,
       state: "waiting",
@@ -271,10 +275,11 @@ export class Runner implements RunnerPort {
     this.#pace.jobEnded(now, durationMs, this.#active);
     if (h.lost || h.handedBack) {
       h.span?.end({ outcome: "retrying" });
-      this.#held.delete(h.job.id);
+      this.#forget(h.job);
       if (h.lost && outcome.kind !== "cancelled") {
         this.#log.warn(
           `rapidai: the answer of job ${h.job.id} (attempt ${h.job.attempt}) was dropped: ${refusalText(h.lost)}`,
+          { code: "ANSWER_DROPPED", jobId: h.job.id, attempt: h.job.attempt },
         );
       }
     } else {
@@ -293,18 +298,19 @@ export class Runner implements RunnerPort {
 
   #end(ending: Ending): void {
     const h = this.#held.get(ending.job.id);
-    if (h !== undefined) h.state = "ending";
+    if (h !== undefined && h.job === ending.job) h.state = "ending";
     this.#writes.add(ending);
   }
 
   #written(endings: readonly Ending[], applied: readonly (boolean | Refusal)[]): void {
     for (let i = 0; i < endings.length; i++) {
       const e = endings[i]!;
-      this.#held.delete(e.job.id);
+      this.#forget(e.job);
       const a = applied[i]!;
       if (a !== true) {
         this.#log.warn(
           `rapidai: the end of job ${e.job.id} (attempt ${e.job.attempt}) was refused: ${refusalText(a)}`,
+          { code: "END_REFUSED", jobId: e.job.id, attempt: e.job.attempt },
         );
       }
     }
@@ -350,6 +356,11 @@ export class Runner implements RunnerPort {
     await this.#writes.drain();
     await this.#store.detach();
     await this.#executor.close();
+  }
+
+  /** Forgets the claim, unless a newer claim of its job is held now. */
+  #forget(job: ClaimedJob): void {
+    if (this.#held.get(job.id)?.job === job) this.#held.delete(job.id);
   }
 
   async #handBack(held: Held[]): Promise<void> {

@@ -8,6 +8,7 @@ import {
   dependencyNotFound,
 } from "../engine/dependencies.js";
 import type { ChangeSink } from "../engine/engine-queue.js";
+import type { QueueLogger } from "../engine/queue-options.js";
 import type {
   CancelOutcome,
   ClaimedJob,
@@ -45,7 +46,7 @@ export interface MemoryStoreOptions {
   maxPayloadBytes: number;
   /** Log lines kept per job (the newest). */
   maxLogLines: number;
-  logger: { warn(message: string): void };
+  logger: QueueLogger;
   /** Worker threads the pool grows to, for listWorkers(). @default 0 */
   threads?: number;
 }
@@ -116,7 +117,7 @@ export class MemoryStore implements JobStore {
 
   problem(what: string, error: unknown): void {
     const e = error instanceof Error ? error : new Error(String(error));
-    this.#o.logger.warn(`rapidai: ${what}: ${e.message}`);
+    this.#o.logger.warn(`rapidai: ${what}: ${e.message}`, { code: "QUEUE_PROBLEM" });
     this.#sink.error(e);
   }
 

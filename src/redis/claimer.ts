@@ -30,6 +30,7 @@ export async function claimJobs(
   if (dropped !== "") {
     o.worker.logger.warn(
       `rapidai: job(s) ${dropped.split(",").join(", ")} dropped from the queue: their key in Redis is not a job record (WRONGTYPE: something else wrote it); the value is left as it is`,
+      { code: "ERR_BACKEND_CORRUPT" },
     );
   }
   const claimed = unpackClaims(reply[1]!);

@@ -32,6 +32,7 @@ export class ProblemLog {
     if (this.#downSince > 0) {
       this.#logger.warn(
         `rapidai: reconnected to Redis after ${Math.round((Date.now() - this.#downSince) / 1000)} s`,
+        { code: "BACKEND_RECONNECTED" },
       );
       this.#downSince = 0;
     }
@@ -49,7 +50,7 @@ export class ProblemLog {
           code === ErrorCode.BACKEND_FULL
             ? "; finished jobs are kept and written once Redis has room, and no job is claimed meanwhile"
             : "";
-        logger.warn(`rapidai: ${what}: ${coded.message}${full}`);
+        logger.warn(`rapidai: ${what}: ${coded.message}${full}`, { code });
         this.#sink.error(jobError(code, `${what}: ${coded.message}`, error));
       }
       return;
@@ -61,13 +62,14 @@ export class ProblemLog {
         this.#downSince = Date.now();
         logger.warn(
           `rapidai: Redis unreachable while ${what} (${(error as Error)?.message ?? error}); retrying`,
+          { code: "BACKEND_UNREACHABLE" },
         );
       }
       return;
     }
     const e = error instanceof Error ? error : new Error(String(error));
     if (!this.#news(e.message)) return;
-    logger.warn(`rapidai: ${what}: ${e.message}`);
+    logger.warn(`rapidai: ${what}: ${e.message}`, { code: "QUEUE_PROBLEM" });
     this.#sink.error(new Error(`${what}: ${e.message}`, { cause: e }));
   }
 

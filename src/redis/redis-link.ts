@@ -160,6 +160,7 @@ export class RedisLink {
       this.#logger.warn(
         `rapidai: ${describeTarget(this.settings)} has maxmemory-policy "${policy}": it may evict job keys and lose jobs. ` +
           `Set maxmemory-policy to "noeviction".`,
+        { code: "EVICTION_POLICY" },
       );
     }
   }

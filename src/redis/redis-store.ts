@@ -95,6 +95,7 @@ export class RedisStore implements JobStore {
       options.worker.logger.warn(
         `rapidai: Redis at ${redactUrl(options.connection.url)} refused the credentials (${(error.cause as Error)?.message ?? error.message}): ` +
           "this queue stops using Redis (no claims, no retries); fix the user or password in the URL and start it again",
+        { code: "ERR_BACKEND_AUTH" },
       );
       void this.#upkeep?.stop();
       sink.error(error);

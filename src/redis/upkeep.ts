@@ -184,8 +184,10 @@ export class Upkeep {
         )) as [number, ...string[]];
         const n = reply[0];
         if (n > 0) {
+          const ids = reply.slice(1) as string[];
           this.#d.settings.logger.warn(
-            `rapidai: ${n} job(s) had an expired lease and were recovered: ${reply.slice(1, 6).join(", ")}${n > 5 ? ", …" : ""}`,
+            `rapidai: ${n} job(s) had an expired lease and were recovered: ${ids.slice(0, 5).join(", ")}${n > 5 ? ", …" : ""}`,
+            { code: "LEASES_RECOVERED", count: n, jobIds: ids.slice(0, 100) },
           );
         }
         if (n < 500) break;

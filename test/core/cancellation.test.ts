@@ -13,7 +13,6 @@ import {
 } from "../fixtures/core-tasks.js";
 import {
   closeQueues,
-  delay,
   enqueue,
   nextEvent,
   openQueue,
@@ -38,7 +37,10 @@ describe("cancellation", () => {
     assert.equal(r?.status, "cancelled");
     assert.equal(r?.attempts, 0);
     assert.ok(r?.completedAt instanceof Date);
-    await delay(250);
+    // A job enqueued after it with the same delay runs after its due time:
+    // once that one completed, the cancelled job would have started first.
+    const later = await queue.enqueue(randomUUID(), identity, ["later"], { delayMs: 100 });
+    assert.equal((await queue.waitFor(later, { timeoutMs: 20_000 })).status, "completed");
     assert.equal(events.started.filter((e) => e.jobId === id).length, 0);
     assert.equal((await queue.getResult(id))?.status, "cancelled");
     assert.deepEqual(
@@ -174,14 +176,17 @@ describe("cancellation", () => {
     const queue = openQueue({ threads: 1, cancelGraceMs: 400 });
     await threadOf(queue);
     const events = recordEvents(queue);
+    const timedOut = nextEvent(queue, "progress", (e) => e.progress === "aborted: ERR_JOB_TIMEOUT");
     const id = await startBody(queue, stubbornPastTimeout);
-    // Its 50 ms timeout has fired; its thread is terminated only after the grace period.
-    await delay(150);
+    // Its 50 ms timeout fired (the job saw its signal abort and ignores it);
+    // its thread is terminated only after the grace period.
+    assert.equal((await timedOut).jobId, id);
+    assert.equal((await queue.getResult(id))?.status, "running");
     assert.equal(await queue.cancel(id), true);
+    // cancel() resolved once the job ended: a retry would have left it pending or running.
     const r = await queue.getResult(id);
     assert.equal(r?.status, "cancelled");
     assert.equal(r?.attempts, 1);
-    await delay(50);
     assert.equal(events.started.filter((e) => e.jobId === id).length, 1, "no retry started");
     assert.equal(events.retrying.length, 0);
   });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { after, describe, it } from "node:test";
+import { after, afterEach, beforeEach, describe, it } from "node:test";
 import {
   background,
   ErrorCode,
@@ -19,6 +19,11 @@ function resources(): string[] {
 }
 
 describe("getQueue()", () => {
+  // Each test starts with no default queue and leaves none: none depends on
+  // what another made (the queues they made are closed after the file).
+  beforeEach(() => resetDefaultQueue());
+  afterEach(() => resetDefaultQueue());
+
   it("rejects an unknown backend name before any default exists", () => {
     assert.throws(
       () => getQueue("postgres" as never),
@@ -43,13 +48,14 @@ describe("getQueue()", () => {
   });
 
   it("returns the same default on every later call that asks for it or for nothing", () => {
-    const q = getQueue();
+    const q = adoptQueue(getQueue("memory", { threads: 2 }));
     assert.equal(getQueue(), q);
     assert.equal(getQueue("memory", { threads: 2 }), q);
     assert.equal(getQueue("memory", { threads: 2, cancelGraceMs: undefined }), q);
   });
 
   it("refuses a later request for other options or another backend with ERR_QUEUE_CONFLICT", () => {
+    adoptQueue(getQueue("memory", { threads: 2 }));
     for (const [backend, options] of [
       ["memory", { threads: 4 }],
       ["memory", {}],
@@ -65,12 +71,12 @@ describe("getQueue()", () => {
   });
 
   it("makes a fresh default after resetDefaultQueue()", async () => {
-    const old = getQueue();
+    const old = adoptQueue(getQueue("memory", { threads: 2 }));
     resetDefaultQueue();
     const fresh = adoptQueue(getQueue("memory", { threads: 1 }));
     assert.notEqual(fresh, old);
     assert.equal(getQueue(), fresh);
-    resetDefaultQueue();
+    assert.equal((getQueue() as InMemoryQueue).threads, 1, "the new options hold");
   });
 
   it("lets a tasks module that builds its own queue at top level be imported in a worker and run there", async () => {

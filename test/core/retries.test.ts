@@ -170,15 +170,27 @@ describe("retries", () => {
   });
 
   it("spreads a jittered delay below the configured one", async () => {
-    const id = randomUUID();
-    const t = timeline(queue, id);
-    await queue.enqueue(id, failJitter, []);
-    await queue.waitFor(id, { timeoutMs: 20_000 });
-    assert.equal(t.retries.length, 3);
-    for (const [i, r] of t.retries.entries()) {
-      assert.ok(r.delayMs >= 50 && r.delayMs <= 100, `delay ${r.delayMs}`);
-      const waited = t.starts[i + 1]! - r.at;
-      assert.ok(waited >= r.delayMs - 5 && waited < 3_000, `retry ${i + 1} waited ${waited} ms`);
+    // 8 jobs of 3 retries each: 24 delays drawn with jitter 0.5 from 50–100 ms.
+    const ids = Array.from({ length: 8 }, () => randomUUID());
+    const lines = ids.map((id) => timeline(queue, id));
+    await queue.enqueueMany(ids.map((jobId) => ({ jobId, task: failJitter, args: [] })));
+    await Promise.all(ids.map((id) => queue.waitFor(id, { timeoutMs: 20_000 })));
+    const delays: number[] = [];
+    for (const t of lines) {
+      assert.equal(t.retries.length, 3);
+      for (const [i, r] of t.retries.entries()) {
+        assert.ok(r.delayMs >= 50 && r.delayMs <= 100, `delay ${r.delayMs}`);
+        const waited = t.starts[i + 1]! - r.at;
+        assert.ok(waited >= r.delayMs - 5 && waited < 3_000, `retry ${i + 1} waited ${waited} ms`);
+        delays.push(r.delayMs);
+      }
     }
+    // Without jitter every delay would be 100 ms. Drawn at random, they
+    // spread over the range (each bound below fails about once in 10^7 runs).
+    assert.ok(new Set(delays).size >= 5, `delays ${delays.join(", ")} barely differ`);
+    assert.ok(
+      delays.some((d) => d < 75) && delays.some((d) => d >= 75),
+      `delays ${delays.join(", ")}`,
+    );
   });
 });

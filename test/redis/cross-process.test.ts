@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, it } from "node:test";
 import { Redis } from "ioredis";
 import { ErrorCode, type JobQueueEvents, RedisQueue } from "rapidai/background";
@@ -75,16 +78,45 @@ describeWithRedis("a Redis queue across processes", () => {
     );
   });
 
-  it("cancels a job running in another process: its signal aborts and cancel resolves once it stopped", async () => {
-    const id = await producer.enqueue(randomUUID(), "rq.sleep", [60_000]);
-    await until(
-      "the job to start",
-      async () => (await producer.getResult(id))?.progress === "started",
-    );
-    assert.equal(await producer.cancel(id), true);
-    const r = await producer.getResult(id);
-    assert.equal(r?.status, "cancelled");
-    assert.equal(r?.attempts, 1);
+  it("cancels a job running in another process: its signal aborts there, it stops on its own before the grace period, and cancel resolves once it stopped", async () => {
+    const where = async () =>
+      (
+        await producer.waitFor(await producer.enqueue(randomUUID(), "rq.where", []), {
+          timeoutMs: 10_000,
+        })
+      ).result as { pid: number; threadId: number };
+    const before = await where();
+    assert.equal(before.pid, worker.pid);
+    const dir = mkdtempSync(join(tmpdir(), "rapidai-xp-"));
+    try {
+      const file = join(dir, "aborted.log");
+      const id = await producer.enqueue(randomUUID(), "rq.sleep", [60_000, file]);
+      await until(
+        "the job to start",
+        async () => (await producer.getResult(id))?.progress === "started",
+      );
+      const t0 = Date.now();
+      assert.equal(await producer.cancel(id), true);
+      const took = Date.now() - t0;
+      // The worker's cancelGraceMs is the default, 1 s: past it the thread would be terminated.
+      assert.ok(took < 1_000, `cancel resolved after ${took} ms`);
+      const r = await producer.getResult(id);
+      assert.equal(r?.status, "cancelled");
+      assert.equal(r?.attempts, 1);
+      const notes = readFileSync(file, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      assert.deepEqual(
+        notes.map((n) => [n.code, n.pid, n.threadId]),
+        [[ErrorCode.CANCELLED, worker.pid, before.threadId]],
+        "the job saw its signal abort, with the cancel's reason, in the worker",
+      );
+      assert.ok(notes[0].at - t0 < 1_000, "before the grace period ran out");
+      assert.deepEqual(await where(), before, "the worker's thread was not terminated");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("cancels a job in another process that ignores its signal, by terminating its thread", async () => {

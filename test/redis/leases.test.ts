@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, it } from "node:test";
 import { Redis } from "ioredis";
-import { ErrorCode, RedisQueue, type RetryingEvent } from "rapidai/background";
+import { ErrorCode, RedisQueue, type RetryingEvent, type WarningFields } from "rapidai/background";
 import "../fixtures/redis-tasks.js";
 import { ScriptedWorker } from "../support/redis-scripts.js";
 import { describeWithRedis, type RedisHandle, startRedis } from "../support/redis-server.js";
@@ -45,13 +45,14 @@ describeWithRedis("Redis leases and fencing", () => {
     const [claimed] = await dead.claim(1, 200);
     assert.equal(claimed?.id, id);
     const retrying: RetryingEvent[] = [];
+    const warnings: (WarningFields | undefined)[] = [];
     const { q: worker } = setup();
     const prefixed = new RedisQueue({
       url: server.url,
       prefix: q.prefix,
       threads: 1,
       checkIntervalMs: 100,
-      logger: { warn() {} },
+      logger: { warn: (_message, fields) => warnings.push(fields) },
     });
     queues.push(prefixed);
     prefixed.on("retrying", (e) => retrying.push(e));
@@ -62,7 +63,41 @@ describeWithRedis("Redis leases and fencing", () => {
     assert.equal(r.result, process.pid);
     assert.equal(retrying[0]?.code, ErrorCode.LEASE_EXPIRED);
     assert.equal(retrying[0]?.attempt, 1);
+    assert.deepEqual(
+      warnings.filter((f) => f?.code === "LEASES_RECOVERED"),
+      [{ code: "LEASES_RECOVERED", count: 1, jobIds: [id] }],
+      "the recovery is logged with its code and the job",
+    );
     await worker.close();
+  });
+
+  it("warns LEASE_LOST, with the job and its attempt, when the lease of a job running here is taken over, and stops it here", async () => {
+    const prefix = `lease:${randomUUID()}:`;
+    const warnings: (WarningFields | undefined)[] = [];
+    const q = new RedisQueue({
+      url: server.url,
+      prefix,
+      threads: 1,
+      leaseMs: 1000,
+      logger: { warn: (_message, fields) => warnings.push(fields) },
+    });
+    queues.push(q);
+    const id = await q.enqueue(randomUUID(), "rq.sleep", [1500], { maxRetries: 1 });
+    const started = async () => (await q.getResult(id))?.progress === "started";
+    for (let i = 0; i < 500 && !(await started()); i++) await sleep(10);
+    // Another worker's check finds the lease run out (its score set to 0),
+    // sends the job back and clears its token: this worker's next renewal learns it lost it.
+    const thief = new ScriptedWorker(server.url, prefix, "thief");
+    scripted.push(thief);
+    await thief.client.zadd(thief.keys.leases, 0, id);
+    await thief.expire();
+    const r = await q.waitFor(id, { timeoutMs: 10_000 });
+    assert.equal(r.status, "completed", `${r.errorCode} ${r.error} ${JSON.stringify(warnings)}`);
+    assert.equal(r.attempts, 2, "the lost attempt counted; the job ran again");
+    assert.deepEqual(
+      warnings.filter((f) => f?.code === "LEASE_LOST"),
+      [{ code: "LEASE_LOST", jobId: id, attempt: 1 }],
+    );
   });
 
   it("fails a job with ERR_LEASE_EXPIRED when its lease expires and no retry is left", async () => {

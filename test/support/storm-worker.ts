@@ -5,6 +5,7 @@
  */
 import { RedisQueue } from "rapidai/background";
 import "../fixtures/cancel-storm-tasks.js";
+import { warningLogger } from "./warning-lines.js";
 
 const [url, prefix, threads, grace] = process.argv.slice(2);
 const queue = new RedisQueue({
@@ -12,6 +13,7 @@ const queue = new RedisQueue({
   prefix: prefix!,
   threads: Number(threads),
   cancelGraceMs: Number(grace),
+  logger: warningLogger,
 });
 await queue.start();
 console.log("rapidai-jobs worker ready (cancel storm)");
