@@ -349,7 +349,8 @@ export class MemoryStore implements JobStore {
   settle(endings: readonly Ending[]): SettleReply {
     return endings.map((e) => {
       const job = this.#current(e.job);
-      if (job === undefined) return false;
+      // A running job is never deleted here: a claim that no longer holds it was taken over.
+      if (job === undefined) return "taken";
       switch (e.kind) {
         case "completed":
           job.value = e.result;

@@ -279,7 +279,7 @@ export function storeConformance(backend: string, factory: StoreFactory): void {
         result: s.result("late"),
         durationMs: 1,
       };
-      assert.deepEqual(await s.store.settle([late]), [false]);
+      assert.deepEqual(await s.store.settle([late]), ["taken"]);
       assert.equal(
         (await s.store.get(stale.id))?.status,
         "running",
@@ -295,7 +295,7 @@ export function storeConformance(backend: string, factory: StoreFactory): void {
       const r = await s.store.get(stale.id);
       assert.equal(r?.result, "mine");
       assert.equal(r?.attempts, 2);
-      assert.deepEqual(await s.store.settle([late]), [false], "nor once the job ended");
+      assert.deepEqual(await s.store.settle([late]), ["taken"], "nor once the job ended");
       assert.equal((await s.store.get(stale.id))?.result, "mine");
     });
 
