@@ -6,17 +6,17 @@
 import { randomUUID } from "node:crypto";
 import { after, before } from "node:test";
 import { InMemoryQueue, RedisQueue } from "rapidai/background";
-import { queueConformance } from "./conformance/queue-conformance.js";
+import { failureRecordConformance } from "./conformance/failure-records.js";
+import { type QueueFactory, queueConformance } from "./conformance/queue-conformance.js";
 import { describeWithRedis, type RedisHandle, startRedis } from "./support/redis-server.js";
 
-queueConformance(
-  "InMemoryQueue",
-  (o = {}) =>
-    new InMemoryQueue({
-      ...(o.threads === undefined ? {} : { threads: o.threads }),
-      ...(o.cancelGraceMs === undefined ? {} : { cancelGraceMs: o.cancelGraceMs }),
-    }),
-);
+const memory: QueueFactory = (o = {}) =>
+  new InMemoryQueue({
+    ...(o.threads === undefined ? {} : { threads: o.threads }),
+    ...(o.cancelGraceMs === undefined ? {} : { cancelGraceMs: o.cancelGraceMs }),
+  });
+queueConformance("InMemoryQueue", memory);
+failureRecordConformance("InMemoryQueue", memory);
 
 describeWithRedis("RedisQueue backend", () => {
   let server: RedisHandle | undefined;
@@ -24,15 +24,14 @@ describeWithRedis("RedisQueue backend", () => {
     server = await startRedis();
   });
   after(async () => server?.stop());
-  queueConformance(
-    "RedisQueue",
-    (o = {}) =>
-      new RedisQueue({
-        url: server!.url,
-        prefix: `conf:${randomUUID()}:`,
-        ...(o.threads === undefined ? {} : { threads: o.threads }),
-        ...(o.cancelGraceMs === undefined ? {} : { cancelGraceMs: o.cancelGraceMs }),
-        ...(o.strictOrder ? { prefetch: 0 } : {}),
-      }),
-  );
+  const redis: QueueFactory = (o = {}) =>
+    new RedisQueue({
+      url: server!.url,
+      prefix: `conf:${randomUUID()}:`,
+      ...(o.threads === undefined ? {} : { threads: o.threads }),
+      ...(o.cancelGraceMs === undefined ? {} : { cancelGraceMs: o.cancelGraceMs }),
+      ...(o.strictOrder ? { prefetch: 0 } : {}),
+    });
+  queueConformance("RedisQueue", redis);
+  failureRecordConformance("RedisQueue", redis);
 });

@@ -16,6 +16,8 @@ export class MemoryJob {
   completedAt = -1;
   /** While a delay or retry backoff holds it back: when it may run (see DelayedJobs); else -1. */
   delayAt = -1;
+  /** It reached its end while pending (cancelled, or failed by a dependency): it has no duration. */
+  endedPending = false;
   /** Attempts made before its last `retry()`: they do not count against `maxRetries`. */
   retryBase = 0;
   /** Its own attempt timeout, overriding the task's. */

@@ -224,6 +224,7 @@ export class MemoryStore implements JobStore {
     job.retryBase = job.attempts;
     job.value = undefined;
     job.completedAt = -1;
+    job.endedPending = false;
     this.#move(job, "pending", "retried", {}, from);
     this.#ready.push(job, job.priority);
     this.#runner?.wake();
@@ -425,6 +426,7 @@ export class MemoryStore implements JobStore {
     facts: Partial<Change>,
   ): void {
     job.completedAt = this.#table.clock();
+    job.endedPending = job.status === "pending";
     this.#move(job, to, kind, facts);
     this.#table.finished(job);
     if (this.#graph.size > 0) this.#dependentsOf(job.id, to);

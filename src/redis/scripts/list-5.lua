@@ -92,7 +92,7 @@ while limit < 0 or taken < limit do
     if skipped < offset then
       skipped = skipped + 1
     else
-      local h = redis.call('HMGET', job_key(id), 't', 's', 'm', 'c', 'b', 'f', 'n', 'r', 'e', 'k', 'g', 'dl')
+      local h = redis.call('HMGET', job_key(id), 't', 's', 'm', 'c', 'b', 'f', 'n', 'r', 'e', 'k', 'g', 'dl', 'v')
       if h[2] then
         out[#out + 1] = id
         out[#out + 1] = h
