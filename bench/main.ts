@@ -10,10 +10,12 @@
  */
 import { type ChildProcess, fork } from "node:child_process";
 import { availableParallelism } from "node:os";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { ChildContext } from "./case-runner.js";
 import { redisQueueAvailable } from "./engines/rapidai-redis.js";
+import { latencySvg } from "./latency-chart.js";
 import { cpuMark, finishMachineFacts, machineFacts } from "./machine.js";
 import { PROFILES, type Profile } from "./profile.js";
 import { Progress } from "./progress.js";
@@ -287,6 +289,13 @@ async function main(): Promise<void> {
   if (summary !== undefined) {
     writeFile(summary, formatMarkdown(report));
     written.push(summary);
+    // The summary links the chart by this name, beside it.
+    const chart = latencySvg(results, `Job latency under load, ${report.startedAt.slice(0, 10)}`);
+    if (chart !== undefined) {
+      const path = join(dirname(summary), "latency.svg");
+      writeFile(path, chart);
+      written.push(path);
+    }
   }
   if (written.length > 0) process.stderr.write(`wrote ${written.join(", ")}\n`);
   // Failed cases are in the report; the exit code tells scripts something went wrong.

@@ -27,10 +27,8 @@ export interface Profile {
   latency: {
     /** One-at-a-time jobs measured at idle. */
     idleJobs: number;
-    /** How long the steady offered load lasts, ms. */
+    /** How long each point of the offered-load curve lasts, ms. */
     loadMs: number;
-    /** Offered rate as a fraction of the backend's measured throughput. */
-    loadFraction: number;
   };
   memory: {
     /** Pending in-memory job counts to measure. */
@@ -58,7 +56,7 @@ const quick: Profile = {
   throughput: { fast: 20_000, redis: 10_000, sandboxed: 2_000 },
   cpu: { fibN: 32, jobs: 48 },
   eventLoop: { fibN: 32, jobs: 96 },
-  latency: { idleJobs: 300, loadMs: 2_000, loadFraction: 0.25 },
+  latency: { idleJobs: 300, loadMs: 1_500 },
   memory: { counts: [100_000], redisJobs: 20_000 },
   scaling: { noopJobs: 10_000, cpuJobs: 32, redisJobs: 4_000, maxProcesses: 4 },
   payload: { bytesPerBatch: 512 * 1024 * 1024 },
@@ -71,7 +69,7 @@ const full: Profile = {
   throughput: { fast: 100_000, redis: 50_000, sandboxed: 10_000 },
   cpu: { fibN: 32, jobs: 200 },
   eventLoop: { fibN: 32, jobs: 400 },
-  latency: { idleJobs: 2_000, loadMs: 10_000, loadFraction: 0.25 },
+  latency: { idleJobs: 2_000, loadMs: 10_000 },
   memory: { counts: [100_000, 1_000_000], redisJobs: 100_000 },
   scaling: { noopJobs: 50_000, cpuJobs: 120, redisJobs: 20_000, maxProcesses: 4 },
   payload: { bytesPerBatch: 2048 * 1024 * 1024 },
@@ -84,7 +82,7 @@ const smoke: Profile = {
   throughput: { fast: 200, redis: 100, sandboxed: 20 },
   cpu: { fibN: 20, jobs: 4 },
   eventLoop: { fibN: 25, jobs: 20 },
-  latency: { idleJobs: 5, loadMs: 100, loadFraction: 0.25 },
+  latency: { idleJobs: 5, loadMs: 100 },
   memory: { counts: [1_000], redisJobs: 100 },
   scaling: { noopJobs: 100, cpuJobs: 4, redisJobs: 50, maxProcesses: 2 },
   payload: { bytesPerBatch: 4 * 1024 * 1024 },

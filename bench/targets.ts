@@ -3,6 +3,7 @@
  * A target whose figures were not measured in the run is `met: null`, never
  * guessed from an older run.
  */
+import { pointCount } from "./scenarios/latency.js";
 import { payloadRatio } from "./scenarios/payload.js";
 import { throughputRatio } from "./scenarios/throughput.js";
 import type { CaseResult, TargetResult } from "./types.js";
@@ -99,6 +100,24 @@ export function evaluateTargets(results: readonly CaseResult[], cores: number): 
       find(results, "latency", "rapidai-memory")?.figures.idleStartP99Ms,
     ),
   ];
+  targets.push(...latencyTargets(results));
+  const redisPerJob = (engine: string) =>
+    find(results, "memory", `${engine}-redis`)?.figures.redisBytesPerJob;
+  const ours = redisPerJob("rapidai-redis");
+  const bull = redisPerJob("bullmq");
+  targets.push(
+    judge(
+      {
+        id: "redis-memory-per-job-vs-bullmq",
+        description: "Redis used_memory per pending job ≤ BullMQ's",
+        unit: "×",
+        threshold: 1,
+        comparator: "<=",
+        basis: "memory: rapidai RedisQueue used_memory growth per pending job ÷ BullMQ's, same run",
+      },
+      ours === undefined || bull === undefined ? undefined : ours / bull,
+    ),
+  );
   for (const mib of [1, 4]) {
     targets.push(
       judge(
@@ -147,4 +166,80 @@ export function evaluateTargets(results: readonly CaseResult[], cores: number): 
     );
   }
   return targets;
+}
+
+/**
+ * Under load, ours in memory against Piscina at the same offered rates (the
+ * shares of Piscina's throughput up to 80 %): our →done p99 ÷ Piscina's, at
+ * most 1. At idle, our RedisQueue's →done p50 ÷ BullMQ's, at most 1.
+ */
+function latencyTargets(results: readonly CaseResult[]): TargetResult[] {
+  const ours = find(results, "latency", "rapidai-memory");
+  const piscina = find(results, "latency", "piscina");
+  const out: TargetResult[] = [];
+  const p99At = (r: CaseResult | undefined, rate: number): number | undefined => {
+    if (r === undefined) return undefined;
+    for (let i = 0; i < pointCount(r); i++) {
+      if (r.figures[`p${i}:offeredRate`] === rate) return r.figures[`p${i}:doneP99Ms`];
+    }
+    return undefined;
+  };
+  const rates: { rate: number; fraction: number }[] = [];
+  if (piscina !== undefined) {
+    for (let i = 0; i < pointCount(piscina); i++) {
+      rates.push({
+        rate: piscina.figures[`p${i}:offeredRate`]!,
+        fraction: piscina.figures[`p${i}:fraction`]!,
+      });
+    }
+  }
+  for (const { rate, fraction } of rates) {
+    const mine = p99At(ours, rate);
+    const theirs = p99At(piscina, rate);
+    out.push(
+      judge(
+        {
+          id: `latency-p99-vs-piscina-${Math.round(fraction * 100)}`,
+          description: `in-memory enqueue → done p99 ≤ Piscina's at ${Math.round(fraction * 100)} % of Piscina's throughput`,
+          unit: "×",
+          threshold: 1,
+          comparator: "<=",
+          basis: `latency: rapidai InMemoryQueue →done p99 ÷ piscina.run() →done p99, both offered ${rate} jobs/s`,
+        },
+        mine === undefined || theirs === undefined ? undefined : mine / theirs,
+      ),
+    );
+  }
+  if (rates.length === 0) {
+    out.push(
+      judge(
+        {
+          id: "latency-p99-vs-piscina",
+          description:
+            "in-memory enqueue → done p99 ≤ Piscina's up to 80 % of Piscina's throughput",
+          unit: "×",
+          threshold: 1,
+          comparator: "<=",
+          basis: "latency and throughput scenarios not both run",
+        },
+        undefined,
+      ),
+    );
+  }
+  const redis = find(results, "latency", "rapidai-redis")?.figures.idleDoneP50Ms;
+  const bull = find(results, "latency", "bullmq")?.figures.idleDoneP50Ms;
+  out.push(
+    judge(
+      {
+        id: "redis-idle-done-p50-vs-bullmq",
+        description: "RedisQueue idle enqueue → done p50 ≤ BullMQ's",
+        unit: "×",
+        threshold: 1,
+        comparator: "<=",
+        basis: "latency: rapidai RedisQueue idle →done p50 ÷ BullMQ in-process idle →done p50",
+      },
+      redis === undefined || bull === undefined ? undefined : redis / bull,
+    ),
+  );
+  return out;
 }

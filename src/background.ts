@@ -61,7 +61,9 @@ export {
   type RetentionOptions,
 } from "./memory/in-memory-queue.js";
 export { move } from "./move.js";
+export type { RedisNode } from "./redis/connection.js";
 export type { RedisQueueOptions, RedisRetentionOptions } from "./redis/redis-options.js";
 export { RedisQueue } from "./redis/redis-queue.js";
 export { canTransition, TRANSITIONS } from "./state-machine.js";
 export { type BackgroundOptions, background, type EnqueueHandle, type Task } from "./task.js";
+export type { WorkerInfo } from "./worker-info.js";

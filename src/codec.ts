@@ -7,6 +7,7 @@ import {
   encodeThreadArgs,
   type ThreadArgs,
 } from "./executor/thread-args.js";
+import { withNegativeZeros } from "./msgpack-extensions.js";
 
 export type { MovedArgs, ThreadArgs } from "./executor/thread-args.js";
 
@@ -14,7 +15,8 @@ export type { MovedArgs, ThreadArgs } from "./executor/thread-args.js";
  * Payload encodings. In one process, `v8.serialize` is structured clone
  * itself. What goes to Redis is msgpack in msgpackr's structured-clone mode:
  * plain data that cannot run code when read, and stable across Node versions
- * (v8's format is not), while keeping Date, Map, Set, BigInt and typed arrays.
+ * (v8's format is not), while keeping Date, Map, Set, BigInt and typed arrays
+ * (and, through src/msgpack-extensions.ts, `-0` and an Error's own stack).
  */
 const packr = new Packr({
   structuredClone: true,
@@ -25,7 +27,7 @@ const packr = new Packr({
 
 /** msgpack bytes of a value. */
 export function encodeMsgpack(value: unknown): Buffer {
-  return packr.pack(value);
+  return packr.pack(withNegativeZeros(value));
 }
 
 /** Decodes msgpack bytes; garbage is `ERR_PAYLOAD_CORRUPT`. */
@@ -108,7 +110,7 @@ export function assertPayloadSize(bytes: number, limit: number, what = "argument
 }
 
 function notCloneable(args: unknown[], cause: unknown) {
-  const where = findUncloneable(args, "args", new Set()) ?? { path: "args", kind: "a value" };
+  const where = findUncloneable(args) ?? { path: "args", kind: "a value" };
   return jobError(
     ErrorCode.ARGUMENT_NOT_CLONEABLE,
     `${where.path} (${where.kind}) cannot be cloned to a worker: pass plain data ` +
@@ -124,31 +126,73 @@ function describe(value: unknown): string {
   return ctor ? `a ${ctor}` : "an object";
 }
 
-/** Walks to the first value that structured clone refuses, for the error message. */
-function findUncloneable(
-  value: unknown,
-  path: string,
-  seen: Set<unknown>,
-): { path: string; kind: string } | undefined {
-  if (typeof value === "function" || typeof value === "symbol")
-    return { path, kind: describe(value) };
-  if (value === null || typeof value !== "object" || seen.has(value)) return undefined;
-  seen.add(value);
-  const entries: [string, unknown][] = Array.isArray(value)
-    ? value.map((v, i) => [`${path}[${i}]`, v])
-    : value instanceof Map
-      ? [...value.entries()].map(([k, v]) => [`${path}.get(${String(k)})`, v])
-      : value instanceof Set
-        ? [...value].map((v, i) => [`${path} (set item ${i})`, v])
-        : Object.keys(value).map((k) => [`${path}.${k}`, (value as Record<string, unknown>)[k]]);
-  for (const [p, v] of entries) {
-    const found = findUncloneable(v, p, seen);
-    if (found !== undefined) return found;
+/**
+ * Nesting deeper than this is reported as such: structured clone and the
+ * msgpack encoder recurse, and give up somewhere in the thousands of levels.
+ */
+const MAX_DEPTH = 1000;
+/** Longest path named in the message (a deep one is cut in the middle). */
+const MAX_PATH = 120;
+
+function shortPath(path: string): string {
+  return path.length <= MAX_PATH ? path : `${path.slice(0, 60)}…${path.slice(-50)}`;
+}
+
+function children(value: object, path: string): [string, unknown][] {
+  if (Array.isArray(value)) return value.map((v, i) => [`${path}[${i}]`, v]);
+  if (value instanceof Map)
+    return [...value.entries()].map(([k, v]) => [`${path}.get(${String(k)})`, v]);
+  if (value instanceof Set) return [...value].map((v, i) => [`${path} (set item ${i})`, v]);
+  return Object.keys(value).map((k) => [`${path}.${k}`, (value as Record<string, unknown>)[k]]);
+}
+
+/**
+ * Walks to the first value that structured clone refuses, for the error
+ * message: a function or a symbol, else nesting too deep, else the
+ * innermost object clone refuses (a socket, a WeakMap). A loop with its own
+ * stack, not recursion: the argument may be nested deeper than any call
+ * stack goes (that is often why clone failed).
+ */
+function findUncloneable(args: unknown[]): { path: string; kind: string } | undefined {
+  const seen = new Set<unknown>();
+  // Depth-first, children in order; each object is visited again after its
+  // children ("post") to try cloning it alone.
+  const stack: { value: unknown; path: string; depth: number; post: boolean }[] = [
+    { value: args, path: "args", depth: 0, post: false },
+  ];
+  let deepest: { path: string; depth: number } | undefined;
+  while (stack.length > 0) {
+    const { value, path, depth, post } = stack.pop()!;
+    if (typeof value === "function" || typeof value === "symbol")
+      return { path: shortPath(path), kind: describe(value) };
+    if (value === null || typeof value !== "object") continue;
+    if (post) {
+      // Only worth trying where the nesting is shallow enough to clone at all.
+      if (deepest === undefined) {
+        try {
+          serialize(value);
+        } catch {
+          return { path: shortPath(path), kind: describe(value) };
+        }
+      }
+      continue;
+    }
+    if (seen.has(value)) continue;
+    seen.add(value);
+    if (depth > MAX_DEPTH) {
+      deepest ??= { path, depth };
+      continue;
+    }
+    stack.push({ value, path, depth, post: true });
+    const kids = children(value, path);
+    for (let i = kids.length - 1; i >= 0; i--) {
+      const [p, v] = kids[i]!;
+      stack.push({ value: v, path: p, depth: depth + 1, post: false });
+    }
   }
-  try {
-    serialize(value);
-    return undefined;
-  } catch {
-    return { path, kind: describe(value) };
+  if (deepest !== undefined) {
+    const top = deepest.path.match(/^args(\[\d+\])?/)?.[0] ?? "args";
+    return { path: top, kind: `a value nested more than ${MAX_DEPTH} levels deep` };
   }
+  return undefined;
 }

@@ -32,6 +32,8 @@ export const ErrorCode = {
   ARGUMENT_NOT_CLONEABLE: "ERR_ARGUMENT_NOT_CLONEABLE",
   /** A job returned a value that cannot be structured-cloned back to the main thread. */
   RESULT_NOT_CLONEABLE: "ERR_RESULT_NOT_CLONEABLE",
+  /** A job's encoded result is over the queue's `maxResultBytes` (it is not stored). */
+  RESULT_TOO_LARGE: "ERR_RESULT_TOO_LARGE",
   /** The serialized arguments exceed the queue's payload limit. */
   PAYLOAD_TOO_LARGE: "ERR_PAYLOAD_TOO_LARGE",
   /** A job id that is empty, too long or holds forbidden characters. */
@@ -48,6 +50,12 @@ export const ErrorCode = {
   QUEUE_CONFLICT: "ERR_QUEUE_CONFLICT",
   /** The backend (Redis) cannot be reached. */
   BACKEND_UNAVAILABLE: "ERR_BACKEND_UNAVAILABLE",
+  /** Redis is out of memory (`maxmemory` reached under `noeviction`): it refuses writes until it has room. */
+  BACKEND_FULL: "ERR_BACKEND_FULL",
+  /** Redis refused the credentials (wrong user or password) or the ACL denies a command or key. */
+  BACKEND_AUTH: "ERR_BACKEND_AUTH",
+  /** A key of the queue holds another type of value (`WRONGTYPE`): something else wrote it. */
+  BACKEND_CORRUPT: "ERR_BACKEND_CORRUPT",
   /** The worker thread running the attempt died (exit, out of memory, crash). */
   WORKER_CRASHED: "ERR_WORKER_CRASHED",
   /** The module that defines a task could not be imported in a worker thread. */
@@ -73,6 +81,30 @@ export const ErrorCode = {
   ENQUEUE_AT_IMPORT: "ERR_ENQUEUE_AT_IMPORT",
   /** A job threw {@link UnrecoverableError}: it fails at once, with no retry. */
   UNRECOVERABLE: "ERR_UNRECOVERABLE",
+  /**
+   * Redis answered `MOVED`/`ASK`: `url` names one node of a Redis Cluster and
+   * another node serves the queue's slot. Permanent: connect with the
+   * `cluster` option.
+   */
+  REDIS_MOVED: "ERR_REDIS_MOVED",
+  /**
+   * Redis answered `CROSSSLOT`: the queue's keys fall in several Redis
+   * Cluster slots. Permanent: give the prefix a `{hash tag}`.
+   */
+  REDIS_CROSSSLOT: "ERR_REDIS_CROSSSLOT",
+  /**
+   * Redis answered `READONLY`: the server is a replica (a demoted master
+   * after a failover). With `sentinels` or `cluster` the client finds the
+   * current master on its own; with a plain `url` point it at the master.
+   */
+  REDIS_READONLY: "ERR_REDIS_READONLY",
+  /** Redis answered `NOPERM`: the ACL user may not run a command or touch a key. Permanent. */
+  REDIS_NOPERM: "ERR_REDIS_NOPERM",
+  /**
+   * `durability: "replicated"`: no replica acknowledged the write in time, so
+   * the enqueue is not acknowledged (the job may still be stored on the master).
+   */
+  REPLICATION_TIMEOUT: "ERR_REPLICATION_TIMEOUT",
 } as const;
 
 /** One of the values of {@link ErrorCode}. */
@@ -205,7 +237,28 @@ export function serializeError(error: unknown): SerializedError {
     if (typeof e.code === "string") out.code = e.code;
     return out;
   }
-  return { name: "Error", message: String(error) };
+  return { name: "Error", message: describeThrown(error) };
+}
+
+/** Longest text kept of a thrown value that is not an Error. */
+const MAX_THROWN_CHARS = 2000;
+
+/**
+ * A readable message for a thrown value that is not an Error: a string as
+ * it is, a plain object or array as JSON (`String()` would say
+ * "[object Object]"), `undefined` and `null` in a sentence.
+ */
+function describeThrown(value: unknown): string {
+  if (value === undefined || value === null) return `the job threw ${value}, not an Error`;
+  if (typeof value !== "object") return String(value);
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value, (_, v) => (typeof v === "bigint" ? `${v}n` : v));
+  } catch {
+    // A cycle: fall back to the value's own string.
+  }
+  text ??= String(value);
+  return text.length <= MAX_THROWN_CHARS ? text : `${text.slice(0, MAX_THROWN_CHARS)}…`;
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   rejectUnknownKeys,
   validateJobId,
 } from "./validate.js";
+import type { WorkerInfo } from "./worker-info.js";
 
 /** Per-call options of one enqueue. */
 export interface EnqueueOptions {
@@ -102,7 +103,11 @@ export interface BulkJob {
 }
 
 /** A waiter of `waitFor`: looks at the job again; `reject` ends the wait. */
-type Check = (() => void) & { reject?: (error: Error) => void };
+type Check = (() => void) & {
+  reject?: (error: Error) => void;
+  /** Looks once more: resolves if the job ended meanwhile, else rejects with `error`. */
+  last?: (error: Error) => Promise<void>;
+};
 
 /** Validates per-call enqueue options once, naming the bad option. */
 export function parseEnqueueOptions(value: unknown): EnqueueOptions {
@@ -186,6 +191,13 @@ export abstract class JobQueue extends EventEmitter<JobQueueEvents> {
   /** How many jobs are in each state. */
   abstract countJobs(): Promise<JobCounts>;
   /**
+   * The processes running this queue's jobs now: host, pid, threads, jobs
+   * held, version, start and last heartbeat. With Redis, every process that
+   * shares the prefix (a killed one drops out within its record's TTL, three
+   * check intervals); in memory, this process while it runs jobs.
+   */
+  abstract listWorkers(): Promise<WorkerInfo[]>;
+  /**
    * Sends a failed or cancelled job back to pending; true if it moved. Its
    * `attempts` keep counting and it gets a fresh budget of `maxRetries`.
    * False for an unknown job or one in another state.
@@ -250,6 +262,11 @@ export abstract class JobQueue extends EventEmitter<JobQueueEvents> {
       const set = this.#waiters.get(jobId) ?? new Set();
       this.#waiters.set(jobId, set);
       check.reject = (error) => finish(undefined, error);
+      check.last = (error) =>
+        this.getResult<T>(jobId).then(
+          (r) => (r?.isDone ? finish(r) : finish(undefined, error)),
+          () => finish(undefined, error),
+        );
       set.add(check);
       const finish = (r: JobResult<T> | undefined, error?: unknown) => {
         set.delete(check);
@@ -285,11 +302,21 @@ export abstract class JobQueue extends EventEmitter<JobQueueEvents> {
     if (set !== undefined) for (const check of [...set]) check();
   }
 
-  /** Rejects every `waitFor` still waiting (the queue closed). */
-  protected rejectWaiters(error: Error): void {
+  /** True while some `waitFor` waits. */
+  protected get waiting(): boolean {
+    return this.#waiters.size > 0;
+  }
+
+  /** Ends every `waitFor` still waiting (the queue closed): resolved if its job ended meanwhile, else rejected. */
+  protected async rejectWaiters(error: Error): Promise<void> {
     const waiting = [...this.#waiters.values()];
     this.#waiters.clear();
-    for (const set of waiting) for (const check of set) (check as Check).reject?.(error);
+    // A job may have ended just before, its news still on the way (Redis
+    // relays it): each waiter reads the job once more before it gives up.
+    const last: Promise<void>[] = [];
+    for (const set of waiting)
+      for (const check of set) if (check.last) last.push(check.last(error));
+    await Promise.all(last);
   }
 
   /** Resolves when no job is pending or running. */

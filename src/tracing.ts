@@ -85,6 +85,23 @@ const running = new Map<string, Span>();
 
 const tracer = () => trace.getTracer(TRACER);
 
+/** The provider no SDK replaced: every span it makes is a no-op. */
+const NOOP_PROVIDER = (
+  trace.getTracerProvider() as { getDelegate?: () => unknown }
+).getDelegate?.();
+
+/**
+ * True once an SDK registered a tracer provider. Checked on every job, so
+ * that with none (the common case) a job costs no span objects at all.
+ */
+function tracing(): boolean {
+  const provider = trace.getTracerProvider() as { getDelegate?: () => unknown };
+  return provider.getDelegate === undefined || provider.getDelegate() !== NOOP_PROVIDER;
+}
+
+const NO_ENQUEUE: EnqueueTrace = Object.freeze({ carrier: undefined, end() {} });
+const NO_ATTEMPT: AttemptTrace = Object.freeze({ end() {} });
+
 /** The attributes both kinds of span share (messaging semantic conventions). */
 function attributes(
   operation: "send" | "process",
@@ -106,6 +123,7 @@ function attributes(
  * `carrier` with the job (when defined), and `end()` once the store answered.
  */
 export function enqueueSpan(info: EnqueueTraceInfo): EnqueueTrace {
+  if (!tracing()) return NO_ENQUEUE;
   const parentSpan = info.parentJobId === undefined ? undefined : running.get(info.parentJobId);
   const parent =
     parentSpan === undefined ? context.active() : trace.setSpan(context.active(), parentSpan);
@@ -133,6 +151,7 @@ export function attemptSpan(
   carrier: TraceCarrier | undefined,
   info: AttemptTraceInfo,
 ): AttemptTrace {
+  if (!tracing()) return NO_ATTEMPT;
   const parent = fromCarrier(carrier);
   const producer = trace.getSpanContext(parent);
   const links: Link[] = producer === undefined ? [] : [{ context: producer }];

@@ -244,6 +244,33 @@ function assertCloneableResult(result: unknown, moved: readonly ArrayBuffer[]): 
 
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/**
+ * A result as msgpack bytes in a latin1 string, checked against
+ * `maxResultBytes` here, where it is encoded: an oversized result never
+ * crosses to the main thread nor goes to Redis (which would refuse the whole
+ * write-back call, and the healthy results in it).
+ */
+function encodeResult(result: unknown): string {
+  let bytes: Buffer;
+  try {
+    bytes = encodeMsgpack(result);
+  } catch (error) {
+    throw jobError(
+      ErrorCode.RESULT_NOT_CLONEABLE,
+      `the job's result could not be encoded: ${error instanceof RangeError ? "it is nested too deeply" : (error as Error)?.message}`,
+      error,
+    );
+  }
+  const limit = data.maxResultBytes;
+  if (limit > 0 && bytes.byteLength > limit) {
+    throw jobError(
+      ErrorCode.RESULT_TOO_LARGE,
+      `the job's result is ${bytes.byteLength} bytes encoded, over maxResultBytes (${limit}): return less, or store it elsewhere and return a reference`,
+    );
+  }
+  return bytes.toString("latin1");
+}
+
 /** A result, and the buffers that move back with it (from `move()` inside the job). */
 interface Outcome {
   value: unknown;
@@ -266,8 +293,10 @@ async function execute(def: TaskDefinition, req: RunRequest): Promise<Outcome> {
     // shared 8 KiB buffer would drag all of it along). Undefined, what most
     // jobs return, needs no bytes at all.
     if (req.encodeResult) {
-      const value = result === undefined ? undefined : encodeMsgpack(result).toString("latin1");
-      return { value, transfer: [] };
+      // Checked against structured clone first, as for the in-memory queue:
+      // msgpack alone would store a function as undefined and a WeakMap as {}.
+      assertCloneableResult(result, []);
+      return { value: result === undefined ? undefined : encodeResult(result), transfer: [] };
     }
     const transfer = movesPending() ? findBuffers(result, false).moved : [];
     assertCloneableResult(result, transfer);

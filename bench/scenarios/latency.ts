@@ -1,50 +1,163 @@
 /**
- * Scenario 4: latency of single jobs, enqueue → start and enqueue →
- * completed, at idle (one job at a time) and under a steady offered load.
+ * Scenario 4: latency of single jobs, enqueue → start and enqueue → done, at
+ * idle (one job at a time) and as a curve under a steady offered load: 10 %,
+ * 25 %, 50 % and 80 % of each engine's no-op throughput measured earlier in
+ * the same run. Our InMemoryQueue is also offered Piscina's rates, so the two
+ * compare at the same load.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { getQueue, type JobQueue } from "rapidai/background";
-import { redisQueueAvailable } from "../engines/rapidai-redis.js";
 import { fmtInt, fmtMs, statusOf } from "../format.js";
-import { CaseSkipped } from "../skip.js";
+import { type LatencySubject, openSubject } from "../latency-subjects.js";
 import { summarize } from "../stats.js";
-import { noop } from "../tasks.js";
 import type { CaseResult, CaseSpec } from "../types.js";
-import type { Scenario } from "./scenario.js";
+import type { RunContext, Scenario } from "./scenario.js";
+
+/** Shares of the measured throughput offered, in order. */
+export const LOAD_FRACTIONS = [0.1, 0.25, 0.5, 0.8];
 
 const ENTRIES = [
-  { engine: "rapidai-memory", label: "rapidai InMemoryQueue", redis: false, defaultRate: 10_000 },
-  { engine: "rapidai-redis", label: "rapidai RedisQueue", redis: true, defaultRate: 1_000 },
+  { engine: "rapidai-memory", label: "rapidai InMemoryQueue", redis: false, defaultRate: 20_000 },
+  { engine: "piscina", label: "piscina.run() (raw pool)", redis: false, defaultRate: 20_000 },
+  { engine: "rapidai-redis", label: "rapidai RedisQueue", redis: true, defaultRate: 8_000 },
+  { engine: "bullmq", label: "BullMQ in-process", redis: true, defaultRate: 4_000 },
+  { engine: "bee-queue", label: "bee-queue in-process", redis: true, defaultRate: 8_000 },
 ];
 
 /** Unmeasured jobs before the idle series: threads started, code warm. */
 const WARMUP_JOBS = 50;
+/** Longest the backlog of one load point may take to drain after its offer ended. */
+const DRAIN_LIMIT_MS = 30_000;
 
-function openQueue(spec: CaseSpec, threads: number, redisUrl: string | undefined): JobQueue {
-  if (spec.engine === "rapidai-memory") return getQueue("memory", { threads });
-  if (!redisQueueAvailable())
-    throw new CaseSkipped("RedisQueue is not exported by rapidai/background in this build");
-  return getQueue("redis", { url: redisUrl, prefix: `bench-latency-${process.pid}:`, threads });
+/** One point of the curve to measure: a rate, and what it is a share of. */
+interface Point {
+  rate: number;
+  fraction: number;
+  /** Whose throughput the rate is a share of. */
+  of: string;
+}
+
+function measured(previous: readonly CaseResult[], engine: string): number | undefined {
+  return previous.find((r) => r.scenario === "throughput" && r.engine === engine)?.figures
+    .jobsPerSec;
+}
+
+/** Runs one job at a time, the next once the previous was done. */
+async function idleSeries(s: LatencySubject, jobs: number, ctx: RunContext, total: number) {
+  const starts: number[] = [];
+  const dones: number[] = [];
+  for (let i = 0; i < WARMUP_JOBS + jobs; i++) {
+    // Let the pool and the event loop settle: "idle" means nothing else is in flight.
+    await new Promise((r) => setImmediate(r));
+    const t0 = performance.now();
+    await new Promise<void>((resolve) =>
+      s.submit((startedAt, doneAt) => {
+        if (i >= WARMUP_JOBS) {
+          if (startedAt !== undefined) starts.push(startedAt - t0);
+          dones.push(doneAt - t0);
+        }
+        resolve();
+      }),
+    );
+    const failure = s.failure();
+    if (failure !== undefined) throw failure;
+    if (i % 50 === 0) ctx.progress(i, total, "idle jobs");
+  }
+  return { start: summarize(starts), done: summarize(dones) };
+}
+
+/** Offers `rate` jobs/s for `ms`, paced by a 1 ms timer, then waits for the backlog to drain. */
+async function loadPoint(s: LatencySubject, rate: number, ms: number) {
+  const jobs = Math.max(1, Math.round((rate * ms) / 1000));
+  const starts: number[] = [];
+  const dones: number[] = [];
+  let resolveAll: () => void = () => {};
+  const all = new Promise<void>((r) => {
+    resolveAll = r;
+  });
+  const t0 = performance.now();
+  let sent = 0;
+  while (sent < jobs) {
+    const due = Math.min(jobs, Math.floor(((performance.now() - t0) * rate) / 1000) + 1);
+    for (; sent < due; sent++) {
+      const at = performance.now();
+      s.submit((startedAt, doneAt) => {
+        if (startedAt !== undefined) starts.push(startedAt - at);
+        dones.push(doneAt - at);
+        if (dones.length === jobs) resolveAll();
+      });
+    }
+    await sleep(1);
+  }
+  const offeredMs = performance.now() - t0;
+  let timer: NodeJS.Timeout | undefined;
+  const drained = await Promise.race([
+    all.then(() => true),
+    new Promise<false>((r) => {
+      timer = setTimeout(() => r(false), DRAIN_LIMIT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  const failure = s.failure();
+  if (failure !== undefined) throw failure;
+  if (!drained)
+    throw new Error(`${jobs - dones.length} of ${jobs} jobs at ${rate} jobs/s never ended`);
+  const totalMs = performance.now() - t0;
+  return {
+    start: summarize(starts),
+    done: summarize(dones),
+    achieved: (jobs * 1000) / offeredMs,
+    completed: (jobs * 1000) / totalMs,
+    backlogMs: totalMs - offeredMs,
+  };
+}
+
+/** The curve's points of a latency case, from its params (`rates`, `fractions`, `of`: comma lists). */
+function pointsOf(spec: CaseSpec): Point[] {
+  const rates = String(spec.params.rates).split(",").map(Number);
+  const fractions = String(spec.params.fractions).split(",").map(Number);
+  const of = String(spec.params.of).split(",");
+  return rates.map((rate, i) => ({ rate, fraction: fractions[i]!, of: of[i]! }));
+}
+
+/** How many load points a latency result holds. */
+export function pointCount(r: CaseResult): number {
+  let n = 0;
+  while (r.figures[`p${n}:offeredRate`] !== undefined) n++;
+  return n;
 }
 
 export const latency: Scenario = {
   id: "latency",
   title: "Job latency",
   method:
-    "Enqueue time is read just before `task.enqueueWith({ jobId })`; start and completion times when the " +
-    "queue's `started` and `completed` events for that jobId fire on the main thread. Idle: one no-op job " +
-    "at a time, the next enqueued after the previous completed. Under load: no-op jobs offered at a steady " +
-    "rate (a fraction of that backend's throughput measured earlier in the same run; paced by a 1 ms timer) " +
-    "for a fixed time, then drained.",
+    "Enqueue time is read just before the job is submitted (`task.enqueueWith({ jobId })`, `pool.run()`, " +
+    "BullMQ `queue.add`, bee-queue `job.save()`); start and done times when the engine's own events for that " +
+    "job fire on the main thread (ours: the queue's `started` and `completed`; BullMQ: the worker's `active` " +
+    "and `completed`; bee-queue: `succeeded`, it reports no start; Piscina: the `run()` promise). Idle: one " +
+    "no-op job at a time, the next submitted after the previous was done. Under load: no-op jobs offered at " +
+    "a steady rate, paced by a 1 ms timer, for a fixed time, then drained; the rates are 10 %, 25 %, 50 % and " +
+    "80 % of each engine's no-op throughput measured earlier in the same run, and our InMemoryQueue is also " +
+    "offered Piscina's rates. The chart plots →done p99 against the offered rate.",
 
   plan({ profile, threads, previous }) {
+    const piscina = measured(previous, "piscina");
     return ENTRIES.map((e): CaseSpec => {
-      const measured = previous.find((r) => r.scenario === "throughput" && r.engine === e.engine)
-        ?.figures.jobsPerSec;
-      const rate =
-        measured === undefined
-          ? e.defaultRate
-          : Math.max(1, Math.round(measured * profile.latency.loadFraction));
+      const own = measured(previous, e.engine);
+      const points: Point[] = LOAD_FRACTIONS.map((fraction) => ({
+        rate: Math.max(1, Math.round((own ?? e.defaultRate) * fraction)),
+        fraction,
+        of: own === undefined ? "default" : e.engine,
+      }));
+      if (e.engine === "rapidai-memory" && piscina !== undefined) {
+        for (const fraction of LOAD_FRACTIONS) {
+          points.push({
+            rate: Math.max(1, Math.round(piscina * fraction)),
+            fraction,
+            of: "piscina",
+          });
+        }
+      }
+      points.sort((a, b) => a.rate - b.rate);
       return {
         scenario: "latency",
         id: e.engine,
@@ -54,11 +167,9 @@ export const latency: Scenario = {
         params: {
           idleJobs: profile.latency.idleJobs,
           loadMs: profile.latency.loadMs,
-          rate,
-          rateBasis:
-            measured === undefined
-              ? "default (throughput not measured in this run)"
-              : `${profile.latency.loadFraction * 100} % of its no-op throughput measured earlier in this run`,
+          rates: points.map((p) => p.rate).join(","),
+          fractions: points.map((p) => p.fraction).join(","),
+          of: points.map((p) => p.of).join(","),
           threads,
         },
       };
@@ -66,116 +177,59 @@ export const latency: Scenario = {
   },
 
   async run(spec, ctx) {
-    const queue = openQueue(spec, ctx.threads, ctx.redisUrl);
-    const enqueuedAt = new Map<string, number>();
-    let starts: number[] = [];
-    let dones: number[] = [];
-    const waiters = new Map<string, () => void>();
-    let failure: unknown;
-    queue.on("started", (e) => {
-      const t0 = enqueuedAt.get(e.jobId);
-      if (t0 !== undefined) starts.push(performance.now() - t0);
+    const subject = await openSubject(spec.engine, {
+      threads: ctx.threads,
+      redisUrl: ctx.redisUrl,
     });
-    queue.on("completed", (e) => {
-      const t0 = enqueuedAt.get(e.jobId);
-      if (t0 === undefined) return;
-      dones.push(performance.now() - t0);
-      enqueuedAt.delete(e.jobId);
-      waiters.get(e.jobId)?.();
-    });
-    queue.on("failed", (e) => {
-      failure ??= new Error(`job ${e.jobId} failed: ${e.error}`);
-    });
-    let seq = 0;
-    const nextId = () => `lat-${process.pid}-${++seq}`;
-    const one = async (): Promise<void> => {
-      const id = nextId();
-      const done = new Promise<void>((resolve) => waiters.set(id, resolve));
-      enqueuedAt.set(id, performance.now());
-      await noop.enqueueWith({ jobId: id });
-      await done;
-      waiters.delete(id);
-    };
-
     try {
-      await queue.start();
       const idleJobs = Number(spec.params.idleJobs);
-      const total = WARMUP_JOBS + idleJobs + 1;
-      for (let i = 0; i < WARMUP_JOBS; i++) await one();
-      starts = [];
-      dones = [];
-      for (let i = 0; i < idleJobs; i++) {
-        // Let the pool and the event loop settle: "idle" means nothing else is in flight.
-        await new Promise((r) => setImmediate(r));
-        await one();
-        if (i % 50 === 0) ctx.progress(WARMUP_JOBS + i, total, "idle jobs");
-      }
-      if (failure !== undefined) throw failure;
-      const idleStart = summarize(starts);
-      const idleDone = summarize(dones);
-
-      ctx.progress(WARMUP_JOBS + idleJobs, total, "under load");
-      starts = [];
-      dones = [];
-      const rate = Number(spec.params.rate);
-      const loadJobs = Math.max(1, Math.round((rate * Number(spec.params.loadMs)) / 1000));
-      const drained = new Promise<void>((resolve) => {
-        queue.on("completed", () => {
-          if (dones.length >= loadJobs) resolve();
-        });
-      });
-      const enqueues: Promise<string>[] = [];
-      const t0 = performance.now();
-      let sent = 0;
-      while (sent < loadJobs) {
-        const due = Math.min(loadJobs, Math.floor(((performance.now() - t0) * rate) / 1000) + 1);
-        for (; sent < due; sent++) {
-          const id = nextId();
-          enqueuedAt.set(id, performance.now());
-          enqueues.push(noop.enqueueWith({ jobId: id }));
-        }
-        await sleep(1);
-      }
-      const offeredMs = performance.now() - t0;
-      await Promise.all(enqueues);
-      await drained;
-      const drainedMs = performance.now() - t0;
-      if (failure !== undefined) throw failure;
-      const loadStart = summarize(starts);
-      const loadDone = summarize(dones);
-      ctx.progress(total, total, "done");
-      return {
-        figures: {
-          idleStartP50Ms: idleStart.p50,
-          idleStartP99Ms: idleStart.p99,
-          idleStartMaxMs: idleStart.max,
-          idleDoneP50Ms: idleDone.p50,
-          idleDoneP99Ms: idleDone.p99,
-          idleJobs: idleDone.count,
-          loadStartP50Ms: loadStart.p50,
-          loadStartP99Ms: loadStart.p99,
-          loadDoneP50Ms: loadDone.p50,
-          loadDoneP99Ms: loadDone.p99,
-          loadJobs: loadDone.count,
-          offeredRate: rate,
-          achievedOfferRate: (loadJobs * 1000) / offeredMs,
-          completedRate: (loadDone.count * 1000) / drainedMs,
-        },
-        ...(drainedMs > offeredMs * 1.1 + 100
-          ? {
-              notes: [
-                `the queue fell behind the offered load: the last job completed ${Math.round(drainedMs - offeredMs)} ms ` +
-                  "after the last enqueue, so the load figures include a backlog",
-              ],
-            }
-          : {}),
+      const points = pointsOf(spec);
+      const total = WARMUP_JOBS + idleJobs + points.length;
+      const idle = await idleSeries(subject, idleJobs, ctx, total);
+      const figures: Record<string, number> = {
+        idleDoneP50Ms: idle.done.p50,
+        idleDoneP99Ms: idle.done.p99,
+        idleJobs: idle.done.count,
       };
+      // Start figures only where the engine reports a start.
+      if (idle.start.count > 0) {
+        figures.idleStartP50Ms = idle.start.p50;
+        figures.idleStartP99Ms = idle.start.p99;
+        figures.idleStartMaxMs = idle.start.max;
+      }
+      const notes: string[] = [];
+      for (const [i, p] of points.entries()) {
+        ctx.progress(WARMUP_JOBS + idleJobs + i, total, `${p.rate} jobs/s`);
+        const r = await loadPoint(subject, p.rate, Number(spec.params.loadMs));
+        const k = `p${i}:`;
+        figures[`${k}offeredRate`] = p.rate;
+        figures[`${k}fraction`] = p.fraction;
+        figures[`${k}achievedOfferRate`] = r.achieved;
+        figures[`${k}completedRate`] = r.completed;
+        figures[`${k}jobs`] = r.done.count;
+        if (r.start.count > 0) {
+          figures[`${k}startP50Ms`] = r.start.p50;
+          figures[`${k}startP99Ms`] = r.start.p99;
+        }
+        figures[`${k}doneP50Ms`] = r.done.p50;
+        figures[`${k}doneP99Ms`] = r.done.p99;
+        figures[`${k}doneMaxMs`] = r.done.max;
+        if (r.backlogMs > 100 + Number(spec.params.loadMs) * 0.1) {
+          notes.push(
+            `at ${fmtInt(p.rate)} jobs/s it fell behind: the last job was done ${Math.round(r.backlogMs)} ms after the last submit`,
+          );
+        }
+        // A short pause, so one point's backlog and garbage do not start the next.
+        await sleep(200);
+      }
+      ctx.progress(total, total, "done");
+      return { figures, ...(notes.length > 0 ? { notes } : {}) };
     } finally {
-      await queue.close();
+      await subject.close();
     }
   },
 
-  table(results: CaseResult[]) {
+  table(results: CaseResult[], ctx) {
     const rows: string[][] = [];
     for (const r of results) {
       const status = statusOf(r);
@@ -193,22 +247,32 @@ export const latency: Scenario = {
         fmtMs(f.idleDoneP50Ms),
         fmtMs(f.idleDoneP99Ms),
       ]);
-      rows.push([
-        r.label,
-        `load, ${fmtInt(f.offeredRate)} jobs/s offered, ${fmtInt(f.completedRate)} done`,
-        fmtInt(f.loadJobs),
-        fmtMs(f.loadStartP50Ms),
-        fmtMs(f.loadStartP99Ms),
-        fmtMs(f.loadDoneP50Ms),
-        fmtMs(f.loadDoneP99Ms),
-      ]);
+      const of = String(r.params.of).split(",");
+      for (let i = 0; i < pointCount(r); i++) {
+        const k = `p${i}:`;
+        const share = `${Math.round(f[`${k}fraction`]! * 100)} % of ${of[i] === r.engine ? "its" : of[i]} throughput`;
+        rows.push([
+          r.label,
+          `${fmtInt(f[`${k}offeredRate`])} jobs/s offered (${share}), ${fmtInt(f[`${k}completedRate`])} done`,
+          fmtInt(f[`${k}jobs`]),
+          fmtMs(f[`${k}startP50Ms`]),
+          fmtMs(f[`${k}startP99Ms`]),
+          fmtMs(f[`${k}doneP50Ms`]),
+          fmtMs(f[`${k}doneP99Ms`]),
+        ]);
+      }
     }
+    const defaults = results.some((r) => String(r.params.of).includes("default"));
     return {
       headers: ["queue", "condition", "jobs", "→start p50", "→start p99", "→done p50", "→done p99"],
       rows,
-      footnotes: results
-        .filter((r) => r.params.rateBasis !== undefined && statusOf(r) === undefined)
-        .map((r) => `${r.label}: load rate = ${r.params.rateBasis}.`),
+      footnotes: [
+        "Chart of →done p99 against the offered rate: [latency.svg](latency.svg).",
+        `Each load point lasts ${fmtInt(ctx.profile.latency.loadMs)} ms; "done" is jobs ÷ (offer time + drain time). Piscina and bee-queue report no start.`,
+        ...(defaults
+          ? ["Some rates are defaults: that engine's throughput was not measured in this run."]
+          : []),
+      ],
     };
   },
 };

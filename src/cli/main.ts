@@ -3,10 +3,28 @@
  * The `rapidai-jobs` command: `serve`, `worker`, `jobs`, `queue` and `bench`. Exit codes:
  * 0 success, 1 failure, 2 a usage error (unknown command, bad flag).
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { isUsageError } from "./args.js";
 
-const HELP = `Usage: rapidai-jobs <command> [options]
+/** The package root, from dist/src/cli/main.js: the same in a checkout and in node_modules. */
+const PACKAGE_ROOT = new URL("../../../", import.meta.url);
+
+/** The documents this help points to, as paths on this machine (the package ships `docs/`). */
+const DOCS: readonly [path: string, about: string][] = [
+  ["docs/service.md", "the HTTP service, the dashboard and these commands"],
+  ["docs/api/README.md", "the JavaScript API reference"],
+  ["README.md", "getting started"],
+];
+
+function documentation(): string {
+  const lines = DOCS.map(([path, about]) => [fileURLToPath(new URL(path, PACKAGE_ROOT)), about])
+    .filter(([file]) => existsSync(file!))
+    .map(([file, about]) => `  ${file}\n      ${about}`);
+  return lines.length === 0 ? "" : `\nDocumentation:\n${lines.join("\n")}\n`;
+}
+
+const help = () => `Usage: rapidai-jobs <command> [options]
 
 Background jobs on a worker-thread pool, with in-memory and Redis queues.
 
@@ -16,13 +34,12 @@ Commands:
   jobs      Operate jobs: list, show, retry, cancel, logs (--redis URL or --url URL).
   queue     Operate the queue: pause, resume, clean, counts (--redis URL or --url URL).
   bench     Run the throughput benchmarks.
+  workers   List the processes running a queue's jobs (--redis URL, --cluster or --url URL).
 
 Options:
   -h, --help      Show this help (rapidai-jobs <command> --help for a command's).
   -v, --version   Show the version.
-
-Documentation: docs/service.md
-`;
+${documentation()}`;
 
 type Command = (argv: string[]) => Promise<number>;
 
@@ -32,22 +49,23 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   jobs: async () => (await import("./ops-command.js")).opsCommand("jobs"),
   queue: async () => (await import("./ops-command.js")).opsCommand("queue"),
   bench: async () => (await import("./bench-command.js")).benchCommand,
+  workers: async () => (await import("./workers-command.js")).workersCommand,
 };
 
 function version(): string {
   // dist/src/cli/main.js → the package root.
-  const pkg = JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8"));
+  const pkg = JSON.parse(readFileSync(new URL("package.json", PACKAGE_ROOT), "utf8"));
   return String(pkg.version);
 }
 
 async function run(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   if (first === undefined) {
-    process.stderr.write(HELP);
+    process.stderr.write(help());
     return 2;
   }
   if (first === "--help" || first === "-h" || first === "help") {
-    process.stdout.write(HELP);
+    process.stdout.write(help());
     return 0;
   }
   if (first === "--version" || first === "-v") {
@@ -58,7 +76,7 @@ async function run(argv: string[]): Promise<number> {
   if (load === undefined) {
     const what = first.startsWith("-") ? `unknown option ${first}` : `unknown command "${first}"`;
     process.stderr.write(
-      `rapidai-jobs: ${what} (expected serve, worker, jobs, queue or bench; see rapidai-jobs --help)\n`,
+      `rapidai-jobs: ${what} (expected serve, worker, jobs, queue, workers or bench; see rapidai-jobs --help)\n`,
     );
     return 2;
   }

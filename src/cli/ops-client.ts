@@ -1,7 +1,7 @@
-import type { JobQueue } from "../job-queue.js";
+import type { CleanOptions, JobQueue } from "../job-queue.js";
 import type { JobStatus } from "../job-status.js";
 import { jobDetail, jobListItem } from "../service/job-json.js";
-import { type JobAction, operable, refusalMessage } from "../service/operable-queue.js";
+import { type JobAction, refusalMessage } from "../service/refusals.js";
 
 /** Answers in the service's JSON shapes (snake_case), whichever way the CLI reached the queue. */
 export type Json = Record<string, unknown>;
@@ -32,7 +32,7 @@ export interface OpsClient {
   pause(): Promise<Json>;
   resume(): Promise<Json>;
   counts(): Promise<Json>;
-  clean(options: { status: JobStatus; olderThanMs?: number; limit?: number }): Promise<Json>;
+  clean(options: CleanOptions): Promise<Json>;
   close(): Promise<void>;
 }
 
@@ -40,11 +40,6 @@ const notFound = () => new OpsRefusal("missing", "Job not found");
 
 /** An {@link OpsClient} over a queue in this process (an enqueue-only `RedisQueue`). */
 export function queueClient(queue: JobQueue): OpsClient {
-  const ops = () => {
-    const q = operable(queue);
-    if (q === undefined) throw new Error("this queue does not support operating jobs");
-    return q;
-  };
   /** A refused job action: unknown job, or the state it is in. */
   const refuse = async (id: string, action: JobAction): Promise<never> => {
     const job = await queue.getResult(id);
@@ -72,7 +67,7 @@ export function queueClient(queue: JobQueue): OpsClient {
       return jobDetail(job);
     },
     async retry(id) {
-      if (!(await ops().retry(id))) await refuse(id, "retry");
+      if (!(await queue.retry(id))) await refuse(id, "retry");
       return { job_id: id, status: "pending" };
     },
     async cancel(id) {
@@ -80,24 +75,24 @@ export function queueClient(queue: JobQueue): OpsClient {
       return { job_id: id, status: "cancelled" };
     },
     async logs(id) {
-      const logs = await ops().getLogs(id);
+      const logs = await queue.getLogs(id);
       if (logs === undefined) throw notFound();
       return { job_id: id, logs };
     },
     async pause() {
-      await ops().pause();
+      await queue.pause();
       return { paused: true };
     },
     async resume() {
-      await ops().resume();
+      await queue.resume();
       return { paused: false };
     },
     async counts() {
-      const [paused, counts] = await Promise.all([ops().isPaused(), queue.countJobs()]);
+      const [paused, counts] = await Promise.all([queue.isPaused(), queue.countJobs()]);
       return { paused, counts, backend: queue.backend };
     },
     async clean(options) {
-      return { removed: await ops().clean(options) };
+      return { removed: await queue.clean(options) };
     },
     close: () => queue.close(),
   };

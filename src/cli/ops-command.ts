@@ -1,3 +1,4 @@
+import type { CleanOptions } from "../job-queue.js";
 import { isTerminal, JOB_STATUSES, type JobStatus } from "../job-status.js";
 import {
   formatHelp,
@@ -50,7 +51,7 @@ const CONNECTION_OPTIONS: readonly OptionSpec[] = [
   { name: "help", short: "h", type: "boolean", description: "Show this help." },
 ];
 
-const FINISHED = JOB_STATUSES.filter((s) => isTerminal(s));
+const FINISHED = JOB_STATUSES.filter((s): s is CleanOptions["status"] => isTerminal(s));
 
 /** One subcommand: its extra options, positional job id, and what it does. */
 interface Subcommand {
@@ -70,13 +71,16 @@ const statusOption = (description: string, required = false): OptionSpec => ({
   description: `${description}${required ? " (required)" : ""}`,
 });
 
-function parseStatus(parsed: ParsedArgs, allowed: readonly JobStatus[]): JobStatus | undefined {
+function parseStatus<S extends JobStatus>(
+  parsed: ParsedArgs,
+  allowed: readonly S[],
+): S | undefined {
   const raw = stringValue(parsed, "status");
   if (raw === undefined) return undefined;
   if (!(allowed as readonly string[]).includes(raw)) {
     throw usageError(`--status must be one of ${allowed.join(", ")} (got ${JSON.stringify(raw)})`);
   }
-  return raw as JobStatus;
+  return raw as S;
 }
 
 const JOBS: Record<string, Subcommand> = {

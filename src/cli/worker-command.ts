@@ -6,8 +6,15 @@
  * period, and hands the others back to the queue at once.
  */
 // The package entry, not get-queue.js: importing it registers the backends.
-import { getQueue, type JobQueue, RedisQueue, type RedisQueueOptions } from "../background.js";
+import {
+  ErrorCode,
+  getQueue,
+  type JobQueue,
+  RedisQueue,
+  type RedisQueueOptions,
+} from "../background.js";
 import { defaultQueueIfExists } from "../get-queue.js";
+import { isPermanent } from "../redis/redis-errors.js";
 import { redisQueueOptions } from "../redis/redis-queue.js";
 import { allTasks } from "../registry.js";
 import {
@@ -27,7 +34,8 @@ export const WORKER_OPTIONS: readonly OptionSpec[] = [
     env: "RAPIDAI_REDIS_URL",
     valueName: "URL",
     defaultText: "the URL of the modules' queues, else redis://localhost:6379",
-    description: "Redis to take jobs from (redis:// or rediss://, user:password@ for ACL users).",
+    description:
+      "Redis to take jobs from (redis:// or rediss://, user:password@ for ACL users). Queues built with `cluster` or `sentinels` keep their own nodes.",
   },
   {
     name: "prefix",
@@ -35,7 +43,10 @@ export const WORKER_OPTIONS: readonly OptionSpec[] = [
     env: "RAPIDAI_PREFIX",
     valueName: "prefix",
     defaultText: '"rapidai:jobs:"',
-    description: "Key prefix of the queue, for tasks not bound to a queue of their own.",
+    description:
+      "Key prefix of the queue, for tasks not bound to a queue of their own. It must match " +
+      "the prefix the app enqueues under (its RedisQueue's `prefix`): with another one this " +
+      "worker waits on an empty queue and the app's jobs stay pending.",
   },
   {
     name: "threads",
@@ -139,13 +150,17 @@ function queuesToRun(config: WorkerConfig): { queues: RedisQueue[]; skipped: str
       continue;
     }
     const built = redisQueueOptions(bound);
-    const url = config.redis ?? built.url ?? "redis://localhost:6379";
+    // A queue on a cluster or behind Sentinels names its own nodes: `--redis`
+    // (one address) would send it to a node that does not serve its slot.
+    const ownNodes = built.cluster !== undefined || built.sentinels !== undefined;
+    const redis = ownNodes ? undefined : config.redis;
+    const url = redis ?? built.url ?? "redis://localhost:6379";
     const key = `${url} ${bound.prefix}`;
     if (byTarget.has(key)) continue;
     const asIs =
       bound.processes &&
       !bound.closed &&
-      (config.redis === undefined || config.redis === built.url) &&
+      (redis === undefined || redis === built.url) &&
       (config.threads === undefined || config.threads === built.threads) &&
       (config.leaseMs === undefined || config.leaseMs === built.leaseMs);
     byTarget.set(
@@ -216,9 +231,19 @@ export async function workerCommand(
     for (let said = false; !q.closed; ) {
       try {
         await q.countJobs();
+        // One script too: a refused ACL or a cluster slot shows here, not at the first job.
+        await q.listJobs(undefined, { limit: 1 });
         break;
       } catch (error) {
         if (q.closed) break;
+        // Refused credentials or a wrong deployment do not heal by waiting: say what to change and stop.
+        if ((error as { code?: string }).code === ErrorCode.BACKEND_AUTH || isPermanent(error)) {
+          console.error(`rapidai-jobs worker: ${(error as Error).message}`);
+          process.off("SIGTERM", stop!);
+          process.off("SIGINT", stop!);
+          await Promise.all(queues.map((other) => other.close({ timeoutMs: 0 })));
+          return isPermanent(error) ? 2 : 1;
+        }
         if (!said)
           console.warn(
             `rapidai-jobs worker: waiting for Redis at ${q.url}: ${(error as Error).message}`,

@@ -18,12 +18,14 @@ import {
 import type { JobResult } from "../job-result.js";
 import type { JobStatus } from "../job-status.js";
 import { parseCleanOptions } from "../operation-options.js";
-import { findTask, requireTask } from "../registry.js";
+import { allTasks, requireTask } from "../registry.js";
 import { TimerQueue } from "../timer-queue.js";
 import { enqueueSpan } from "../tracing.js";
 import { validateJobId } from "../validate.js";
 import { mainThreadHost } from "../worker-host.js";
+import type { WorkerInfo } from "../worker-info.js";
 import { type Change, emitChange, isFinal } from "./changes.js";
+import { IdleWatch } from "./idle-watch.js";
 import { Runner, type RunnerLog } from "./runner.js";
 import { listSchedules, scheduleJob, unscheduleJob } from "./schedule-api.js";
 import type { ScheduleSpec } from "./schedule-spec.js";
@@ -43,12 +45,18 @@ export interface ChangeSink {
   error(error: Error): void;
   /** Another process changed the schedules (Redis). */
   schedulesChanged(): void;
+  /** True while no listener or `waitFor` would see a change: a store may skip reporting it. */
+  quiet(): boolean;
+  /** A job ended or went back to pending (reported even when quiet, for `onIdle`). */
+  ended(): void;
 }
 
 export interface EngineSettings {
   executor: ExecutorOptions;
   /** This queue runs jobs (false: enqueue and read only). */
   process: boolean;
+  /** Largest encoded result a worker thread returns, in bytes. */
+  maxResultBytes?: number;
   logger: RunnerLog;
 }
 
@@ -59,13 +67,14 @@ export interface EngineSettings {
  * over their store.
  */
 export abstract class EngineQueue extends JobQueue {
+  /** @internal The store this queue runs over. */
   protected readonly store: JobStore;
   readonly #settings: EngineSettings;
   readonly #timers = new TimerQueue();
   #runner: Runner | undefined;
   #scheduler: Scheduler | undefined;
   #closing: Promise<void> | undefined;
-  #idle = new Set<() => void>();
+  readonly #idle: IdleWatch;
 
   constructor(
     makeStore: (sink: ChangeSink, timers: TimerQueue) => JobStore,
@@ -73,6 +82,7 @@ export abstract class EngineQueue extends JobQueue {
   ) {
     super();
     this.#settings = settings;
+    this.#idle = new IdleWatch(() => this.store.counts());
     this.store = makeStore(
       {
         change: (c) => this.#changed(c),
@@ -82,6 +92,10 @@ export abstract class EngineQueue extends JobQueue {
         paused: (paused, at) => this.emit(paused ? "paused" : "resumed", { at }),
         error: (error) => this.emit("error", { error }),
         schedulesChanged: () => this.#scheduler?.wake(),
+        // eventemitter3 counts the events that have listeners in _eventsCount.
+        quiet: () =>
+          (this as unknown as { _eventsCount: number })._eventsCount === 0 && !this.waiting,
+        ended: () => this.#idle.ended(),
       },
       this.#timers,
     );
@@ -98,7 +112,7 @@ export abstract class EngineQueue extends JobQueue {
   #changed(c: Change): void {
     emitChange(this, c);
     if (isFinal(c)) this.notifyTerminal(c.jobId, c.to);
-    if (this.#idle.size > 0 && (isFinal(c) || c.kind === "requeued")) this.#checkIdle();
+    if (isFinal(c) || c.kind === "requeued") this.#idle.ended();
   }
 
   // ---- enqueueing --------------------------------------------------------------
@@ -192,6 +206,10 @@ export abstract class EngineQueue extends JobQueue {
     return this.store.counts();
   }
 
+  listWorkers(): Promise<WorkerInfo[]> {
+    return this.store.listWorkers();
+  }
+
   override async waitFor<T = unknown>(
     jobId: string,
     options: WaitOptions = {},
@@ -209,32 +227,7 @@ export abstract class EngineQueue extends JobQueue {
   /** Resolves when no job is pending or running; with Redis, in any process. */
   override async onIdle(): Promise<void> {
     await this.store.listen(FINAL_EVENTS);
-    for (;;) {
-      if (this.#closing !== undefined) {
-        const counts = await this.store.counts();
-        if (counts.pending === 0 && counts.running === 0) return;
-        throw closedError();
-      }
-      const counts = await this.store.counts();
-      if (counts.pending === 0 && counts.running === 0) return;
-      // Look again at the next job that ends, or after a while (a delayed
-      // job in another process ends there, and events can be missed while
-      // Redis is unreachable).
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, 1000);
-        function done() {
-          clearTimeout(timer);
-          resolve();
-        }
-        this.#idle.add(done);
-      });
-    }
-  }
-
-  #checkIdle(): void {
-    const waiting = [...this.#idle];
-    this.#idle.clear();
-    for (const resolve of waiting) resolve();
+    await this.#idle.wait(() => (this.#closing === undefined ? undefined : closedError()));
   }
 
   // ---- changing jobs -----------------------------------------------------------
@@ -282,7 +275,7 @@ export abstract class EngineQueue extends JobQueue {
     return this.store.remove(jobId);
   }
 
-  clean(options: CleanOptions): Promise<number> {
+  async clean(options: CleanOptions): Promise<number> {
     return this.store.clean(parseCleanOptions(options));
   }
 
@@ -293,10 +286,11 @@ export abstract class EngineQueue extends JobQueue {
 
   // ---- schedules -----------------------------------------------------------------
 
-  schedule(id: string, task: TaskRef, spec: ScheduleSpec, args: unknown[]): Promise<void> {
-    return scheduleJob(this.store.schedules, id, requireTask(taskName(task)).name, spec, args).then(
-      () => this.#scheduler?.wake(),
-    );
+  async schedule(id: string, task: TaskRef, spec: ScheduleSpec, args: unknown[]): Promise<void> {
+    await scheduleJob(this.store.schedules, id, requireTask(taskName(task)).name, spec, args);
+    // A queue that runs jobs starts with its first schedule, as with its first job.
+    await this.#autoStart();
+    this.#scheduler?.wake();
   }
 
   unschedule(id: string): Promise<boolean> {
@@ -350,13 +344,24 @@ export abstract class EngineQueue extends JobQueue {
     const executor = new Executor(this.#settings.executor, {
       host: mainThreadHost,
       timers: this.#timers,
+      ...(this.#settings.maxResultBytes === undefined
+        ? {}
+        : { maxResultBytes: this.#settings.maxResultBytes }),
       progress: (jobId, value) => runner?.progress(jobId, value),
       log: (jobId, lines) => runner?.log(jobId, lines),
       error: (error) => store.problem("running a job", error),
     });
-    runner = new Runner(store, executor, this.#settings.logger, () =>
-      this.taskNames().flatMap((name) => findTask(name) ?? []),
-    );
+    // The tasks whose limits this queue shares: its own, and those bound to
+    // no queue that have limits (the runner runs any registered task, so
+    // their limits hold here too; one without limits leaves Redis as it is).
+    runner = new Runner(store, executor, this.#settings.logger, () => {
+      const own = new Set(this.taskNames());
+      return allTasks().filter(
+        (t) =>
+          own.has(t.name) ||
+          (t.queue === undefined && (t.concurrency !== undefined || t.rateLimit !== undefined)),
+      );
+    });
     this.#runner = runner;
     runner.start();
     this.#startScheduler();
@@ -377,8 +382,8 @@ export abstract class EngineQueue extends JobQueue {
     await this.#runner?.close(options.timeoutMs);
     this.#timers.clear();
     // Whoever still waits for a job that will not end here is told so.
-    this.rejectWaiters(closedError());
-    this.#checkIdle();
+    await this.rejectWaiters(closedError());
+    this.#idle.release();
     await this.store.close();
   }
 }

@@ -13,6 +13,8 @@ import { integerOption, objectOption, rejectUnknownKeys } from "../validate.js";
  */
 export const LIMITS = Object.freeze({
   maxPayloadBytes: [1, 512 * 1024 * 1024],
+  // Redis takes no argument over 512 MB (`proto-max-bulk-len`).
+  maxResultBytes: [1, 512 * 1024 * 1024],
   maxLogLines: [1, 100_000],
   maxRetries: [0, 1000],
   priority: [-1_000_000, 1_000_000],
@@ -37,6 +39,15 @@ export interface CommonQueueOptions extends ExecutorOptions {
   retention?: RetentionOptions;
   /** Largest encoded arguments accepted, in bytes. @default 16 MiB */
   maxPayloadBytes?: number;
+  /**
+   * Largest encoded result stored, in bytes, checked on the worker thread
+   * where the result is encoded (Redis; the in-memory queue hands results
+   * over as they are): a job returning more fails with
+   * `ERR_RESULT_TOO_LARGE`, not retried. Keep it below the Redis server's
+   * `proto-max-bulk-len` (512 MB by default); it also bounds the results one
+   * write-back call carries. @default 64 MiB
+   */
+  maxResultBytes?: number;
   /** Log lines kept per job (`currentJob().log()`), the newest. @default 1_000 */
   maxLogLines?: number;
   /** Where warnings go (a broken task module, lost leases, Redis unreachable). @default console */
@@ -47,6 +58,7 @@ export const COMMON_KEYS = [
   ...EXECUTOR_OPTION_KEYS,
   "retention",
   "maxPayloadBytes",
+  "maxResultBytes",
   "maxLogLines",
   "logger",
 ] as const;
@@ -58,6 +70,7 @@ export interface ParsedCommonOptions {
   threads: number;
   retention: { maxAgeMs: number; maxCount: number };
   maxPayloadBytes: number;
+  maxResultBytes: number;
   maxLogLines: number;
   logger: QueueLogger;
 }
@@ -90,6 +103,10 @@ export function parseCommonOptions(o: Record<string, unknown>): ParsedCommonOpti
       o.maxPayloadBytes === undefined
         ? 16 * 1024 * 1024
         : integerOption("maxPayloadBytes", o.maxPayloadBytes, ...LIMITS.maxPayloadBytes),
+    maxResultBytes:
+      o.maxResultBytes === undefined
+        ? 64 * 1024 * 1024
+        : integerOption("maxResultBytes", o.maxResultBytes, ...LIMITS.maxResultBytes),
     maxLogLines:
       o.maxLogLines === undefined
         ? 1_000

@@ -7,16 +7,16 @@ import type { TaskDefinition } from "../task-definition.js";
 import { type AttemptTrace, attemptSpan } from "../tracing.js";
 import { endingOf, spanEnd, unknownTaskEnding } from "./outcome.js";
 import { PaceMeter } from "./pace-meter.js";
-import type { ClaimedJob, Ending, JobStore, RunnerPort } from "./store.js";
-import { WriteBack } from "./write-back.js";
+import type { ClaimedJob, Ending, JobStore, Refusal, RunnerPort } from "./store.js";
+import { refusalText, WriteBack } from "./write-back.js";
 
 /** One claimed job while this runner holds it. */
 interface Held {
   readonly job: ClaimedJob;
   state: "waiting" | "running" | "ending";
   run: Attempt | undefined;
-  /** The claim was taken over: whatever this attempt answers is dropped. */
-  lost: boolean;
+  /** The claim was lost (why): whatever this attempt answers is dropped. */
+  lost: Refusal | undefined;
   /** Handed back at close: its outcome is dropped. */
   handedBack: boolean;
   /** The attempt's span (OpenTelemetry; a no-op without an SDK). */
@@ -104,12 +104,14 @@ export class Runner implements RunnerPort {
     if (notStarted.length > 0) void this.#handBack(notStarted);
   }
 
-  lost(jobId: string): void {
+  lost(jobId: string, why: Refusal = "taken"): void {
     const h = this.#held.get(jobId);
     if (h === undefined || h.lost || h.state === "ending") return;
-    h.lost = true;
+    h.lost = why;
     this.#log.warn(
-      `rapidai: lost the lease of job ${jobId} (attempt ${h.job.attempt}): it expired and the job may run elsewhere; stopping it here`,
+      why === "taken"
+        ? `rapidai: lost the lease of job ${jobId} (attempt ${h.job.attempt}): it expired and the job may run elsewhere; stopping it here`
+        : `rapidai: job ${jobId} (attempt ${h.job.attempt}) is stopped here: ${refusalText(why)}`,
     );
     if (h.state === "waiting") {
       this.#unwait(h);
@@ -187,7 +189,7 @@ export class Runner implements RunnerPort {
       job,
       state: "waiting",
       run: undefined,
-      lost: false,
+      lost: undefined,
       handedBack: false,
       span: undefined,
     };
@@ -272,7 +274,7 @@ export class Runner implements RunnerPort {
       this.#held.delete(h.job.id);
       if (h.lost && outcome.kind !== "cancelled") {
         this.#log.warn(
-          `rapidai: the answer of job ${h.job.id} (attempt ${h.job.attempt}) was dropped: its claim had been taken over`,
+          `rapidai: the answer of job ${h.job.id} (attempt ${h.job.attempt}) was dropped: ${refusalText(h.lost)}`,
         );
       }
     } else {
@@ -295,13 +297,14 @@ export class Runner implements RunnerPort {
     this.#writes.add(ending);
   }
 
-  #written(endings: readonly Ending[], applied: readonly boolean[]): void {
+  #written(endings: readonly Ending[], applied: readonly (boolean | Refusal)[]): void {
     for (let i = 0; i < endings.length; i++) {
       const e = endings[i]!;
       this.#held.delete(e.job.id);
-      if (applied[i] !== true) {
+      const a = applied[i]!;
+      if (a !== true) {
         this.#log.warn(
-          `rapidai: the end of job ${e.job.id} (attempt ${e.job.attempt}) was refused: the job was taken over or deleted meanwhile`,
+          `rapidai: the end of job ${e.job.id} (attempt ${e.job.attempt}) was refused: ${refusalText(a)}`,
         );
       }
     }

@@ -7,6 +7,7 @@ import type { JobStatus } from "../job-status.js";
 import type { CleanOptions } from "../operation-options.js";
 import type { TaskDefinition } from "../task-definition.js";
 import type { TraceCarrier } from "../tracing.js";
+import type { WorkerInfo } from "../worker-info.js";
 import type { Pace } from "./pace-meter.js";
 import type { ScheduleStore } from "./schedule-store.js";
 
@@ -93,14 +94,20 @@ export interface JobStore {
   getLogs(jobId: string): Promise<string[] | undefined>;
   /** Appends log lines of running jobs (fenced by their claim). */
   appendLogs(entries: LogEntry[]): void;
+  /**
+   * The processes that run this queue's jobs now (Redis: every process
+   * sharing the prefix, from the records they renew; memory: this one,
+   * while its runner runs).
+   */
+  listWorkers(): Promise<WorkerInfo[]>;
 
   // ---- the worker side ----
   /** Takes up to `n` runnable jobs: each is now running, with its attempt counted. */
   claim(n: number): ClaimedJob[] | Promise<ClaimedJob[]>;
   /**
    * Writes how attempts ended; resolves with, per ending, whether it was
-   * applied (false: the job was taken over or deleted meanwhile; undefined:
-   * not written, try again).
+   * applied (true), refused (false, or why: see {@link Refusal}), or not
+   * written (undefined: try again).
    */
   settle(endings: readonly Ending[]): SettleReply | Promise<SettleReply>;
   /** Progress of running jobs (advisory: a lost update is not retried). */
@@ -115,7 +122,15 @@ export interface JobStore {
   close(): Promise<void>;
 }
 
-export type SettleReply = (boolean | undefined)[];
+export type SettleReply = (boolean | Refusal | undefined)[];
+
+/**
+ * Why a store refused an ending or a lease renewal: another attempt holds
+ * the job (`taken`, what `false` means too), the job no longer exists
+ * (`gone`: removed, or Redis restarted without its data), or its record is
+ * not a job's any more (`corrupt`: a Redis key of another type).
+ */
+export type Refusal = "taken" | "gone" | "corrupt";
 
 /** Arguments as a store keeps them and a worker thread decodes them. */
 export interface StoredArgs {
@@ -162,6 +177,8 @@ export interface ClaimedJob {
   readonly moved?: MovedArgs | undefined;
   /** The trace context its enqueue stored. */
   readonly trace?: TraceCarrier | undefined;
+  /** The store's own handle of the job (memory: its record), opaque to the engine. */
+  readonly ref?: unknown;
   /** The claim's fencing token (Redis: worker id and attempt). */
   readonly token: string;
 }
@@ -196,8 +213,8 @@ export interface RunnerPort {
   wake(): void;
   /** A running job was cancelled (here or by another process): stop it here if held. */
   cancel(jobId: string): void;
-  /** The claim on a job was taken over: drop whatever its attempt answers. */
-  lost(jobId: string): void;
+  /** The claim on a job was lost (taken over by default): drop whatever its attempt answers. */
+  lost(jobId: string, why?: Refusal): void;
   /** The jobs this runner holds, for lease renewal. */
   held(): Iterable<ClaimedJob>;
   /** The queue was paused: give back the jobs claimed ahead that have not started. */

@@ -1,10 +1,22 @@
-import type { Ending, JobStore } from "./store.js";
+import type { Ending, JobStore, Refusal } from "./store.js";
 
 export interface WriteBackHooks {
   /** How long to hold endings to write more in one call (0: at once). */
   waitMs(pending: number): number;
-  /** Endings written: per ending whether the store applied it. */
-  written(endings: readonly Ending[], applied: readonly boolean[]): void;
+  /** Endings written: per ending whether the store applied it (true) or why not. */
+  written(endings: readonly Ending[], applied: readonly (boolean | Refusal)[]): void;
+}
+
+/** What a log line says happened to an attempt whose claim was refused or lost, by why. */
+export function refusalText(why: false | Refusal | undefined): string {
+  switch (why) {
+    case "gone":
+      return "the job no longer exists (deleted, or Redis restarted without its data)";
+    case "corrupt":
+      return "its key in Redis is not a job record any more (WRONGTYPE: something else wrote it); its lease was dropped";
+    default:
+      return "another attempt took the job over (its lease had expired)";
+  }
 }
 
 /** After a failed write, try again this much later, in ms. */
@@ -86,13 +98,13 @@ export class WriteBack {
       });
   }
 
-  #done(batch: readonly Ending[], applied: readonly (boolean | undefined)[]): void {
+  #done(batch: readonly Ending[], applied: readonly (boolean | Refusal | undefined)[]): void {
     // `undefined`: the store could not write that one (its part of the batch failed).
     const again = batch.filter((_, i) => applied[i] === undefined);
     const written = again.length === 0 ? batch : batch.filter((_, i) => applied[i] !== undefined);
     if (written.length > 0) {
       const flags = again.length === 0 ? applied : applied.filter((a) => a !== undefined);
-      this.#hooks.written(written, flags as boolean[]);
+      this.#hooks.written(written, flags as (boolean | Refusal)[]);
     }
     if (again.length > 0) this.#keep(again);
   }

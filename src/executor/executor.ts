@@ -38,6 +38,8 @@ export type { ExecutorOptions } from "./executor-options.js";
 export interface ExecutorHooks {
   /** Handles `task.enqueue()` called inside a job. */
   host: WorkerHost;
+  /** Largest encoded result a thread returns (with `encodeResult`), in bytes. @default no limit */
+  maxResultBytes?: number;
   /** `currentJob().progress(value)` arrived for a running attempt. */
   progress(jobId: string, value: unknown): void;
   /**
@@ -241,6 +243,7 @@ export class Executor {
       importTimeoutMs: o.importTimeoutMs,
       maxJobsPerThread: o.maxJobsPerThread,
       maxThreadHeapMb: o.maxThreadHeapMb,
+      maxResultBytes: this.#hooks.maxResultBytes ?? 0,
     };
     const { Piscina: Pool } = require("piscina") as typeof import("piscina");
     const pool = new Pool({

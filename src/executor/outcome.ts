@@ -10,6 +10,8 @@ const PERMANENT = new Set<string>([
   ErrorCode.TASK_MODULE_IMPORT,
   ErrorCode.PAYLOAD_CORRUPT,
   ErrorCode.UNRECOVERABLE,
+  // The same job makes the same result again.
+  ErrorCode.RESULT_TOO_LARGE,
 ]);
 
 /**

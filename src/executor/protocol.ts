@@ -177,6 +177,8 @@ export interface EngineWorkerData {
   maxJobsPerThread: number;
   /** Heap, in MiB, above which the thread retires after a job; 0 for no limit. */
   maxThreadHeapMb: number;
+  /** Largest encoded result (`RunRequest.encodeResult`), in bytes; 0 for no limit. */
+  maxResultBytes: number;
 }
 
 export function isWorkerError(value: unknown): value is WorkerErrorPayload {

@@ -34,6 +34,7 @@ export class InMemoryQueue extends EngineQueue {
             maxPayloadBytes: parsed.maxPayloadBytes,
             maxLogLines: parsed.maxLogLines,
             logger: parsed.logger,
+            threads: parsed.threads,
           },
           sink,
           timers,

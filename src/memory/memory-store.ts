@@ -1,3 +1,5 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import { assertPayloadSize, decodeThreadArgs, prepareThreadArgs } from "../codec.js";
 import type { Change, ChangeKind } from "../engine/changes.js";
 import {
@@ -28,6 +30,7 @@ import type { JobStatus } from "../job-status.js";
 import { assertTransition } from "../state-machine.js";
 import type { TimerQueue } from "../timer-queue.js";
 import type { TraceCarrier } from "../tracing.js";
+import { thisProcess, type WorkerInfo } from "../worker-info.js";
 import { DelayedJobs } from "./delayed-jobs.js";
 import { DependencyGraph } from "./dependency-graph.js";
 import { JobTable } from "./job-table.js";
@@ -43,9 +46,13 @@ export interface MemoryStoreOptions {
   /** Log lines kept per job (the newest). */
   maxLogLines: number;
   logger: { warn(message: string): void };
+  /** Worker threads the pool grows to, for listWorkers(). @default 0 */
+  threads?: number;
 }
 
 const NONE: ClaimedJob[] = [];
+/** A change with no facts beyond the fixed ones. */
+const NO_FACTS: Partial<Change> = Object.freeze({});
 
 /**
  * The in-memory store: jobs in this process's memory, claimed and settled
@@ -75,6 +82,8 @@ export class MemoryStore implements JobStore {
   readonly schedules = new ScheduleTable();
   #runner: RunnerPort | undefined;
   #paused = false;
+  readonly #workerId = `${hostname()}:${process.pid}:${randomBytes(4).toString("hex")}`;
+  #startedAt = 0;
 
   constructor(options: MemoryStoreOptions, sink: ChangeSink, timers: TimerQueue) {
     this.#o = options;
@@ -171,6 +180,7 @@ export class MemoryStore implements JobStore {
 
   /** Every dependency must exist (here or earlier in the same batch), or nothing is stored. */
   #checkDependencies(jobs: NewJob[]): void {
+    if (!jobs.some((n) => n.dependsOn !== undefined)) return;
     const batch = new Set<string>();
     for (const n of jobs) {
       for (const d of n.dependsOn ?? []) {
@@ -209,7 +219,7 @@ export class MemoryStore implements JobStore {
     if (job.status !== "pending") return "none";
     this.#delayed.release(job);
     this.#graph.forget(job.id);
-    this.#finish(job, "cancelled", "cancelled", {});
+    this.#finish(job, "cancelled", "cancelled", NO_FACTS);
     return "cancelled";
   }
 
@@ -225,7 +235,7 @@ export class MemoryStore implements JobStore {
     job.value = undefined;
     job.completedAt = -1;
     job.endedPending = false;
-    this.#move(job, "pending", "retried", {}, from);
+    this.#move(job, "pending", "retried", NO_FACTS, from);
     this.#ready.push(job, job.priority);
     this.#runner?.wake();
     return true;
@@ -256,6 +266,7 @@ export class MemoryStore implements JobStore {
     this.#delayed.release(job);
     this.#graph.forget(job.id);
     this.#table.delete(job);
+    job.removed = true;
     return true;
   }
 
@@ -284,6 +295,15 @@ export class MemoryStore implements JobStore {
 
   attach(runner: RunnerPort): void {
     this.#runner = runner;
+    this.#startedAt = Date.now();
+  }
+
+  /** Only this process runs an in-memory queue's jobs: itself while its runner runs. */
+  async listWorkers(): Promise<WorkerInfo[]> {
+    const runner = this.#runner;
+    if (runner === undefined) return [];
+    const queue = { backend: "memory" as const, prefix: undefined, threads: this.#o.threads ?? 0 };
+    return [thisProcess(this.#workerId, queue, this.#startedAt, [...runner.held()].length)];
   }
 
   async detach(): Promise<void> {
@@ -301,12 +321,13 @@ export class MemoryStore implements JobStore {
     const now = Date.now();
     while (out.length < n && this.#ready.size > 0) {
       const job = this.#ready.shift()!;
-      if (job.status !== "pending" || job.delayed || this.#table.get(job.id) !== job) continue;
+      // Stale entries: a job that ran, waits again, or was removed meanwhile.
+      if (job.status !== "pending" || job.delayed || job.removed) continue;
       if (!this.#limits.admit(job, now)) continue;
       this.#limits.started(job.def, now);
       job.attempts++;
       job.startedAt = this.#table.clock();
-      this.#move(job, "running", "started", {});
+      this.#move(job, "running", "started", NO_FACTS);
       out.push({
         id: job.id,
         task: job.def.name,
@@ -319,6 +340,7 @@ export class MemoryStore implements JobStore {
         args: job.args,
         ...this.#argsOf(job),
         token: "",
+        ref: job,
       });
     }
     return out;
@@ -341,7 +363,7 @@ export class MemoryStore implements JobStore {
           this.#finish(job, "failed", "failed", errorFacts(e.error, e.durationMs));
           break;
         case "cancelled":
-          this.#finish(job, "cancelled", "cancelled", {});
+          this.#finish(job, "cancelled", "cancelled", NO_FACTS);
           break;
         case "retry":
           job.value = e.error;
@@ -391,7 +413,8 @@ export class MemoryStore implements JobStore {
 
   /** The job of this claim, while the claim still holds (running, same attempt). */
   #current(claimed: ClaimedJob): MemoryJob | undefined {
-    const job = this.#table.get(claimed.id);
+    // The claim holds its job (a running job is never deleted): no lookup by id.
+    const job = claimed.ref as MemoryJob | undefined;
     return job !== undefined && job.status === "running" && job.attempts === claimed.attempt
       ? job
       : undefined;
@@ -399,7 +422,7 @@ export class MemoryStore implements JobStore {
 
   #requeue(job: MemoryJob): void {
     job.attempts--;
-    this.#move(job, "pending", "requeued", {});
+    this.#move(job, "pending", "requeued", NO_FACTS);
     this.#ready.push(job, job.priority);
   }
 
@@ -449,8 +472,16 @@ export class MemoryStore implements JobStore {
   }
 
   #report(kind: ChangeKind, job: MemoryJob, from: JobStatus | null, facts: Partial<Change>): void {
-    this.#sink.change({
-      ...facts,
+    // Nobody listens or waits: no change object to build (most no-op jobs).
+    if (this.#sink.quiet()) {
+      if (kind !== "enqueued" && kind !== "started" && kind !== "retrying" && kind !== "retried")
+        this.#sink.ended();
+      return;
+    }
+    // One shape for every change, the optional facts added after: an
+    // object spread first makes V8 build each change property by property
+    // (a quarter of the main thread's time per no-op job, measured).
+    const change: Change = {
       kind,
       jobId: job.id,
       task: job.def.name,
@@ -458,7 +489,8 @@ export class MemoryStore implements JobStore {
       to: job.status,
       attempts: job.attempts,
       at: Date.now(),
-    });
+    };
+    this.#sink.change(facts === NO_FACTS ? change : Object.assign(change, facts));
   }
 }
 

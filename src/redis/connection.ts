@@ -1,19 +1,46 @@
 import { createRequire } from "node:module";
 import type { ConnectionOptions } from "node:tls";
-import type { Redis, RedisOptions } from "ioredis";
+import type { Cluster, ClusterOptions, Redis, RedisOptions, SentinelAddress } from "ioredis";
 
 // ioredis loads at the first connection, not at import: every worker thread
 // imports this package (through the task modules it runs), and a thread
 // never talks to Redis, so it should not pay ~40 ms to load a client.
 const require = createRequire(import.meta.url);
-let RedisClient: typeof Redis | undefined;
+let ioredis: typeof import("ioredis") | undefined;
 
 import { ErrorCode, JobError, jobError } from "../errors.js";
+import { deploymentError } from "./redis-errors.js";
+
+/** A client of any deployment: one server, a Sentinel-watched master, or a Redis Cluster. */
+export type RedisClient = Redis | Cluster;
+
+/**
+ * One Redis node or Sentinel: `{ host, port }`.
+ *
+ * @example
+ * ```ts
+ * const queue = new RedisQueue({ cluster: [{ host: "10.0.0.1", port: 7000 }], prefix: "{orders}:" });
+ * ```
+ */
+export interface RedisNode {
+  host: string;
+  /** @default 6379 (26379 for a Sentinel) */
+  port?: number;
+}
 
 /** How to reach Redis, as validated from the queue's options. */
 export interface ConnectionSettings {
-  /** `redis://[user:password@]host[:port][/db]` or `rediss://…` for TLS. */
+  /**
+   * `redis://[user:password@]host[:port][/db]` or `rediss://…` for TLS. With
+   * `cluster` or `sentinels` only its user, password, database and TLS apply.
+   */
   url: string;
+  /** Seed nodes of a Redis Cluster (any few; the client learns the rest). */
+  cluster?: RedisNode[] | undefined;
+  /** Sentinels that watch the master named `name`. */
+  sentinels?: RedisNode[] | undefined;
+  /** The master's name in the Sentinels' configuration. */
+  name?: string | undefined;
   /** Extra TLS options (a private CA, a client certificate) for `rediss://`. */
   tls: ConnectionOptions | undefined;
   connectTimeoutMs: number;
@@ -53,6 +80,15 @@ export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:@/]*):([^@/]*)@/, "//$1:***@");
 }
 
+/** What the settings connect to, for messages: the URL (password hidden), the cluster or the Sentinel master. */
+export function describeTarget(settings: ConnectionSettings): string {
+  const list = (nodes: RedisNode[]) => nodes.map((n) => `${n.host}:${n.port ?? ""}`).join(",");
+  if (settings.cluster !== undefined) return `the Redis Cluster ${list(settings.cluster)}`;
+  if (settings.sentinels !== undefined)
+    return `the Redis master "${settings.name}" (Sentinels ${list(settings.sentinels)})`;
+  return `Redis at ${redactUrl(settings.url)}`;
+}
+
 /**
  * The ioredis options for one connection. `rediss:` turns on TLS (with the
  * server name checked against the URL's host); user and password come from
@@ -82,10 +118,84 @@ export function connectionOptions(settings: ConnectionSettings, name: string): R
   return options;
 }
 
-/** A lazily connecting client; call {@link ensureConnected} before use. */
-export function createClient(settings: ConnectionSettings, name: string): Redis {
-  RedisClient ??= (require("ioredis") as typeof import("ioredis")).Redis;
-  const client = new RedisClient(connectionOptions(settings, name));
+/**
+ * Sentinel: ioredis asks the Sentinels for the master, checks with `INFO`
+ * that the node it reached is a master (a restarted old master that
+ * Sentinel has not demoted yet answers as a master but is not the one the
+ * Sentinels name, so it is never asked), and drops the connection on
+ * `+switch-master` (failoverDetector) and on a `READONLY` reply, asking the
+ * Sentinels again each time.
+ */
+function sentinelOptions(settings: ConnectionSettings, name: string): RedisOptions {
+  const { host: _h, port: _p, ...base } = connectionOptions(settings, name);
+  return {
+    ...base,
+    sentinels: settings.sentinels!.map(
+      (n): Partial<SentinelAddress> => ({ host: n.host, port: n.port ?? 26379 }),
+    ),
+    name: settings.name!,
+    role: "master",
+    failoverDetector: true,
+    sentinelRetryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 1000),
+    reconnectOnError: (error) => /^READONLY/.test(error.message),
+  };
+}
+
+/**
+ * Cluster: ioredis's Cluster client routes each command (and each script,
+ * by its first key) to the master of the key's slot, follows `MOVED` and
+ * `ASK`, and refreshes the slot map after a failover. Reads go to masters
+ * too: a replica may lag, and job state must be read where it is written.
+ */
+function clusterOptions(
+  settings: ConnectionSettings,
+  name: string,
+  sharded: boolean,
+): ClusterOptions {
+  const {
+    host: _h,
+    port: _p,
+    db: _d,
+    retryStrategy: _r,
+    ...node
+  } = connectionOptions(settings, name);
+  return {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    enableAutoPipelining: true,
+    scaleReads: "master",
+    shardedSubscribers: sharded,
+    slotsRefreshTimeout: settings.commandTimeoutMs,
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    // Reconnect for ever, like a single connection does.
+    clusterRetryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    redisOptions: node,
+  };
+}
+
+/**
+ * A lazily connecting client; call {@link ensureConnected} before use.
+ * `subscriber`: the client will subscribe (in a cluster, to sharded channels).
+ */
+export function createClient(
+  settings: ConnectionSettings,
+  name: string,
+  subscriber = false,
+): RedisClient {
+  ioredis ??= require("ioredis") as typeof import("ioredis");
+  const client: RedisClient =
+    settings.cluster !== undefined
+      ? new ioredis.Cluster(
+          settings.cluster.map((n) => ({ host: n.host, port: n.port ?? 6379 })),
+          clusterOptions(settings, name, subscriber),
+        )
+      : new ioredis.Redis(
+          settings.sentinels !== undefined
+            ? sentinelOptions(settings, name)
+            : connectionOptions(settings, name),
+        );
   // Errors surface through the calls that fail; the client's own event would
   // otherwise be an unhandled 'error' and end the process.
   client.on("error", () => {});
@@ -98,7 +208,7 @@ export function createClient(settings: ConnectionSettings, name: string): Redis 
  * refused). Reconnection keeps going in the background.
  */
 export async function ensureConnected(
-  client: Redis,
+  client: RedisClient,
   settings: ConnectionSettings,
   timeoutMs: number,
 ): Promise<void> {
@@ -141,35 +251,93 @@ export async function ensureConnected(
   try {
     await Promise.race([ready, timeout]);
   } catch (error) {
-    throw unavailable(settings, error);
+    throw backendError(settings, error);
   } finally {
     clearTimeout(timer);
   }
 }
 
-const readiness = new WeakMap<Redis, Promise<void>>();
+const readiness = new WeakMap<RedisClient, Promise<void>>();
 
-/** Maps a connection-level failure to `ERR_BACKEND_UNAVAILABLE`; other errors pass through. */
-export function unavailable(settings: ConnectionSettings, error: unknown): JobError {
+/**
+ * The coded error of a Redis failure, by what Redis said: the replies that
+ * say what is wrong with the deployment (`MOVED`, `CROSSSLOT`, `READONLY`,
+ * `NOPERM`: their own codes, the message naming the fix), out of memory
+ * (`ERR_BACKEND_FULL`), credentials refused (`ERR_BACKEND_AUTH`), a key of
+ * the wrong type (`ERR_BACKEND_CORRUPT`), and anything else, which means it
+ * could not be reached or answer (`ERR_BACKEND_UNAVAILABLE`). A JobError
+ * passes through.
+ */
+export function backendError(settings: ConnectionSettings, error: unknown): JobError {
   if (error instanceof JobError) return error;
   const message = (error as Error)?.message ?? String(error);
-  return jobError(
-    ErrorCode.BACKEND_UNAVAILABLE,
-    `Redis at ${redactUrl(settings.url)} is unavailable: ${message}`,
-    error,
-  );
+  const at = describeTarget(settings);
+  const deployment = deploymentError(at, settings.cluster !== undefined, error);
+  if (deployment !== undefined) return deployment;
+  switch (redisErrorCode(error)) {
+    case ErrorCode.BACKEND_FULL:
+      return jobError(
+        ErrorCode.BACKEND_FULL,
+        `${at} is out of memory (maxmemory reached): it refuses writes until it has room (${message})`,
+        error,
+      );
+    case ErrorCode.BACKEND_AUTH:
+      return jobError(ErrorCode.BACKEND_AUTH, `${at} refused the credentials: ${message}`, error);
+    case ErrorCode.BACKEND_CORRUPT:
+      return jobError(
+        ErrorCode.BACKEND_CORRUPT,
+        `${at} holds a key of the wrong type for this queue (written by something else?): ${message}`,
+        error,
+      );
+    default:
+      return jobError(ErrorCode.BACKEND_UNAVAILABLE, `${at} is unavailable: ${message}`, error);
+  }
+}
+
+/**
+ * The code of a Redis reply that is not about reaching Redis: out of
+ * memory, refused credentials or permissions, wrong type. Undefined for
+ * anything else (unreachable, or not a Redis error at all).
+ */
+export function redisErrorCode(
+  error: unknown,
+):
+  | typeof ErrorCode.BACKEND_FULL
+  | typeof ErrorCode.BACKEND_AUTH
+  | typeof ErrorCode.BACKEND_CORRUPT
+  | undefined {
+  if (error instanceof JobError) {
+    const c = error.code;
+    return c === ErrorCode.BACKEND_FULL ||
+      c === ErrorCode.BACKEND_AUTH ||
+      c === ErrorCode.BACKEND_CORRUPT
+      ? c
+      : undefined;
+  }
+  const message = (error as Error | undefined)?.message ?? "";
+  if (/\bOOM command not allowed/.test(message)) return ErrorCode.BACKEND_FULL;
+  if (isCredentialsRefusal(error)) return ErrorCode.BACKEND_AUTH;
+  if (/\bWRONGTYPE\b/.test(message)) return ErrorCode.BACKEND_CORRUPT;
+  return undefined;
+}
+
+/** True when Redis refused to log in: waiting or reconnecting cannot help. */
+export function isCredentialsRefusal(error: unknown): boolean {
+  const message = (error as Error | undefined)?.message ?? String(error);
+  return /\b(WRONGPASS|NOAUTH)\b|invalid password|invalid username-password/i.test(message);
 }
 
 /** True for errors that mean "Redis could not be reached", not "the command was wrong". */
 export function isConnectionError(error: unknown): boolean {
   const e = error as { message?: string; code?: string; name?: string } | undefined;
   if (e === undefined || e === null) return false;
-  if (e instanceof JobError) return e.code === ErrorCode.BACKEND_UNAVAILABLE;
+  if (e instanceof JobError)
+    return e.code === ErrorCode.BACKEND_UNAVAILABLE || e.code === ErrorCode.REDIS_READONLY;
   if (e.name === "ReplyError")
     return /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY)/.test(e.message ?? "");
-  if (e.name === "MaxRetriesPerRequestError") return true;
+  if (e.name === "MaxRetriesPerRequestError" || e.name === "ClusterAllFailedError") return true;
   if (typeof e.code === "string" && /^E[A-Z]+$/.test(e.code)) return true;
-  return /Connection is closed|Stream isn't writeable|Command timed out|connect|socket|closed/i.test(
+  return /Connection is closed|Stream isn't writeable|Command timed out|connect|socket|closed|refresh slots|Failed to refresh/i.test(
     e.message ?? "",
   );
 }

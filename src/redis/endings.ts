@@ -1,23 +1,33 @@
 import { encodeMsgpack } from "../codec.js";
-import type { ClaimedJob, Ending, SettleReply } from "../engine/store.js";
+import type { ClaimedJob, Ending, Refusal, SettleReply } from "../engine/store.js";
 import { errorMessage } from "../errors.js";
-import { packCompletions } from "./packed.js";
+import { type CompletionRecord, packCompletions } from "./packed.js";
 import type { QueueKeys } from "./queue-keys.js";
 import type { ScriptRunner } from "./scripts.js";
 
 type Completed = Extract<Ending, { kind: "completed" }>;
 
+/** What the ending scripts answer per job: 1 applied, else why not (see complete-4.lua). */
+const VERDICTS: readonly (true | Refusal)[] = ["taken", true, "gone", "corrupt"];
+
+/** Longest error message stored, in characters: the rest would only make the call heavy. */
+const MAX_ERROR_CHARS = 64 * 1024;
+
 /**
- * Writes attempts' endings: the completed ones in one complete call, the
+ * Writes attempts' endings: the completed ones in complete calls, the
  * failed, retried and cancelled ones in one fail call, the requeued ones in
- * one hand-back call, all three at once. Resolves with, per ending, whether
- * it was applied (false: the lease was taken over), or undefined where its
- * call failed, so only those are tried again.
+ * one hand-back call, all at once. Completions go in calls of at most
+ * `maxCallBytes` of results (one larger result alone), so a batch of
+ * results each under the limit never makes one argument Redis refuses
+ * (`proto-max-bulk-len`). Resolves with, per ending, whether it was applied
+ * (or why not), or undefined where its call failed, so only those are tried
+ * again.
  */
 export async function writeEndings(
   scripts: ScriptRunner,
   k: QueueKeys,
   endings: readonly Ending[],
+  maxCallBytes: number,
 ): Promise<SettleReply> {
   const completes: number[] = [];
   const fails: number[] = [];
@@ -28,23 +38,29 @@ export async function writeEndings(
     else fails.push(i);
   });
   const calls: [number[], Promise<unknown>][] = [];
-  if (completes.length > 0) {
-    const packed = packCompletions(
-      completes.map((i) => {
-        const e = endings[i] as Completed;
-        return {
-          id: e.job.id,
-          token: e.job.token,
-          result: resultString(e.result),
-          durationMs: e.durationMs,
-        };
-      }),
-    );
+  let chunk: number[] = [];
+  let rows: CompletionRecord[] = [];
+  let bytes = 0;
+  const sendCompletions = () => {
+    if (chunk.length === 0) return;
+    const packed = packCompletions(rows);
     calls.push([
-      completes,
+      chunk,
       scripts.run("complete", [k.completed, k.cancelled, k.leases, k.done], [packed]),
     ]);
+    chunk = [];
+    rows = [];
+    bytes = 0;
+  };
+  for (const i of completes) {
+    const e = endings[i] as Completed;
+    const result = resultString(e.result);
+    if (bytes > 0 && bytes + result.length > maxCallBytes) sendCompletions();
+    chunk.push(i);
+    rows.push({ id: e.job.id, token: e.job.token, result, durationMs: e.durationMs });
+    bytes += result.length;
   }
+  sendCompletions();
   if (fails.length > 0) {
     const args: (string | number)[] = [fails.length];
     for (const i of fails) args.push(...failArgs(endings[i]!));
@@ -71,7 +87,7 @@ export async function writeEndings(
     }
     const applied = r.value as number[];
     indexes.forEach((i, j) => {
-      out[i] = applied[j] === 1;
+      out[i] = VERDICTS[applied[j]!] ?? "taken";
     });
   });
   if (firstError !== undefined && out.every((a) => a === undefined)) throw firstError;
@@ -105,7 +121,7 @@ function failArgs(e: Ending): (string | number)[] {
         id,
         token,
         e.kind === "failed" ? "f" : "r",
-        errorMessage(e.error),
+        storedMessage(e.error),
         e.error.code ?? "",
         e.kind === "failed" ? 0 : e.delayMs,
         duration(e.durationMs),
@@ -116,6 +132,12 @@ function failArgs(e: Ending): (string | number)[] {
     default:
       throw new Error(`not an ending of the fail script: ${e.kind}`);
   }
+}
+
+/** The error's one-line message, cut to a size worth storing. */
+function storedMessage(error: Parameters<typeof errorMessage>[0]): string {
+  const text = errorMessage(error);
+  return text.length <= MAX_ERROR_CHARS ? text : `${text.slice(0, MAX_ERROR_CHARS)}… (cut)`;
 }
 
 /**

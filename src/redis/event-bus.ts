@@ -1,5 +1,9 @@
-import type { Redis } from "ioredis";
-import { type ConnectionSettings, createClient, ensureConnected } from "./connection.js";
+import {
+  type ConnectionSettings,
+  createClient,
+  ensureConnected,
+  type RedisClient,
+} from "./connection.js";
 
 type Handler = (message: Buffer) => void;
 
@@ -8,12 +12,14 @@ type Handler = (message: Buffer) => void;
  * subscribed on demand (job events only once someone listens or waits;
  * worker control only while the queue runs jobs). ioredis subscribes again
  * after a reconnect; `onReconnect` lets the owner catch up on what it may
- * have missed meanwhile.
+ * have missed meanwhile. On a Redis Cluster the channels are sharded ones
+ * (SSUBSCRIBE, on the shard that owns the queue's slot; ioredis moves the
+ * subscription when a failover moves the slot).
  */
 export class EventBus {
   readonly #settings: ConnectionSettings;
   readonly #name: string;
-  #client: Redis | undefined;
+  #client: RedisClient | undefined;
   #handlers = new Map<string, Handler>();
   #subscribing = new Map<string, Promise<void>>();
   #reconnectHooks: (() => void)[] = [];
@@ -22,6 +28,11 @@ export class EventBus {
   constructor(settings: ConnectionSettings, name: string) {
     this.#settings = settings;
     this.#name = name;
+  }
+
+  /** On a cluster, channels are sharded (SSUBSCRIBE): the scripts SPUBLISH to the queue's shard. */
+  get #sharded(): boolean {
+    return this.#settings.cluster !== undefined;
   }
 
   /** Calls `fn` each time the subscriber connection is ready again after a drop. */
@@ -48,7 +59,8 @@ export class EventBus {
     const client = this.#connection();
     const p = (async () => {
       await ensureConnected(client, this.#settings, timeoutMs);
-      await client.subscribe(channel);
+      if (this.#sharded) await client.ssubscribe(channel);
+      else await client.subscribe(channel);
     })();
     this.#subscribing.set(channel, p);
     p.then(
@@ -71,12 +83,13 @@ export class EventBus {
     else client.disconnect();
   }
 
-  #connection(): Redis {
+  #connection(): RedisClient {
     if (this.#client !== undefined) return this.#client;
-    const client = createClient(this.#settings, this.#name);
-    client.on("messageBuffer", (channel: Buffer, message: Buffer) => {
+    const client = createClient(this.#settings, this.#name, true);
+    const deliver = (channel: Buffer, message: Buffer) => {
       this.#handlers.get(channel.toString())?.(message);
-    });
+    };
+    client.on(this.#sharded ? "smessageBuffer" : "messageBuffer", deliver);
     client.on("ready", () => {
       if (this.#everReady) for (const fn of this.#reconnectHooks) fn();
       this.#everReady = true;

@@ -1,9 +1,8 @@
-import type { Redis } from "ioredis";
 import { decodeMsgpack } from "../codec.js";
 import type { Change, ChangeKind } from "../engine/changes.js";
 import type { ChangeSink } from "../engine/engine-queue.js";
 import type { JobStatus } from "../job-status.js";
-import { type ConnectionSettings, ensureConnected } from "./connection.js";
+import { type ConnectionSettings, ensureConnected, type RedisClient } from "./connection.js";
 import type { EventBus } from "./event-bus.js";
 import { type EventRecord, parseEventMessage } from "./event-codec.js";
 import type { QueueKeys } from "./queue-keys.js";
@@ -48,7 +47,7 @@ const LISTENERS_TTL_MS = 60_000;
 export class EventRelay {
   readonly #keys: QueueKeys;
   readonly #connection: ConnectionSettings;
-  readonly #client: () => Redis;
+  readonly #client: () => RedisClient;
   readonly #bus: () => EventBus;
   readonly #sink: ChangeSink;
   /** Kinds of records this process keeps wanted in Redis. */
@@ -60,7 +59,7 @@ export class EventRelay {
   constructor(
     keys: QueueKeys,
     connection: ConnectionSettings,
-    client: () => Redis,
+    client: () => RedisClient,
     bus: () => EventBus,
     sink: ChangeSink,
   ) {

@@ -2,7 +2,8 @@
  * The leases one worker process holds, renewed together: one timer for the
  * whole process, one script call per renewal (chunked for very many jobs),
  * whatever the number of jobs. A renewal also reports leases that were lost
- * (the job was taken over) and cancels that were asked, so a worker that
+ * (the job was taken over, deleted, or its key overwritten with another
+ * type) and cancels that were asked, so a worker that
  * missed a control message still learns of them.
  */
 export interface LeaseHolder {
@@ -10,12 +11,15 @@ export interface LeaseHolder {
   readonly token: string;
 }
 
+/** What a renewal says of one lease: lost (and why: see `Refusal`), or a cancel was asked. */
+export type LeaseVerdict = "lost" | "gone" | "corrupt" | "cancel";
+
 export interface LeaseKeeperHooks<T extends LeaseHolder> {
   /** The jobs whose leases to renew now. */
   held(): Iterable<T>;
   /** Runs the renew script for one chunk of [id, token] pairs; resolves with [id, verdict] pairs. */
-  renew(pairs: [string, string][]): Promise<[string, "lost" | "cancel"][]>;
-  lost(id: string): void;
+  renew(pairs: [string, string][]): Promise<[string, LeaseVerdict][]>;
+  lost(id: string, why: "taken" | "gone" | "corrupt"): void;
   cancel(id: string): void;
   failed(error: unknown): void;
 }
@@ -55,8 +59,8 @@ export class LeaseKeeper<T extends LeaseHolder> {
       for (let i = 0; i < pairs.length; i += CHUNK) {
         const verdicts = await this.#hooks.renew(pairs.slice(i, i + CHUNK));
         for (const [id, verdict] of verdicts) {
-          if (verdict === "lost") this.#hooks.lost(id);
-          else this.#hooks.cancel(id);
+          if (verdict === "cancel") this.#hooks.cancel(id);
+          else this.#hooks.lost(id, verdict === "lost" ? "taken" : verdict);
         }
       }
     } catch (error) {

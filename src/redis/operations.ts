@@ -1,4 +1,3 @@
-import type { Redis } from "ioredis";
 import {
   type CleanOptions,
   parseCleanOptions,
@@ -7,6 +6,7 @@ import {
   type RateLimit,
 } from "../operation-options.js";
 import { validateJobId } from "../validate.js";
+import type { RedisClient } from "./connection.js";
 import type { QueueKeys } from "./queue-keys.js";
 import type { ScriptArg, ScriptRunner } from "./scripts.js";
 
@@ -31,10 +31,10 @@ export interface LogEntry {
  */
 export class RedisOperations {
   readonly #scripts: ScriptRunner;
-  readonly #client: Redis;
+  readonly #client: RedisClient;
   readonly #keys: QueueKeys;
 
-  constructor(scripts: ScriptRunner, client: Redis, keys: QueueKeys) {
+  constructor(scripts: ScriptRunner, client: RedisClient, keys: QueueKeys) {
     this.#scripts = scripts;
     this.#client = client;
     this.#keys = keys;

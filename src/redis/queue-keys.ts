@@ -63,6 +63,16 @@ export class QueueKeys {
     return `${this.prefix}listen:${kind}`;
   }
 
+  /** Worker processes of the queue: score = ms of their last heartbeat, member = worker id. */
+  get workers(): string {
+    return `${this.prefix}workers`;
+  }
+
+  /** The record of one worker process (a hash with a TTL, renewed while it runs). */
+  worker(id: string): string {
+    return `${this.prefix}worker:${id}`;
+  }
+
   /** The hash of one job. */
   job(id: string): string {
     return `${this.prefix}job:${id}`;

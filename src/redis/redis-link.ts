@@ -1,30 +1,37 @@
-import type { Redis } from "ioredis";
 import type { QueueLogger } from "../engine/queue-options.js";
 import { ErrorCode, type JobError, jobError } from "../errors.js";
 import {
+  backendError,
   type ConnectionSettings,
   createClient,
+  describeTarget,
   ensureConnected,
-  redactUrl,
-  unavailable,
+  isCredentialsRefusal,
+  type RedisClient,
 } from "./connection.js";
 import { EventBus } from "./event-bus.js";
 import { type ScriptArg, ScriptRunner } from "./scripts.js";
 
 /**
  * A queue's connections to Redis, opened at first use: one client for
- * commands and scripts, one for subscriptions. Every failure to reach Redis
- * becomes a coded `ERR_BACKEND_UNAVAILABLE` here.
+ * commands and scripts, one for subscriptions. Every Redis failure gets its
+ * code here (see {@link backendError}). Credentials Redis refuses are
+ * final: no reconnect can fix them, so the link closes its connections and
+ * fails every later call at once with `ERR_BACKEND_AUTH` (ioredis would
+ * otherwise try to log in again for ever).
  */
 export class RedisLink {
   readonly settings: ConnectionSettings;
   readonly #prefix: string;
   readonly #logger: QueueLogger;
-  #client: Redis | undefined;
+  #client: RedisClient | undefined;
   #scripts: ScriptRunner | undefined;
   #bus: EventBus | undefined;
   #policyChecked = false;
   #readyHooks: (() => void)[] = [];
+  #refusedHooks: ((error: JobError) => void)[] = [];
+  /** Set once Redis refused the credentials: every call fails with it. */
+  refused: JobError | undefined;
   closed = false;
 
   constructor(settings: ConnectionSettings, prefix: string, logger: QueueLogger) {
@@ -33,14 +40,17 @@ export class RedisLink {
     this.#logger = logger;
   }
 
-  get client(): Redis {
+  get client(): RedisClient {
     if (this.#client === undefined) {
       const client = createClient(this.settings, `rapidai:${this.#prefix}`);
       this.#client = client;
-      this.#scripts = new ScriptRunner(client, this.#prefix);
+      this.#scripts = new ScriptRunner(client, this.#prefix, this.settings.cluster !== undefined);
       client.on("ready", () => {
         void this.#checkEvictionPolicy();
         for (const hook of this.#readyHooks) hook();
+      });
+      client.on("error", (error: unknown) => {
+        if (isCredentialsRefusal(error)) this.#refuse(error);
       });
     }
     return this.#client;
@@ -61,14 +71,29 @@ export class RedisLink {
     this.#readyHooks.push(fn);
   }
 
-  /** Connected within the command timeout, or `ERR_BACKEND_UNAVAILABLE`. */
-  async ready(): Promise<Redis> {
+  /** Calls `fn` once if Redis refuses the credentials. */
+  onRefused(fn: (error: JobError) => void): void {
+    this.#refusedHooks.push(fn);
+  }
+
+  #refuse(error: unknown): void {
+    if (this.refused !== undefined) return;
+    this.refused = backendError(this.settings, error);
+    this.#client?.disconnect();
+    void this.#bus?.close();
+    for (const hook of this.#refusedHooks) hook(this.refused);
+  }
+
+  /** Connected within the command timeout, or the coded reason why not. */
+  async ready(): Promise<RedisClient> {
     const client = this.client;
-    if (this.closed && client.status === "end") throw closedError();
+    if (this.refused !== undefined) throw this.refused;
+    // Closed: whatever the connection's state (quitting, or ended), a call now is refused.
+    if (this.closed) throw closedError();
     try {
       await ensureConnected(client, this.settings, this.settings.commandTimeoutMs);
     } catch (error) {
-      throw this.unavailable(error);
+      throw this.coded(error);
     }
     return client;
   }
@@ -85,22 +110,24 @@ export class RedisLink {
     try {
       return await (buffers ? scripts.runBuffer(name, keys, args) : scripts.run(name, keys, args));
     } catch (error) {
-      throw this.unavailable(error);
+      throw this.coded(error);
     }
   }
 
   /** Runs a command once connected, its failure coded. */
-  async command<T>(fn: (client: Redis) => Promise<T>): Promise<T> {
+  async command<T>(fn: (client: RedisClient) => Promise<T>): Promise<T> {
     const client = await this.ready();
     try {
       return await fn(client);
     } catch (error) {
-      throw this.unavailable(error);
+      throw this.coded(error);
     }
   }
 
-  unavailable(error: unknown): JobError {
-    return unavailable(this.settings, error);
+  /** The coded error of a Redis failure (unavailable, full, refused, wrong type). */
+  coded(error: unknown): JobError {
+    if (this.refused !== undefined && isCredentialsRefusal(error)) return this.refused;
+    return backendError(this.settings, error);
   }
 
   async close(): Promise<void> {
@@ -131,7 +158,7 @@ export class RedisLink {
     }
     if (policy !== undefined && policy !== "noeviction") {
       this.#logger.warn(
-        `rapidai: Redis at ${redactUrl(this.settings.url)} has maxmemory-policy "${policy}": it may evict job keys and lose jobs. ` +
+        `rapidai: ${describeTarget(this.settings)} has maxmemory-policy "${policy}": it may evict job keys and lose jobs. ` +
           `Set maxmemory-policy to "noeviction".`,
       );
     }

@@ -9,8 +9,9 @@ import {
 } from "../engine/queue-options.js";
 import type { ExecutorOptions } from "../executor/executor.js";
 import { booleanOption, integerOption, objectOption, rejectUnknownKeys } from "../validate.js";
-import type { ConnectionSettings } from "./connection.js";
+import type { ConnectionSettings, RedisNode } from "./connection.js";
 import { validateRedisUrl } from "./connection.js";
+import { parseDeployment } from "./deployment-options.js";
 import { QueueKeys } from "./queue-keys.js";
 
 export type { QueueLogger };
@@ -65,6 +66,33 @@ export interface RedisQueueOptions extends CommonQueueOptions {
   commandTimeoutMs?: number;
   /** TLS options for `rediss://` URLs (a private CA, client certificates). */
   tls?: ConnectionOptions;
+  /**
+   * Seed nodes of a Redis Cluster, e.g. `[{ host: "10.0.0.1", port: 7000 }]`
+   * (a few suffice: the client learns the rest and follows failovers). The
+   * prefix must hold a `{hash tag}`. `url` then only gives the user,
+   * password and TLS.
+   */
+  cluster?: RedisNode[];
+  /**
+   * Sentinels that watch the master named `name`: the client asks them for
+   * the current master and follows failovers. `url` then only gives the
+   * user, password, database and TLS.
+   */
+  sentinels?: RedisNode[];
+  /** The master's name in the Sentinels' configuration (with `sentinels`), e.g. `"mymaster"`. */
+  name?: string;
+  /**
+   * `"master"`: an enqueue is acknowledged once the master stored it (a
+   * master that dies before its replica copied the job loses it on
+   * failover). `"replicated"`: only once a replica has it too (`WAIT 1`),
+   * or the enqueue fails with `ERR_REPLICATION_TIMEOUT`. @default "master"
+   */
+  durability?: "master" | "replicated";
+  /**
+   * With `durability: "replicated"`, how long to wait for a replica, in ms
+   * (below `commandTimeoutMs`). @default commandTimeoutMs / 2
+   */
+  replicationTimeoutMs?: number;
 }
 
 const KEYS = [
@@ -79,6 +107,11 @@ const KEYS = [
   "connectTimeoutMs",
   "commandTimeoutMs",
   "tls",
+  "cluster",
+  "sentinels",
+  "name",
+  "durability",
+  "replicationTimeoutMs",
 ] as const;
 
 /** Every option of a Redis queue, checked and with its default applied. */
@@ -89,6 +122,8 @@ export interface ParsedRedisOptions {
   connection: ConnectionSettings;
   worker: WorkerSettings;
   common: ParsedCommonOptions;
+  /** `durability: "replicated"`: enqueues wait for a replica for this long; undefined: they do not. */
+  replicationTimeoutMs: number | undefined;
 }
 
 export function parseRedisOptions(options: unknown): ParsedRedisOptions {
@@ -119,11 +154,21 @@ export function parseRedisOptions(options: unknown): ParsedRedisOptions {
       ? 1_000
       : integerOption("commandTimeoutMs", o.commandTimeoutMs, 1);
   const tls = objectOption("tls", o.tls) as ConnectionOptions | undefined;
+  const d = parseDeployment(o, keys.prefix, commandTimeoutMs);
   return {
     keys,
     process: processJobs,
     executor: common.executor,
-    connection: { url, tls, connectTimeoutMs, commandTimeoutMs },
+    connection: {
+      url,
+      cluster: d.cluster,
+      sentinels: d.sentinels,
+      name: d.name,
+      tls,
+      connectTimeoutMs,
+      commandTimeoutMs,
+    },
+    replicationTimeoutMs: d.durability === "replicated" ? d.replicationTimeoutMs : undefined,
     worker: {
       leaseMs,
       checkIntervalMs,

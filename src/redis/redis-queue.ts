@@ -45,6 +45,7 @@ export class RedisQueue extends EngineQueue {
       executor: o.executor,
       process: o.process,
       logger: o.worker.logger,
+      maxResultBytes: o.common.maxResultBytes,
     });
     this.#o = o;
     builtWith.set(this, { ...options });

@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { assertCloneable, assertPayloadSize, decodeMsgpack, encodeMsgpack } from "../codec.js";
-import { dependencyNotFound } from "../engine/dependencies.js";
+import { encodeMsgpack } from "../codec.js";
 import type { ChangeSink } from "../engine/engine-queue.js";
 import type { Pace } from "../engine/pace-meter.js";
 import type {
@@ -18,31 +17,24 @@ import type {
   StoredArgs,
 } from "../engine/store.js";
 import { JobError } from "../errors.js";
-import { ArgsEncoding } from "../executor/protocol.js";
 import type { JobCounts } from "../job-queue.js";
 import type { JobResult } from "../job-result.js";
 import { JOB_STATUSES } from "../job-status.js";
-import { isConnectionError } from "./connection.js";
-import { type DependencyRecord, dependencyRefusal, packDependencies } from "./dependency-pack.js";
+import { thisProcess, type WorkerInfo } from "../worker-info.js";
+import { claimJobs } from "./claimer.js";
+import { redactUrl } from "./connection.js";
 import { handBack, writeEndings } from "./endings.js";
+import { Enqueuer, encodeRedisArgs } from "./enqueuer.js";
 import { EventRelay } from "./event-relay.js";
+import { Fleet } from "./fleet.js";
 import { hashFromListed, jobResultFromHash } from "./job-record.js";
 import { RedisOperations } from "./operations.js";
-import {
-  type ClaimedRecord,
-  type EnqueueRecord,
-  enqueuedIds,
-  packEnqueues,
-  readEnqueueReply,
-  unpackClaims,
-} from "./packed.js";
+import { ProblemLog } from "./problem-log.js";
 import { RedisLink } from "./redis-link.js";
 import type { ParsedRedisOptions } from "./redis-options.js";
 import { RedisScheduleStore } from "./schedule-store.js";
 import { Upkeep } from "./upkeep.js";
 
-/** Jobs per enqueue script call. */
-const BATCH = 500;
 /** Endings written in one call when jobs end fast enough to gather them… */
 const FLUSH_BATCH = 200;
 /** …waiting at most this long, in ms. */
@@ -69,26 +61,21 @@ export class RedisStore implements JobStore {
   #upkeep: Upkeep | undefined;
   #schedules: RedisScheduleStore | undefined;
   #operations: RedisOperations | undefined;
-  #batch: {
-    row: EnqueueRecord;
-    deps: DependencyRecord;
-    resolve: (outcome: unknown) => void;
-    reject: (error: unknown) => void;
-  }[] = [];
   #progress = new Map<string, { job: ClaimedJob; value: Buffer }>();
   #progressQueued = false;
   /** Reads in flight, so close() lets them end before it disconnects. */
   #reads = new Set<Promise<unknown>>();
-  #downSince = 0;
-  #connected = false;
-  #startedAt = Date.now();
-  #lastProblem = "";
-  #lastProblemAt = 0;
+  readonly #enqueuer: Enqueuer;
+  readonly #problems: ProblemLog;
+  readonly #fleet: Fleet;
+  #beatTimer: NodeJS.Timeout | undefined;
+  #attachedAt = 0;
 
   constructor(options: ParsedRedisOptions, sink: ChangeSink) {
     this.#o = options;
     this.#sink = sink;
     this.link = new RedisLink(options.connection, options.keys.prefix, options.worker.logger);
+    this.#fleet = new Fleet(options.keys, () => this.link.client);
     this.#relay = new EventRelay(
       options.keys,
       options.connection,
@@ -96,20 +83,28 @@ export class RedisStore implements JobStore {
       () => this.link.bus,
       sink,
     );
+    this.#problems = new ProblemLog(options.worker.logger, this.link, sink);
+    this.#enqueuer = new Enqueuer(this.link, options.keys, options.replicationTimeoutMs);
     this.link.onReady(() => {
-      this.#connected = true;
-      if (this.#downSince > 0) {
-        this.#o.worker.logger.warn(
-          `rapidai: reconnected to Redis after ${Math.round((Date.now() - this.#downSince) / 1000)} s`,
-        );
-        this.#downSince = 0;
-      }
+      this.#problems.connected();
       void this.#relay.mark().catch(() => {});
+    });
+    // Credentials Redis refuses are final: say so once, loudly, and stop
+    // claiming (every later call fails at once with the same error).
+    this.link.onRefused((error) => {
+      options.worker.logger.warn(
+        `rapidai: Redis at ${redactUrl(options.connection.url)} refused the credentials (${(error.cause as Error)?.message ?? error.message}): ` +
+          "this queue stops using Redis (no claims, no retries); fix the user or password in the URL and start it again",
+      );
+      void this.#upkeep?.stop();
+      sink.error(error);
     });
   }
 
   get schedules(): RedisScheduleStore {
-    this.#schedules ??= new RedisScheduleStore(this.link.client, this.#o.keys, this.link.scripts);
+    this.#schedules ??= new RedisScheduleStore(this.link.client, this.#o.keys, this.link.scripts, {
+      ready: () => this.link.ready(),
+    });
     return this.#schedules;
   }
 
@@ -135,45 +130,35 @@ export class RedisStore implements JobStore {
     return Math.min(extra, MAX_PREFETCH);
   }
 
-  problem(what: string, error: unknown): void {
-    const logger = this.#o.worker.logger;
-    if (isConnectionError(error)) {
-      // Before the first ready connection, and for the first 2 s, connection
-      // errors are the connection still being made, not news.
-      if (this.#downSince === 0 && (this.#connected || Date.now() - this.#startedAt > 2_000)) {
-        this.#downSince = Date.now();
-        logger.warn(
-          `rapidai: Redis unreachable while ${what} (${(error as Error)?.message ?? error}); retrying`,
-        );
-      }
-      return;
-    }
-    // Anything else (a full Redis, a permission missing) repeats at every
-    // poll: report each distinct problem at most every 30 s.
-    const e = error instanceof Error ? error : new Error(String(error));
-    const now = Date.now();
-    if (e.message === this.#lastProblem && now - this.#lastProblemAt < 30_000) return;
-    this.#lastProblem = e.message;
-    this.#lastProblemAt = now;
-    logger.warn(`rapidai: ${what}: ${e.message}`);
-    this.#sink.error(new Error(`${what}: ${e.message}`, { cause: e }));
-  }
-
   async listen(events: readonly string[]): Promise<void> {
     try {
       await this.#relay.listen(events);
     } catch (error) {
-      throw this.link.unavailable(error);
+      throw this.link.coded(error);
     }
   }
 
   encodeArgs(args: unknown[]): StoredArgs {
-    if (args.length === 0) return { bytes: undefined, encoding: ArgsEncoding.NONE };
-    // Primitives always clone; anything else is checked so the error names the argument.
-    if (!args.every(isPrimitive)) assertCloneable(args);
-    const bytes = encodeMsgpack(args);
-    assertPayloadSize(bytes.byteLength, this.#o.common.maxPayloadBytes);
-    return { bytes, encoding: ArgsEncoding.MSGPACK };
+    return encodeRedisArgs(args, this.#o.common.maxPayloadBytes);
+  }
+
+  insert(jobs: NewJob[]): Promise<string[]> {
+    return this.#front().then(() => this.#enqueuer.insert(jobs));
+  }
+
+  problem(what: string, error: unknown): void {
+    this.#problems.report(what, error);
+  }
+
+  async claim(n: number): Promise<ClaimedJob[]> {
+    if (this.link.refused !== undefined) throw this.link.refused;
+    // No job of a limited task may start before its limits are in Redis, and
+    // the changes of this claim must reach the listeners registered here.
+    await this.#upkeep?.limitsShared;
+    await this.#front();
+    return claimJobs(this.link, this.#o, this.workerId, n, (at: number) =>
+      this.#upkeep?.scheduleDue(at),
+    );
   }
 
   /** Events of what this call does must reach listeners already registered here. */
@@ -182,85 +167,9 @@ export class RedisStore implements JobStore {
       try {
         await this.#relay.ready;
       } catch (error) {
-        throw this.link.unavailable(error);
+        throw this.link.coded(error);
       }
     }
-  }
-
-  async insert(jobs: NewJob[]): Promise<string[]> {
-    await this.#front();
-    const rows = jobs.map(toRecord);
-    const deps = jobs.map((j) => ({ id: j.id, dependsOn: j.dependsOn ?? [] }));
-    if (rows.length === 1) {
-      // Enqueues made in the same tick (a loop that does not await each one,
-      // Promise.all) share one script call, as enqueueMany would. Each job
-      // was checked before; a Redis error fails the whole batch, each caller with it.
-      const outcome = await new Promise<unknown>((resolve, reject) => {
-        this.#batch.push({ row: rows[0]!, deps: deps[0]!, resolve, reject });
-        if (this.#batch.length === 1) queueMicrotask(() => this.#writeBatch());
-        else if (this.#batch.length >= BATCH) this.#writeBatch();
-      });
-      return [this.#idOf(jobs[0]!.id, outcome)];
-    }
-    // Every dependency must exist before any job of the batch is stored
-    // (the script checks again, atomically, for each job).
-    await this.#checkDependencies(jobs);
-    const ids: string[] = [];
-    for (let i = 0; i < rows.length; i += BATCH) {
-      const reply = await this.#enqueue(rows.slice(i, i + BATCH), deps.slice(i, i + BATCH));
-      for (let j = 0; j < reply.length; j++) ids.push(this.#idOf(jobs[i + j]!.id, reply[j]));
-    }
-    return ids;
-  }
-
-  /** The id the caller gets for one job, or the coded refusal of its missing dependency. */
-  #idOf(id: string, outcome: unknown): string {
-    const refused = dependencyRefusal(id, outcome);
-    if (refused !== undefined) throw refused;
-    return enqueuedIds([id], readEnqueueReply([outcome]))[0]!;
-  }
-
-  async #checkDependencies(jobs: NewJob[]): Promise<void> {
-    const batch = new Set(jobs.map((j) => j.id));
-    const wanted = [...new Set(jobs.flatMap((j) => j.dependsOn ?? []))].filter(
-      (d) => !batch.has(d),
-    );
-    if (wanted.length === 0) return;
-    const found = await this.link.command((c) =>
-      Promise.all(wanted.map((d) => c.exists(this.#o.keys.job(d)))),
-    );
-    const missing = wanted.find((_, i) => found[i] === 0);
-    if (missing === undefined) return;
-    const job = jobs.find((j) => j.dependsOn?.includes(missing))!;
-    throw dependencyNotFound(job.id, missing);
-  }
-
-  #writeBatch(): void {
-    const batch = this.#batch;
-    if (batch.length === 0) return;
-    this.#batch = [];
-    this.#enqueue(
-      batch.map((b) => b.row),
-      batch.map((b) => b.deps),
-    ).then(
-      (reply) => {
-        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(reply[i]);
-      },
-      (error) => {
-        for (const b of batch) b.reject(error);
-      },
-    );
-  }
-
-  async #enqueue(rows: EnqueueRecord[], deps: DependencyRecord[]): Promise<unknown[]> {
-    const k = this.#o.keys;
-    const args: Buffer[] = [packEnqueues(rows)];
-    if (deps.some((d) => d.dependsOn.length > 0)) args.push(packDependencies(deps));
-    return (await this.link.run(
-      "enqueue",
-      [k.ready, k.delayed, k.pending, k.seq],
-      args,
-    )) as unknown[];
   }
 
   get(jobId: string): Promise<JobResult | undefined> {
@@ -330,7 +239,7 @@ export class RedisStore implements JobStore {
       return await fn(this.#ops);
     } catch (error) {
       if (error instanceof JobError) throw error;
-      throw this.link.unavailable(error);
+      throw this.link.coded(error);
     }
   }
 
@@ -365,7 +274,33 @@ export class RedisStore implements JobStore {
 
   // ---- the worker side ----
 
+  /** How long a worker record lives without renewal: three checks, so one late beat does not drop it. */
+  get workerTtlMs(): number {
+    return Math.max(1_000, 3 * this.#o.worker.checkIntervalMs);
+  }
+
+  listWorkers(): Promise<WorkerInfo[]> {
+    return this.#op(() => this.#fleet.list());
+  }
+
+  /** Registers (or renews) this process in the queue's fleet. */
+  #beat(runner: RunnerPort): void {
+    const queue = {
+      backend: "redis" as const,
+      prefix: this.#o.keys.prefix,
+      threads: this.#o.common.threads,
+    };
+    const info = thisProcess(this.workerId, queue, this.#attachedAt, [...runner.held()].length);
+    this.#fleet
+      .beat(info, this.workerTtlMs)
+      .catch((error) => this.problem("registering the worker", error));
+  }
+
   attach(runner: RunnerPort): void {
+    this.#attachedAt = Date.now();
+    this.#beat(runner);
+    this.#beatTimer = setInterval(() => this.#beat(runner), this.#o.worker.checkIntervalMs);
+    this.#beatTimer.unref();
     const link = this.link;
     const client = link.client;
     if (client.status === "wait") client.connect().catch(() => {});
@@ -385,7 +320,10 @@ export class RedisStore implements JobStore {
   }
 
   async detach(): Promise<void> {
+    clearInterval(this.#beatTimer);
     await this.#upkeep?.stop();
+    // A graceful stop leaves the fleet at once; a killed process after its TTL.
+    await this.#fleet.leave(this.workerId).catch(() => {});
   }
 
   async close(): Promise<void> {
@@ -396,63 +334,13 @@ export class RedisStore implements JobStore {
     await this.link.close();
   }
 
-  async claim(n: number): Promise<ClaimedJob[]> {
-    // No job of a limited task may start before its limits are in Redis, and
-    // the changes of this claim must reach the listeners registered here.
-    await this.#upkeep?.limitsShared;
-    await this.#front();
-    const k = this.#o.keys;
-    const reply = (await this.link.scripts.runBuffer(
-      "claim",
-      [k.ready, k.delayed, k.pending, k.leases],
-      [this.workerId, n, this.#o.worker.leaseMs],
-    )) as Buffer[];
-    const due = reply[0]!.toString("latin1");
-    if (due !== "") this.#upkeep?.scheduleDue(Number(due));
-    const claimed = unpackClaims(reply[1]!);
-    const results = await this.#dependencyResults(claimed);
-    return claimed.map((c) => ({
-      id: c.id,
-      task: c.task,
-      attempt: c.attempt,
-      maxRetries: c.maxRetries,
-      timeoutMs: c.timeoutMs,
-      dependsOn: c.dependsOn,
-      trace: c.trace,
-      ...(c.dependsOn === undefined ? {} : { dependencies: pick(results, c.dependsOn) }),
-      args: c.args,
-      encoding: c.args === undefined ? ArgsEncoding.NONE : ArgsEncoding.MSGPACK,
-      token: `${this.workerId}:${c.attempt}`,
-    }));
-  }
-
-  /**
-   * The results of the dependencies of the claimed jobs that have some, read
-   * in one round trip (jobs without dependencies cost nothing here).
-   */
-  async #dependencyResults(claimed: ClaimedRecord[]): Promise<Map<string, unknown>> {
-    const ids = [...new Set(claimed.flatMap((c) => c.dependsOn ?? []))];
-    const out = new Map<string, unknown>();
-    if (ids.length === 0) return out;
-    const client = this.link.client;
-    const values = await Promise.all(ids.map((id) => client.hgetBuffer(this.#o.keys.job(id), "r")));
-    ids.forEach((id, i) => {
-      const bytes = values[i];
-      if (bytes === null || bytes === undefined || bytes.length === 0) out.set(id, undefined);
-      else {
-        try {
-          out.set(id, decodeMsgpack(bytes));
-        } catch {
-          // A corrupt result reads as none; the dependent still runs.
-          out.set(id, undefined);
-        }
-      }
-    });
-    return out;
-  }
-
   async settle(endings: readonly Ending[]): Promise<SettleReply> {
-    const applied = await writeEndings(this.link.scripts, this.#o.keys, endings);
+    const applied = await writeEndings(
+      this.link.scripts,
+      this.#o.keys,
+      endings,
+      this.#o.common.maxResultBytes,
+    );
     this.#upkeep?.finished(applied.filter((a) => a !== undefined).length);
     return applied;
   }
@@ -481,31 +369,4 @@ export class RedisStore implements JobStore {
   async handBack(jobs: readonly ClaimedJob[]): Promise<void> {
     await handBack(this.link.scripts, this.#o.keys, jobs);
   }
-}
-
-function toRecord(j: NewJob): EnqueueRecord {
-  return {
-    id: j.id,
-    task: j.task.name,
-    args: j.args.bytes ?? NO_ARGS,
-    maxRetries: j.maxRetries,
-    priority: j.priority,
-    delayMs: j.delayMs,
-    timeoutMs: j.timeoutMs,
-    dedupe: j.dedupe,
-    trace: j.trace === undefined ? undefined : JSON.stringify(j.trace),
-  };
-}
-
-/** A job with no arguments stores none (the enqueue script writes no `a` field). */
-const NO_ARGS = new Uint8Array(0);
-
-function isPrimitive(v: unknown): boolean {
-  return v === null || (typeof v !== "object" && typeof v !== "function" && typeof v !== "symbol");
-}
-
-function pick(results: Map<string, unknown>, ids: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const id of ids) out[id] = results.get(id);
-  return out;
 }

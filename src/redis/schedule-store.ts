@@ -1,4 +1,3 @@
-import type { Redis } from "ioredis";
 import { assertCloneable, decodeMsgpack, encodeMsgpack } from "../codec.js";
 import { firingJobId, nextTick, parseFiringJobId } from "../engine/schedule-spec.js";
 import {
@@ -7,6 +6,7 @@ import {
   type ScheduleStore,
   specOf,
 } from "../engine/schedule-store.js";
+import type { RedisClient } from "./connection.js";
 import type { QueueKeys } from "./queue-keys.js";
 import type { ScriptRunner } from "./scripts.js";
 
@@ -14,6 +14,11 @@ import type { ScriptRunner } from "./scripts.js";
 export interface RedisScheduleStoreOptions {
   /** A firing claimed but not acked for this long is handed out again. @default 30_000 */
   reclaimAfterMs?: number;
+  /**
+   * Resolves once the client is connected (the queue's link connects lazily
+   * and queues no command while offline). @default none: the client is ready
+   */
+  ready?: () => Promise<unknown>;
 }
 
 /** The hash fields of a schedule, in the order they are read. */
@@ -28,13 +33,14 @@ const FIELDS = ["t", "c", "z", "e", "a", "n", "j", "r"] as const;
  * docs/scheduling.md).
  */
 export class RedisScheduleStore implements ScheduleStore {
-  readonly #client: Redis;
+  readonly #client: RedisClient;
   readonly #keys: QueueKeys;
   readonly #scripts: ScriptRunner;
   readonly #reclaimAfterMs: number;
+  readonly #ready: (() => Promise<unknown>) | undefined;
 
   constructor(
-    client: Redis,
+    client: RedisClient,
     keys: QueueKeys,
     scripts: ScriptRunner,
     options: RedisScheduleStoreOptions = {},
@@ -43,6 +49,19 @@ export class RedisScheduleStore implements ScheduleStore {
     this.#keys = keys;
     this.#scripts = scripts;
     this.#reclaimAfterMs = options.reclaimAfterMs ?? 30_000;
+    this.#ready = options.ready;
+  }
+
+  /** The client, once connected. */
+  async #redis(): Promise<RedisClient> {
+    if (this.#ready !== undefined) await this.#ready();
+    return this.#client;
+  }
+
+  /** The scripts, once connected. */
+  async #run(...[name, keys, args]: Parameters<ScriptRunner["run"]>): Promise<unknown> {
+    if (this.#ready !== undefined) await this.#ready();
+    return this.#scripts.run(name, keys, args);
   }
 
   encodeArgs(args: unknown[]): Uint8Array {
@@ -55,7 +74,7 @@ export class RedisScheduleStore implements ScheduleStore {
   }
 
   async upsert(s: ScheduleRecord): Promise<void> {
-    await this.#scripts.run(
+    await this.#run(
       "upsertSchedule",
       [this.#keys.schedules],
       [
@@ -71,11 +90,11 @@ export class RedisScheduleStore implements ScheduleStore {
   }
 
   async remove(id: string): Promise<boolean> {
-    return (await this.#scripts.run("removeSchedule", [this.#keys.schedules], [id])) === 1;
+    return (await this.#run("removeSchedule", [this.#keys.schedules], [id])) === 1;
   }
 
   async list(): Promise<ScheduleRecord[]> {
-    const ids = (await this.#client.zrange(this.#keys.schedules, 0, -1)).sort();
+    const ids = (await (await this.#redis()).zrange(this.#keys.schedules, 0, -1)).sort();
     const records = await this.#read(ids);
     return records.filter((r): r is ScheduleRecord => r !== undefined);
   }
@@ -86,7 +105,7 @@ export class RedisScheduleStore implements ScheduleStore {
 
   async claimDue(now: number, limit: number): Promise<Firing[]> {
     const k = this.#keys;
-    const replies = await this.#client
+    const replies = await (await this.#redis())
       .pipeline()
       .zrangebyscore(k.schedules, "-inf", now, "WITHSCORES", "LIMIT", 0, limit)
       .zrangebyscore(
@@ -137,7 +156,7 @@ export class RedisScheduleStore implements ScheduleStore {
       candidates.push({ schedule: s, fireAt: f.fireAt, jobId: f.jobId });
     }
     if (candidates.length === 0) return [];
-    const won = (await this.#scripts.run(
+    const won = (await this.#run(
       "claimFirings",
       [k.schedules, k.scheduleFirings],
       [now, candidates.length, ...asks],
@@ -146,7 +165,7 @@ export class RedisScheduleStore implements ScheduleStore {
   }
 
   async ack(firing: Firing): Promise<void> {
-    await this.#scripts.run(
+    await this.#run(
       "ackFiring",
       [this.#keys.scheduleFirings],
       [firing.jobId, firing.schedule.id, firing.fireAt],
@@ -155,7 +174,7 @@ export class RedisScheduleStore implements ScheduleStore {
 
   async nextDueAt(): Promise<number | undefined> {
     const k = this.#keys;
-    const replies = await this.#client
+    const replies = await (await this.#redis())
       .pipeline()
       .zrange(k.schedules, 0, 0, "WITHSCORES")
       .zrange(k.scheduleFirings, 0, 0, "WITHSCORES")
@@ -169,7 +188,7 @@ export class RedisScheduleStore implements ScheduleStore {
 
   async #read(ids: readonly string[]): Promise<(ScheduleRecord | undefined)[]> {
     if (ids.length === 0) return [];
-    const pipe = this.#client.pipeline();
+    const pipe = (await this.#redis()).pipeline();
     for (const id of ids) pipe.hmgetBuffer(this.#keys.schedule(id), ...FIELDS);
     const replies = (await pipe.exec()) ?? [];
     return ids.map((id, i) => {

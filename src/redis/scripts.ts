@@ -1,4 +1,4 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "./connection.js";
 import { SCRIPTS, type ScriptName } from "./embedded-scripts.js";
 
 export type ScriptArg = string | number | Buffer | Uint8Array;
@@ -9,16 +9,21 @@ export type ScriptArg = string | number | Buffer | Uint8Array;
  * Every script takes its data in ARGV; ARGV[1] is always the key prefix.
  */
 export class ScriptRunner {
-  readonly #client: Redis;
+  readonly #client: RedisClient;
   readonly #prefix: string;
 
-  constructor(client: Redis, prefix: string) {
+  /**
+   * `sharded`: the scripts publish with SPUBLISH (Redis 7 sharded pub/sub),
+   * so on a cluster a message stays on the shard of the queue's slot
+   * instead of crossing the cluster bus to every node, as PUBLISH does.
+   */
+  constructor(client: RedisClient, prefix: string, sharded = false) {
     this.#client = client;
     this.#prefix = prefix;
     for (const [name, script] of Object.entries(SCRIPTS)) {
       client.defineCommand(commandName(name as ScriptName), {
         numberOfKeys: script.numberOfKeys,
-        lua: script.lua,
+        lua: sharded ? shardedPublish(script.lua) : script.lua,
       });
     }
   }
@@ -53,6 +58,11 @@ export class ScriptRunner {
     ]!;
     return fn.call(this.#client, ...keys, this.#prefix, ...args);
   }
+}
+
+/** The script with every PUBLISH made a sharded SPUBLISH (same arguments, same reply). */
+export function shardedPublish(lua: string): string {
+  return lua.replaceAll("redis.call('PUBLISH',", "redis.call('SPUBLISH',");
 }
 
 function commandName(name: ScriptName): string {

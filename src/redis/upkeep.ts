@@ -1,8 +1,8 @@
-import type { Redis } from "ioredis";
 import type { ClaimedJob, RunnerPort } from "../engine/store.js";
+import type { RedisClient } from "./connection.js";
 import type { EventBus } from "./event-bus.js";
 import { type ControlMessage, parseControlMessage } from "./event-codec.js";
-import { LeaseKeeper } from "./lease-keeper.js";
+import { LeaseKeeper, type LeaseVerdict } from "./lease-keeper.js";
 import type { RedisOperations } from "./operations.js";
 import type { QueueKeys } from "./queue-keys.js";
 import type { WorkerSettings } from "./redis-options.js";
@@ -14,7 +14,7 @@ const TRIM_BATCH = 500;
 export interface UpkeepDeps {
   keys: QueueKeys;
   scripts: ScriptRunner;
-  client: Redis;
+  client: RedisClient;
   bus: EventBus;
   settings: WorkerSettings;
   subscribeTimeoutMs: number;
@@ -57,12 +57,12 @@ export class Upkeep {
         const args: (string | number)[] = [s.leaseMs, pairs.length];
         for (const [id, token] of pairs) args.push(id, token);
         const reply = (await deps.scripts.run("renewLeases", [deps.keys.leases], args)) as string[];
-        const out: [string, "lost" | "cancel"][] = [];
+        const out: [string, LeaseVerdict][] = [];
         for (let i = 0; i + 1 < reply.length; i += 2)
-          out.push([reply[i]!, reply[i + 1] as "lost" | "cancel"]);
+          out.push([reply[i]!, reply[i + 1] as LeaseVerdict]);
         return out;
       },
-      lost: (id) => this.#runner?.lost(id),
+      lost: (id, why) => this.#runner?.lost(id, why),
       cancel: (id) => this.#runner?.cancel(id),
       failed: (error) => deps.problem("renewing leases", error),
     });

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { sendLoginPage, wantsLoginPage } from "./login-page.js";
 
 declare module "fastify" {
   interface FastifyContextConfig {
@@ -65,13 +66,15 @@ export function refuseUnauthorized(reply: FastifyReply, message: string): Fastif
 /**
  * Guards every route with a bearer token. Runs in `onRequest`, before the
  * body is read, so an unauthenticated client cannot make the server parse
- * a large body.
+ * a large body. A browser opening `/` is still refused (401), with a
+ * sign-in page rather than JSON.
  */
 export function installAuth(app: FastifyInstance, check: TokenCheck): void {
   app.addHook("onRequest", async (request, reply) => {
     const refused = check(request);
     if (refused === undefined) return;
-    refuseUnauthorized(reply, refused);
+    if (wantsLoginPage(request)) sendLoginPage(reply, refused);
+    else refuseUnauthorized(reply, refused);
     return reply;
   });
 }

@@ -8,6 +8,8 @@ import { installJobRoutes } from "./jobs-routes.js";
 import { ServiceMetrics } from "./metrics.js";
 import { installOperateRoutes } from "./operate-routes.js";
 import { DEFAULT_DASHBOARD_DIR, installStaticFiles } from "./static-files.js";
+import { installTaskStatsRoute } from "./task-stats.js";
+import { installWorkerRoutes } from "./workers-routes.js";
 
 /** Options of {@link createService}. */
 export interface ServiceOptions {
@@ -88,12 +90,14 @@ export function createService(options: ServiceOptions): FastifyInstance {
   const tasks = () => fixedTasks ?? queue.taskNames();
   installJobRoutes(app, { queue, tasks });
   installOperateRoutes(app, queue);
+  installWorkerRoutes(app, queue);
 
   app.get("/api/stats", async () => ({
     counts: await queue.countJobs(),
     tasks: [...tasks()].sort(),
     backend: queue.backend,
   }));
+  installTaskStatsRoute(app, queue, tasks);
 
   const metrics = new ServiceMetrics(queue, { processMetrics: options.processMetrics ?? true });
   app.get("/metrics", async (_request, reply) => {

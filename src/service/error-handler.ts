@@ -13,6 +13,16 @@ const STATUS_OF_CODE: Partial<Record<string, number>> = {
   [ErrorCode.PAYLOAD_TOO_LARGE]: 400,
   [ErrorCode.QUEUE_CLOSED]: 503,
   [ErrorCode.BACKEND_UNAVAILABLE]: 503,
+  // Redis is full or refuses the service's credentials: not the client's fault, and not for good.
+  [ErrorCode.BACKEND_FULL]: 503,
+  [ErrorCode.BACKEND_AUTH]: 503,
+};
+
+/** What a client is told of a server-side JobError (the detail is logged only). */
+const SERVER_MESSAGES: Partial<Record<string, string>> = {
+  [ErrorCode.QUEUE_CLOSED]: "The service is shutting down",
+  [ErrorCode.BACKEND_FULL]: "Queue backend is out of memory",
+  [ErrorCode.BACKEND_AUTH]: "Queue backend refused the service's credentials",
 };
 
 /** Fastify's own request errors, with the message a client should see. */
@@ -70,10 +80,7 @@ export function installErrorHandler(
       if (status !== undefined) {
         // The message may name internal hosts: the client gets the code only.
         logError(`${request.method} ${request.url.split("?")[0]} failed`, error);
-        const message =
-          error.code === ErrorCode.QUEUE_CLOSED
-            ? "The service is shutting down"
-            : "Queue backend unavailable";
+        const message = SERVER_MESSAGES[error.code] ?? "Queue backend unavailable";
         return reply.code(status).send({ error: message, code: error.code });
       }
     } else {

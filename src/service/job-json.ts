@@ -41,16 +41,18 @@ export function jobDetail(job: JobResult): JsonObject {
   }
   if (job.errorCode !== undefined) out.error_code = job.errorCode;
   if (job.stack !== undefined && job.status === "failed") out.error_stack = job.stack;
-  const extra = job as JobResult & { dependsOn?: string[]; runAt?: Date };
-  if (extra.dependsOn !== undefined && extra.dependsOn.length > 0) {
-    out.depends_on = [...extra.dependsOn];
+  if (job.dependsOn !== undefined && job.dependsOn.length > 0) {
+    out.depends_on = [...job.dependsOn];
   }
-  const runAt = iso(extra.runAt);
+  const runAt = iso(job.runAt);
   if (runAt !== undefined && job.status === "pending") out.run_at = runAt;
   return out;
 }
 
-/** One row of `GET /jobs`: the seed's three keys plus what a job table shows (`null` when not yet known). */
+/**
+ * One row of `GET /jobs`: the seed's three keys plus what a job table shows
+ * (`null` when not yet known), and `run_at` for a pending job held back.
+ */
 export function jobListItem(job: JobResult): JsonObject {
   const out: JsonObject = {
     job_id: job.jobId,
@@ -61,5 +63,8 @@ export function jobListItem(job: JobResult): JsonObject {
     started_at: iso(job.startedAt) ?? null,
     completed_at: iso(job.completedAt) ?? null,
   };
+  // A delayed (or backing-off) job: when it may run, so a table can tell it from a waiting one.
+  const runAt = iso(job.runAt);
+  if (runAt !== undefined && job.status === "pending") out.run_at = runAt;
   return out;
 }

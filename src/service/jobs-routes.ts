@@ -68,7 +68,13 @@ function parseEnqueueBody(body: unknown): { args: unknown[]; options: EnqueueOpt
 }
 
 /** Reads an integer query parameter, naming it when it is not one. */
-function intParam(name: string, raw: unknown, fallback: number, min: number, max: number): number {
+export function intParam(
+  name: string,
+  raw: unknown,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (raw === undefined || raw === "") return fallback;
   const n = typeof raw === "string" && /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < min || n > max) {
@@ -107,9 +113,7 @@ export function installJobRoutes(app: FastifyInstance, ctx: RouteContext): void 
     "/jobs/:id",
     async (request, reply) => {
       const id = request.params.id;
-      const removed = await removeJob(queue, id, request.query.remove, reply);
-      // A refusal was already sent (reply.send() may not hand the reply back).
-      if (removed !== undefined || reply.sent) return removed ?? reply;
+      if (await removeJob(queue, id, request.query.remove, reply)) return reply;
       const cancelled = isJobId(id) && (await queue.cancel(id));
       if (!cancelled) return reply.code(400).send({ error: "Cannot cancel job" });
       return { status: "cancelled" };

@@ -1,12 +1,12 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { ErrorCode, jobError } from "../errors.js";
-import type { JobQueue } from "../job-queue.js";
-import { isTerminal, JOB_STATUSES, type JobStatus } from "../job-status.js";
+import type { CleanOptions, JobQueue } from "../job-queue.js";
+import { isTerminal, JOB_STATUSES } from "../job-status.js";
 import { enumOption, integerOption, numberOption, validateJobId } from "../validate.js";
-import { type JobAction, type OperableQueue, operable, refusalMessage } from "./operable-queue.js";
+import { type JobAction, refusalMessage } from "./refusals.js";
 
 /** The statuses `POST /queue/clean` deletes: finished ones only. */
-const FINISHED: readonly JobStatus[] = JOB_STATUSES.filter((s) => isTerminal(s));
+const FINISHED = JOB_STATUSES.filter((s): s is CleanOptions["status"] => isTerminal(s));
 
 /** The keys a `POST /queue/clean` body may have. */
 const CLEAN_KEYS = ["status", "older_than_ms", "limit"];
@@ -21,11 +21,7 @@ const isJobId = (id: string): boolean => {
 };
 
 /** Reads the `POST /queue/clean` body into `clean()`'s options, naming a bad field. */
-export function parseCleanBody(body: unknown): {
-  status: JobStatus;
-  olderThanMs?: number;
-  limit?: number;
-} {
+export function parseCleanBody(body: unknown): CleanOptions {
   if (body === null || typeof body !== "object" || Array.isArray(body)) {
     throw jobError(ErrorCode.INVALID_OPTION, 'the body must be a JSON object like {"status": …}');
   }
@@ -38,7 +34,7 @@ export function parseCleanBody(body: unknown): {
       );
     }
   }
-  const out: { status: JobStatus; olderThanMs?: number; limit?: number } = {
+  const out: CleanOptions = {
     status: enumOption("status", o.status, FINISHED),
   };
   if (o.older_than_ms !== undefined)
@@ -57,85 +53,62 @@ function removeFlag(raw: unknown): boolean {
 /**
  * The routes of operating a queue: job actions (retry, promote, remove,
  * logs), the queue's pause state and counts, cleaning finished jobs, and
- * the schedules. Each answers 501 on a queue that lacks the method.
+ * the schedules.
  */
 export function installOperateRoutes(app: FastifyInstance, queue: JobQueue): void {
-  /** The queue's operating methods, or a 501 answer. */
-  const ops = (reply: FastifyReply): OperableQueue | undefined => {
-    const q = operable(queue);
-    if (q === undefined) {
-      reply.code(501).send({ error: "This queue does not support operating jobs" });
-    }
-    return q;
-  };
-
   /**
    * A job action that returned false: 404 for an unknown job, else 409
    * saying which states the action needs (the id is not echoed).
    */
-  const refuse = async (reply: FastifyReply, id: string, action: JobAction) => {
+  const refuse = async (reply: FastifyReply, id: string, action: JobAction): Promise<void> => {
     const job = isJobId(id) ? await queue.getResult(id) : undefined;
-    if (job === undefined) return reply.code(404).send({ error: "Job not found" });
-    return reply.code(409).send({ error: refusalMessage(action, job.status), status: job.status });
+    if (job === undefined) reply.code(404).send({ error: "Job not found" });
+    else reply.code(409).send({ error: refusalMessage(action, job.status), status: job.status });
   };
 
   app.post<{ Params: { id: string } }>("/jobs/:id/retry", async (request, reply) => {
-    const q = ops(reply);
-    if (q === undefined) return reply;
     const id = request.params.id;
-    if (isJobId(id) && (await q.retry(id))) return { job_id: id, status: "pending" };
-    return refuse(reply, id, "retry");
+    if (isJobId(id) && (await queue.retry(id))) return { job_id: id, status: "pending" };
+    await refuse(reply, id, "retry");
+    return reply;
   });
 
   app.post<{ Params: { id: string } }>("/jobs/:id/promote", async (request, reply) => {
-    const q = ops(reply);
-    if (q === undefined) return reply;
     const id = request.params.id;
-    if (isJobId(id) && (await q.promote(id))) return { job_id: id, status: "pending" };
-    return refuse(reply, id, "promote");
+    if (isJobId(id) && (await queue.promote(id))) return { job_id: id, status: "pending" };
+    await refuse(reply, id, "promote");
+    return reply;
   });
 
   app.get<{ Params: { id: string } }>("/jobs/:id/logs", async (request, reply) => {
-    const q = ops(reply);
-    if (q === undefined) return reply;
     const id = request.params.id;
-    const logs = isJobId(id) ? await q.getLogs(id) : undefined;
+    const logs = isJobId(id) ? await queue.getLogs(id) : undefined;
     if (logs === undefined) return reply.code(404).send({ error: "Job not found" });
     return { job_id: id, logs };
   });
 
-  app.post("/queue/pause", async (_request, reply) => {
-    const q = ops(reply);
-    if (q === undefined) return reply;
-    await q.pause();
+  app.post("/queue/pause", async (_request) => {
+    await queue.pause();
     return { paused: true };
   });
 
-  app.post("/queue/resume", async (_request, reply) => {
-    const q = ops(reply);
-    if (q === undefined) return reply;
-    await q.resume();
+  app.post("/queue/resume", async (_request) => {
+    await queue.resume();
     return { paused: false };
   });
 
-  app.get("/queue", async (_request, reply) => {
-    const q = ops(reply);
-    if (q === undefined) return reply;
-    const [paused, counts] = await Promise.all([q.isPaused(), queue.countJobs()]);
+  app.get("/queue", async (_request) => {
+    const [paused, counts] = await Promise.all([queue.isPaused(), queue.countJobs()]);
     return { paused, counts, backend: queue.backend };
   });
 
-  app.post("/queue/clean", async (request, reply) => {
-    const q = ops(reply);
-    if (q === undefined) return reply;
+  app.post("/queue/clean", async (request) => {
     const options = parseCleanBody(request.body);
-    return { removed: await q.clean(options) };
+    return { removed: await queue.clean(options) };
   });
 
-  app.get("/schedules", async (_request, reply) => {
-    const q = ops(reply);
-    if (q === undefined) return reply;
-    const schedules = await q.listSchedules();
+  app.get("/schedules", async (_request) => {
+    const schedules = await queue.listSchedules();
     return {
       schedules: schedules.map((s) => {
         const out: Record<string, unknown> = { id: s.id, task: s.task };
@@ -143,6 +116,8 @@ export function installOperateRoutes(app: FastifyInstance, queue: JobQueue): voi
         if (s.everyMs !== undefined) out.every_ms = s.everyMs;
         if (s.tz !== undefined) out.tz = s.tz;
         out.next_run_at = s.nextRunAt.toISOString();
+        if (s.lastJobId !== undefined) out.last_job_id = s.lastJobId;
+        if (s.lastRunAt !== undefined) out.last_run_at = s.lastRunAt.toISOString();
         return out;
       }),
     };
@@ -151,25 +126,24 @@ export function installOperateRoutes(app: FastifyInstance, queue: JobQueue): voi
 
 /**
  * `DELETE /jobs/:id?remove=true`: deletes a job that is not running (the
- * plain `DELETE /jobs/:id` cancels, as in the seed). Returns undefined when
- * the request is a plain cancel, for the caller to handle.
+ * plain `DELETE /jobs/:id` cancels, as in the seed). Returns false when the
+ * request is a plain cancel, for the caller to handle; true once it answered.
+ * (A boolean, not the reply: a Fastify reply is a thenable, and awaiting it
+ * would resolve to undefined and let the caller cancel the job too.)
  */
 export async function removeJob(
   queue: JobQueue,
   id: string,
   rawFlag: unknown,
   reply: FastifyReply,
-): Promise<FastifyReply | { status: "removed" } | undefined> {
-  if (!removeFlag(rawFlag)) return undefined;
-  const q = operable(queue);
-  if (q === undefined) {
-    return reply.code(501).send({ error: "This queue does not support operating jobs" });
+): Promise<boolean> {
+  if (!removeFlag(rawFlag)) return false;
+  if (isJobId(id) && (await queue.remove(id))) {
+    reply.send({ status: "removed" });
+    return true;
   }
-  if (isJobId(id) && (await q.remove(id))) return { status: "removed" };
   const job = isJobId(id) ? await queue.getResult(id) : undefined;
-  if (job === undefined) return reply.code(404).send({ error: "Job not found" });
-  return reply.code(409).send({
-    error: `Cannot remove a ${job.status} job: only a job that is not running can be removed`,
-    status: job.status,
-  });
+  if (job === undefined) reply.code(404).send({ error: "Job not found" });
+  else reply.code(409).send({ error: refusalMessage("remove", job.status), status: job.status });
+  return true;
 }

@@ -199,16 +199,15 @@ function operateScenario(
 
   test("queue pause, counts, resume and clean", async () => {
     const { target, queue } = setup();
-    const q = queue as JobQueue & { isPaused(): Promise<boolean> };
     assert.deepEqual(await json(["queue", "pause", ...target]), { paused: true });
-    assert.equal(await q.isPaused(), true);
+    assert.equal(await queue.isPaused(), true);
     const counts = await json(["queue", "counts", ...target]);
     assert.equal(counts.paused, true);
     assert.deepEqual(counts.counts, await queue.countJobs());
     const text = await cli(["queue", "counts", ...target]);
     assert.match(text.stdout, /^paused \((memory|redis) queue\)\nSTATUS +JOBS\npending +\d+/);
     assert.deepEqual(await json(["queue", "resume", ...target]), { paused: false });
-    assert.equal(await q.isPaused(), false);
+    assert.equal(await queue.isPaused(), false);
 
     const id = `cli-${randomUUID()}`;
     await queue.enqueue(id, "flip", [true]);

@@ -464,5 +464,20 @@ export function queueConformance(backend: string, factory: QueueFactory): void {
         (e) => code(e) === ErrorCode.QUEUE_CLOSED,
       );
     });
+
+    it("after close({ timeoutMs }), waitFor() on a job still pending rejects with ERR_QUEUE_CLOSED, before and after", async () => {
+      const q = await open({ threads: 1, strictOrder: true });
+      const running = await q.enqueue(id(), "conf.sleep", [60_000]);
+      const pending = await q.enqueue(id(), "conf.add", [1, 2]);
+      await started(q, running);
+      const before = q.waitFor(pending);
+      before.catch(() => {});
+      await q.close({ timeoutMs: 50 });
+      await assert.rejects(before, (e) => code(e) === ErrorCode.QUEUE_CLOSED);
+      await assert.rejects(
+        () => q.waitFor(pending),
+        (e) => code(e) === ErrorCode.QUEUE_CLOSED,
+      );
+    });
   });
 }

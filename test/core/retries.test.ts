@@ -111,7 +111,8 @@ describe("retries", () => {
       ["coded", "disk full", "ENOSPC", "Error: disk full"],
       ["string", "just a string", undefined, undefined],
       ["object", "plain object", "E_PLAIN", undefined],
-      ["undefined", "undefined", undefined, undefined],
+      ["plain", '{"reason":"quota","retryInS":5}', undefined, undefined],
+      ["undefined", "the job threw undefined, not an Error", undefined, undefined],
     ];
     for (const [kind, error, code, head] of cases) {
       const r = await queue.waitFor(await enqueue(queue, throwKind, kind), { timeoutMs: 20_000 });

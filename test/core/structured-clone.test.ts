@@ -9,6 +9,13 @@ import { adoptQueue, caught, closeQueues, runToEnd } from "./helpers.js";
 const queue = adoptQueue(getQueue("memory", { threads: 1 }));
 after(() => closeQueues());
 
+/** A value nested `depth` levels deep, built without recursion. */
+function nest(depth: number, wrap: (inner: unknown) => unknown): unknown {
+  let v: unknown = 0;
+  for (let i = 0; i < depth; i++) v = wrap(v);
+  return v;
+}
+
 function sample() {
   const shared = { shared: true };
   const nested: Record<string, unknown> = {
@@ -98,6 +105,8 @@ describe("structured-clone values", () => {
     ["a socket", [new Socket()], /args\[0\]/],
     ["a function inside a Map", [new Map([["k", () => 0]])], /args\[0\]/],
     ["a WeakMap", [new WeakMap()], /args\[0\].*WeakMap/],
+    ["an array nested 10,000 levels deep", [nest(10_000, (v) => [v])], /args\[0\].*nested/],
+    ["an object nested 5,000 levels deep", [nest(5_000, (v) => ({ v }))], /args\[0\].*nested/],
   ];
 
   for (const [what, args, names] of notCloneable) {

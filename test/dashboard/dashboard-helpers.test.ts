@@ -57,3 +57,33 @@ test("a Prometheus counter is summed over its labels, and only that counter", as
   assert.equal(metricSum(text, "rapidai_job_failures_total"), 2);
   assert.equal(metricSum(text, "rapidai_job_retries_total"), undefined);
 });
+
+test("times are on a 24-hour clock, with the date only when not today and the year only when not this year", async () => {
+  const { formatTime, formatFullTime, formatRelative } = await load("format.js");
+  const at = new Date(2026, 11, 1, 23, 3, 40, 38);
+  const day = at.toLocaleDateString(undefined, { month: "short", day: "numeric" });
+  assert.equal(formatTime(at, new Date(2026, 11, 1, 23, 59)), "23:03:40");
+  assert.equal(formatFullTime(at, new Date(2026, 11, 1, 23, 59)), "23:03:40.038");
+  assert.equal(formatTime(at, new Date(2026, 11, 2, 0, 1)), `${day}, 23:03:40`);
+  assert.equal(formatFullTime(at.toISOString(), new Date(2026, 11, 2)), `${day}, 23:03:40.038`);
+  const yearDay = at.toLocaleDateString(undefined, {
+    month: "short",
+    day: "numeric",
+    year: "numeric",
+  });
+  assert.equal(formatTime(at, new Date(2027, 0, 1)), `${yearDay}, 23:03:40`);
+  assert.equal(formatTime(new Date(2026, 0, 1, 9, 5, 7), new Date(2026, 0, 1)), "09:05:07");
+  assert.equal(formatTime(undefined), "—");
+  assert.equal(formatRelative(at.getTime() + 4200, at.getTime()), "in 4.20 s");
+  assert.equal(formatRelative(at.getTime() - 90_000, at.getTime()), "1 min 30 s ago");
+  assert.equal(formatRelative(at.getTime(), at.getTime()), "now");
+});
+
+test("a failure rate reads as a percentage; nothing tried yet is a dash", async () => {
+  const { formatRate } = await load("task-stats.js");
+  assert.equal(formatRate(0), "0 %");
+  assert.equal(formatRate(1), "100 %");
+  assert.equal(formatRate(0.5), "50 %");
+  assert.equal(formatRate(0.0345), "3.5 %");
+  assert.equal(formatRate(null), "—");
+});

@@ -20,14 +20,27 @@ export async function listen(app: Service): Promise<string> {
   return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 }
 
+/** How {@link openPage} sets the page up: its size, and anything to do before it loads. */
+export interface PageOptions {
+  /** @default 1400 × 1000 */
+  viewport?: { width: number; height: number };
+  /** Runs before the page is opened (e.g. to set the browser's clock). */
+  beforeLoad?: (page: Page) => Promise<void>;
+}
+
 /** A page that records console errors and uncaught exceptions. */
-export async function openPage(browser: Browser, url: string) {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+export async function openPage(browser: Browser, url: string, options: PageOptions = {}) {
+  const context = await browser.newContext({
+    viewport: options.viewport ?? { width: 1400, height: 1000 },
+  });
   const page = await context.newPage();
+  await options.beforeLoad?.(page);
   page.setDefaultTimeout(15_000);
   const errors: string[] = [];
   page.on("console", (m) => {
-    if (m.type() === "error") errors.push(m.text());
+    // A refused fetch logs "Failed to load resource" without its URL: add it.
+    const url = m.location().url;
+    if (m.type() === "error") errors.push(url ? `${m.text()} (${url})` : m.text());
   });
   page.on("pageerror", (e) => errors.push(`uncaught: ${e.message}`));
   await page.goto(url);

@@ -79,7 +79,10 @@ describeWithRedis("a Redis queue with ACL users and TLS", () => {
     queues.push(outside);
     await assert.rejects(
       () => outside.enqueue(randomUUID(), "rq.pid", []),
-      (e) => code(e) === ErrorCode.BACKEND_UNAVAILABLE && /NOPERM/.test((e as Error).message),
+      (e) =>
+        code(e) === ErrorCode.REDIS_NOPERM &&
+        /NOPERM/.test((e as Error).message) &&
+        /ACL SETUSER/.test((e as Error).message),
     );
 
     const wrong = new RedisQueue({
@@ -91,7 +94,7 @@ describeWithRedis("a Redis queue with ACL users and TLS", () => {
     const t0 = Date.now();
     await assert.rejects(
       () => wrong.enqueue(randomUUID(), "rq.pid", []),
-      (e) => code(e) === ErrorCode.BACKEND_UNAVAILABLE && !(e as Error).message.includes("nope"),
+      (e) => code(e) === ErrorCode.BACKEND_AUTH && !(e as Error).message.includes("nope"),
     );
     assert.ok(Date.now() - t0 < 2_000);
     assert.match(wrong.url, /app:\*\*\*@/, "the password is hidden");

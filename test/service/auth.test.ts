@@ -58,6 +58,28 @@ describe("bearer token", () => {
     }
   });
 
+  test("a browser opening / without the token gets a 401 sign-in page, not JSON", async () => {
+    const html = { accept: "text/html,application/xhtml+xml,*/*;q=0.8" };
+    const a = await request(`${svc.base}/`, { headers: html });
+    assert.equal(a.status, 401);
+    assert.match(a.headers.get("content-type") ?? "", /^text\/html/);
+    assert.match(a.headers.get("www-authenticate") ?? "", /^Bearer/);
+    assert.match(a.text, /<form id="login-form" method="get" action="\/">/);
+    assert.match(a.text, /<input id="login-token" type="password" name="token"/);
+    assert.match(a.text, /This service needs an access token\./);
+    assert.doesNotMatch(a.text, /<title>page<\/title>/, "the dashboard itself is not served");
+    const wrong = await request(`${svc.base}/?token=nope`, { headers: html });
+    assert.equal(wrong.status, 401);
+    assert.match(wrong.text, /did not accept this token/);
+    const right = await request(`${svc.base}/?token=${TOKEN}`, { headers: html });
+    assert.equal(right.status, 200);
+    assert.match(right.text, /<title>page<\/title>/);
+    // Only the page: the API answers a browser in JSON as before.
+    const api = await request(`${svc.base}/api/stats`, { headers: html });
+    assert.equal(api.status, 401);
+    assert.deepEqual(api.body, { error: "Missing bearer token" });
+  });
+
   test("a wrong token, or another scheme, is a 401", async () => {
     for (const authorization of [
       `Bearer ${TOKEN}x`,

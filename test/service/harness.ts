@@ -167,13 +167,14 @@ export interface CliProcess {
   exited: Promise<number | string>;
 }
 
-/** Runs `rapidai-jobs <args>` to completion. */
+/** Runs `rapidai-jobs <args>` to completion (the checkout's, unless `entry` names another copy). */
 export function runCli(
   args: string[],
   env: Record<string, string> = {},
+  entry: string = CLI,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(process.execPath, [entry, ...args], {
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });

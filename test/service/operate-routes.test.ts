@@ -76,12 +76,16 @@ describe("POST /jobs/:id/promote", () => {
     assert.equal(delayed.status, "pending");
     const due = Date.parse(delayed.run_at);
     assert.ok(due > Date.now() + 3_500_000, `run_at ${delayed.run_at}`);
+    const listed = (await request(`${svc.base}/jobs?status=pending`)).body.jobs;
+    assert.equal(listed.find((j: { job_id: string }) => j.job_id === id)?.run_at, delayed.run_at);
     const p = await post(`/jobs/${id}/promote`);
     assert.equal(p.status, 200);
     assert.deepEqual(p.body, { job_id: id, status: "pending" });
     const done = await until(id, "completed");
     assert.equal(done.result, 8);
     assert.equal(done.run_at, undefined);
+    const after = (await request(`${svc.base}/jobs?status=completed`)).body.jobs;
+    assert.equal(after.find((j: { job_id: string }) => j.job_id === id)?.run_at, undefined);
     const again = await post(`/jobs/${id}/promote`);
     assert.equal(again.status, 409);
     assert.match(again.body.error, /only a delayed pending job/);
@@ -201,15 +205,8 @@ describe("the queue: pause, resume, counts, clean", () => {
 
 describe("schedules and dependencies", () => {
   test("GET /schedules lists each schedule with its next run", async () => {
-    type Schedulable = {
-      schedule(id: string, spec: Record<string, unknown>, ...args: unknown[]): Promise<unknown>;
-    };
-    await (chatty as unknown as Schedulable).schedule("hourly-chat", { everyMs: 3_600_000 }, 1);
-    await (chatty as unknown as Schedulable).schedule(
-      "nightly-chat",
-      { cron: "0 3 * * *", tz: "Europe/Berlin" },
-      2,
-    );
+    await chatty.schedule("hourly-chat", { everyMs: 3_600_000 }, 1);
+    await chatty.schedule("nightly-chat", { cron: "0 3 * * *", tz: "Europe/Berlin" }, 2);
     try {
       const a = await request(`${svc.base}/schedules`);
       assert.equal(a.status, 200);
@@ -223,9 +220,8 @@ describe("schedules and dependencies", () => {
       assert.equal(nightly.tz, "Europe/Berlin");
       assert.equal(new Date(String(nightly.next_run_at)).getUTCMinutes(), 0);
     } finally {
-      const q = queue as unknown as { unschedule(id: string): Promise<boolean> };
-      await q.unschedule("hourly-chat");
-      await q.unschedule("nightly-chat");
+      await queue.unschedule("hourly-chat");
+      await queue.unschedule("nightly-chat");
     }
     const after = await request(`${svc.base}/schedules`);
     assert.deepEqual(
@@ -234,10 +230,35 @@ describe("schedules and dependencies", () => {
     );
   });
 
+  test("GET /schedules names the job of the last firing", async () => {
+    await chatty.schedule("fast-chat", { everyMs: 100 }, 1);
+    try {
+      const fresh = (await request(`${svc.base}/schedules`)).body.schedules.find(
+        (s: { id: string }) => s.id === "fast-chat",
+      );
+      assert.equal(fresh.last_job_id, undefined);
+      let fired: Record<string, unknown> | undefined;
+      const deadline = Date.now() + 10_000;
+      while (fired === undefined && Date.now() < deadline) {
+        const list = (await request(`${svc.base}/schedules`)).body.schedules;
+        fired = list.find(
+          (s: { id: string; last_job_id?: string }) => s.id === "fast-chat" && s.last_job_id,
+        );
+        if (fired === undefined) await new Promise((r) => setTimeout(r, 25));
+      }
+      assert.ok(fired, "the schedule never fired");
+      assert.ok(Date.parse(String(fired.last_run_at)) <= Date.now());
+      const job = (await request(`${svc.base}/jobs/${fired.last_job_id}`)).body;
+      assert.equal(job.task, "chatty");
+    } finally {
+      await queue.unschedule("fast-chat");
+    }
+  });
+
   test("a job's JSON lists the jobs it depends on", async () => {
     const first = await enqueue(svc.base, "fib", [4]);
     const second = await enqueue(svc.base, "fib", [5]);
-    const id = await chatty.enqueueWith({ dependsOn: [first, second] } as never, 1);
+    const id = await chatty.enqueueWith({ dependsOn: [first, second] }, 1);
     const done = await until(id, "completed");
     assert.deepEqual(done.depends_on, [first, second]);
     const plain = (await request(`${svc.base}/jobs/${first}`)).body;

@@ -1,3 +1,4 @@
+#!lua
 -- ack-firing: a firing's job is enqueued. It leaves the in-flight set and
 -- becomes its schedule's last job (unless a later tick already did).
 -- KEYS[1] schedule-firings

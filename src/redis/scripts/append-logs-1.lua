@@ -1,3 +1,4 @@
+#!lua
 -- append-logs: appends lines to the logs of running attempts, many jobs in
 -- one call, and keeps only each job's last lines. Fenced like progress: the
 -- attempt must hold the lease, or be the one whose end was applied (its
@@ -17,7 +18,7 @@ for j = 1, n do
   local id, token, count = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
   local first = i + 3
   i = first + count
-  local f = redis.call('HMGET', job_key(id), 's', 'w', 'l')
+  local f = job_fields(job_key(id), 's', 'w', 'l') or {}
   if f[1] and ((f[1] == 'running' and f[2] == token) or f[3] == token) then
     local key = logs_key(id)
     -- Only the lines that can stay are pushed; at most 1000 per command.

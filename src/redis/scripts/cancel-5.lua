@@ -1,3 +1,4 @@
+#!lua
 -- cancel: pending -> cancelled at once; for a running job, records the
 -- request and tells the worker that holds it (its signal aborts; it answers
 -- through fail or complete, which then end the job cancelled; if it died,
@@ -20,7 +21,7 @@ if f[1] == 'pending' then
   redis.call('ZREM', KEYS[1], ready_member(f[3], id))
   redis.call('ZREM', KEYS[2], id)
   -- Parked by its task's limits (includes/limits.lua)? Then it waits there.
-  redis.call('ZREM', PREFIX .. 'wait:' .. f[2], ready_member(f[3], id))
+  redis.call('ZREM', PREFIX .. 'wait:' .. (f[2] or ''), ready_member(f[3], id))
   -- 'v': it ended while pending, so no attempt's duration applies.
   finish(id, key, 'pending', 'cancelled', f[3], now, KEYS[5], 'v', '1')
   event('X', id, f[2], 'pending', 'cancelled', f[4], now)

@@ -1,3 +1,4 @@
+#!lua
 -- claim: pending -> running, for up to N ready jobs, each with a lease.
 -- First promotes delayed jobs that are due into the ready set. Claims
 -- nothing while the queue is paused (the key 'paused' exists). Honours the
@@ -15,12 +16,18 @@
 -- Returns { next due ms or '' (the first delayed job, or while not paused the
 --           first alarm of a throttled task), the claimed jobs packed one
 --           after another (src/redis/packed.ts): id, task, args, attempt,
---           maxRetries, timeoutMs (0: the task's) }
+--           maxRetries, timeoutMs (0: the task's), the ids of keys that were
+--           not job hashes (WRONGTYPE), dropped from the indexes, comma-separated }
+-- Every record is checked before anything of it is written: a malformed one
+-- (no task, a non-numeric attempt count or retry budget) fails alone with
+-- ERR_PAYLOAD_CORRUPT; a key of another type is dropped from the indexes
+-- and left as it is. The other jobs of the call are claimed as usual.
 -- maxRetries is the effective budget: the job's maxRetries plus the attempts
 -- it had when it was last retried by hand (field 'o'), so that, as before,
 -- `attempt > maxRetries` means no retry is left.
 --@include "base.lua"
 --@include "limits.lua"
+--@include "dependencies.lua"
 local now = now_ms()
 local worker, count, lease = ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local INF = math.huge
@@ -33,12 +40,31 @@ local SLOT_RECHECK_MS = 1000
 
 -- Promote due delayed jobs (bounded, so one call stays short).
 local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1000)
+local dropped = {}
 for _, id in ipairs(due) do
   redis.call('ZREM', KEYS[2], id)
-  local f = redis.call('HMGET', job_key(id), 's', 'q', 'p')
-  if f[1] == 'pending' then
+  local f = job_fields(job_key(id), 's', 'q', 'p')
+  if f == nil then
+    dropped[#dropped + 1] = id
+    index_change('ZREM', status_key('pending'), nil, id)
+  elseif f[1] == 'pending' then
     push_ready(KEYS[1], f[2], f[3], id)
   end
+end
+
+local CORRUPT = 'ERR_PAYLOAD_CORRUPT'
+-- What is wrong with a pending job's fields (s, t, a, n, m, o, i), or nil.
+local function malformed(f)
+  if not f[2] or f[2] == '' then
+    return "it names no task (field 't' is missing)"
+  end
+  if tonumber(f[4]) == nil then
+    return "its attempt count (field 'n') is " .. string.format('%q', tostring(f[4])) .. ', not a number'
+  end
+  if tonumber(f[5]) == nil then
+    return "its retry budget (field 'm') is " .. string.format('%q', tostring(f[5])) .. ', not a number'
+  end
+  return nil
 end
 -- Whoever promoted claims first; others are woken only for what is left.
 WAKE = false
@@ -127,9 +153,19 @@ if not paused and count > 0 then
       else
         local id = string.sub(member, 17)
         local key = job_key(id)
-        local f = redis.call('HMGET', key, 's', 't', 'a', 'n', 'm', 'o', 'i', 'dl', 'tc')
+        local f = job_fields(key, 's', 't', 'a', 'n', 'm', 'o', 'i', 'dl', 'tc')
+        local bad = f and f[1] == 'pending' and malformed(f)
+        if f == nil then
+          -- Not a job hash: out of the indexes, the value left alone.
+          dropped[#dropped + 1] = id
+          index_change('ZREM', status_key('pending'), nil, id)
+        elseif bad then
+          local msg = 'the job record is malformed: ' .. bad .. '; it cannot run'
+          finish(id, key, 'pending', 'failed', string.sub(member, 1, 16), now, PREFIX .. 'done', 'e', msg, 'k', CORRUPT)
+          event('F', id, f[2] or '', 'pending', 'failed', num(f[4]), now, msg, CORRUPT, '')
+          deps_finished(id, 'failed', now)
         -- A member whose job is no longer pending is stale: drop it.
-        if f[1] == 'pending' then
+        elseif f[1] == 'pending' then
           local task = f[2]
           local s = limit_state(task)
           if s and (s.c <= 0 or s.r <= 0) then
@@ -234,5 +270,6 @@ if not paused then
   end
 end
 out[2] = table.concat(packed)
+out[3] = table.concat(dropped, ',')
 flush()
 return out

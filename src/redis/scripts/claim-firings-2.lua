@@ -1,3 +1,4 @@
+#!lua
 -- claim-firings: the compare-and-set half of ScheduleStore.claimDue. Lua
 -- cannot read cron, so the caller read the due schedules, computed each
 -- one's next tick with croner, and asks here to move each from the tick it

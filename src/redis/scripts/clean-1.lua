@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- clean: deletes finished jobs of one status that finished at or before a
 -- cutoff (by the done set's score), with their logs and dedupe keys.
 -- Bounded per call: the caller loops, passing back the cutoff and offset.
@@ -25,7 +26,7 @@ local more = 1
 while #victims < limit and looked < 5 * SCAN do
   local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', cutoff, 'LIMIT', offset, SCAN)
   for _, id in ipairs(ids) do
-    if #victims < limit and redis.call('HGET', job_key(id), 's') == status then
+    if #victims < limit and redis.pcall('HGET', job_key(id), 's') == status then
       victims[#victims + 1] = id
     elseif #victims < limit then
       offset = offset + 1

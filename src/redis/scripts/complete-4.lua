@@ -1,3 +1,4 @@
+#!lua
 -- complete: running -> completed, for a batch of finished attempts. Fenced:
 -- only the attempt holding the lease may complete the job; a late answer
 -- from an expired lease is refused. A job whose cancel was asked while it
@@ -11,7 +12,10 @@
 -- ARGV[2] the attempts, packed one after another (src/redis/packed.ts): id,
 --         lease token, result (msgpack; empty for undefined, the result of
 --         most jobs), duration ms
--- Returns N integers: 1 applied (or already applied by this attempt), 0 refused.
+-- Returns N integers: 1 applied (or already applied by this attempt), 0 refused
+-- (another attempt holds the job, or it is no longer running), 2 no such job
+-- (deleted, or Redis lost its data), 3 the key is not a job hash (WRONGTYPE:
+-- its lease is dropped, the value left alone).
 --@include "base.lua"
 --@include "limits.lua"
 --@include "dependencies.lua"
@@ -33,8 +37,11 @@ while pos <= #blob do
     result = UNDEFINED
   end
   local key = job_key(id)
-  local f = redis.call('HMGET', key, 's', 'w', 'x', 't', 'q', 'n', 'l', 'y')
-  if f[1] == 'running' and f[2] == token then
+  local f = job_fields(key, 's', 'w', 'x', 't', 'q', 'n', 'l', 'y')
+  if f == nil then
+    unleased[#unleased + 1] = id
+    out[j] = 3
+  elseif f[1] == 'running' and f[2] == token then
     -- 'l' remembers the attempt that ended, so a repeated call (its reply was
     -- lost) is recognised as applied rather than refused; 'w' no longer
     -- matches any token, which fences off everyone else.
@@ -56,12 +63,16 @@ while pos <= #blob do
     out[j] = 1
   elseif f[7] == token then
     out[j] = 1
+  elseif not f[1] then
+    out[j] = 2
   else
     out[j] = 0
   end
 end
 if #unleased > 0 then
   redis.call('ZREM', KEYS[3], unpack(unleased))
+end
+if #done > 0 then
   redis.call('ZADD', KEYS[4], unpack(done))
 end
 flush()

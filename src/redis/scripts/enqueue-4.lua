@@ -1,3 +1,4 @@
+#!lua
 -- enqueue: (new) -> pending, for a batch of jobs. A job id that exists is
 -- left alone (idempotent enqueue with your own id). A job with a dedupe key
 -- is not stored while the job that holds the key is pending or running, or
@@ -52,12 +53,13 @@ local function dedupe_holder(dk)
   if not holder then
     return nil
   end
-  local h = redis.call('HMGET', job_key(holder), 's', 'c')
+  -- A holder key of another type (WRONGTYPE) counts as gone.
+  local h = job_fields(job_key(holder), 's', 'c') or {}
   if h[1] == false or h[1] == nil then
     -- Deleted by retention within its ttl (trim left the key to expire then).
     return holder
   end
-  if h[1] == 'pending' or h[1] == 'running' or now - tonumber(h[2]) < tonumber(ttl) then
+  if h[1] == 'pending' or h[1] == 'running' or now - num(h[2]) < num(ttl) then
     return holder
   end
   return nil

@@ -1,3 +1,4 @@
+#!lua
 -- expire-leases: running -> pending | failed | cancelled for jobs whose lease
 -- ran out (their worker died, hung or lost Redis). The attempt counts: with
 -- no retry left the job fails with ERR_LEASE_EXPIRED; a job whose cancel was
@@ -13,7 +14,8 @@
 -- KEYS[7] delayed
 -- ARGV[1] prefix
 -- ARGV[2] most leases to expire in this call
--- Returns { number expired, then the ids }.
+-- Returns { number expired, then the ids }. A lease whose key is not a job
+-- hash (WRONGTYPE) is dropped, the value left alone; it is not counted.
 --@include "base.lua"
 --@include "limits.lua"
 --@include "dependencies.lua"
@@ -24,14 +26,14 @@ local msg = 'the lease of the attempt expired (its worker died, stalled or lost 
 for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[1], id)
   local key = job_key(id)
-  local f = redis.call('HMGET', key, 's', 'x', 't', 'q', 'n', 'm', 'p', 'o', 'y')
+  local f = job_fields(key, 's', 'x', 't', 'q', 'n', 'm', 'p', 'o', 'y') or {}
   if f[1] == 'running' then
-    local attempts = tonumber(f[5])
+    local attempts = num(f[5])
     if f[2] == '1' then
       finish(id, key, 'running', 'cancelled', f[4], now, KEYS[6], 'w', '')
       event('X', id, f[3], 'running', 'cancelled', attempts, now)
       deps_finished(id, 'cancelled', now)
-    elseif attempts > tonumber(f[6]) + (tonumber(f[8]) or 0) then
+    elseif attempts > num(f[6]) + num(f[8]) then
       finish(id, key, 'running', 'failed', f[4], now, KEYS[6], 'w', '', 'e', msg, 'k', 'ERR_LEASE_EXPIRED')
       event('F', id, f[3], 'running', 'failed', attempts, now, msg, 'ERR_LEASE_EXPIRED', '')
       deps_finished(id, 'failed', now)

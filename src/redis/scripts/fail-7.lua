@@ -1,3 +1,4 @@
+#!lua
 -- fail: running -> failed | pending (retry) | cancelled, for a batch of
 -- attempts that did not succeed. Fenced like complete. A retry goes to the
 -- ready set, or to the delayed set while its backoff runs; a job whose
@@ -16,7 +17,9 @@
 --   error message, error code, retry delay ms, duration ms, error stack
 --   (written, as field 'st', only when the job ends failed: the stack is
 --   for an operator debugging a failure, and retries stay as light as before)
--- Returns N integers: 1 applied (or already applied by this attempt), 0 refused.
+-- Returns N integers: 1 applied (or already applied by this attempt), 0 refused
+-- (another attempt holds the job), 2 no such job, 3 not a job hash (WRONGTYPE:
+-- its lease is dropped), as complete.
 --@include "base.lua"
 --@include "limits.lua"
 --@include "dependencies.lua"
@@ -29,14 +32,17 @@ for j = 1, n do
     ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], tonumber(ARGV[i + 5]), ARGV[i + 6],
     ARGV[i + 7]
   local key = job_key(id)
-  local f = redis.call('HMGET', key, 's', 'w', 'x', 't', 'q', 'n', 'm', 'p', 'l', 'o', 'y')
-  if f[1] == 'running' and f[2] == token then
+  local f = job_fields(key, 's', 'w', 'x', 't', 'q', 'n', 'm', 'p', 'l', 'o', 'y')
+  if f == nil then
+    redis.call('ZREM', KEYS[6], id)
+    out[j] = 3
+  elseif f[1] == 'running' and f[2] == token then
     redis.call('HSET', key, 'l', token, 'w', '')
     redis.call('ZREM', KEYS[6], id)
-    local attempts = tonumber(f[6])
+    local attempts = num(f[6])
     -- No retry is left once attempts exceed maxRetries (counted from the
     -- last retry by hand, field 'o'), whatever the caller thought.
-    if kind == 'r' and attempts > tonumber(f[7]) + (tonumber(f[10]) or 0) then
+    if kind == 'r' and attempts > num(f[7]) + num(f[10]) then
       kind = 'f'
     end
     if f[3] == '1' or kind == 'c' then
@@ -45,7 +51,7 @@ for j = 1, n do
       deps_finished(id, 'cancelled', now)
     elseif kind == 'r' then
       move(id, key, 'running', 'pending', f[5], 'e', err, 'k', code)
-      if delay > 0 then
+      if num(delay) > 0 then
         push_delayed(KEYS[2], now + delay, id)
       else
         push_ready(KEYS[1], f[5], f[8], id)
@@ -65,6 +71,8 @@ for j = 1, n do
     out[j] = 1
   elseif f[9] == token then
     out[j] = 1
+  elseif not f[1] then
+    out[j] = 2
   else
     out[j] = 0
   end

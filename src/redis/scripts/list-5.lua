@@ -1,3 +1,4 @@
+#!lua flags=no-writes
 -- list: jobs newest first (by creation sequence), from the per-status
 -- indexes only (never KEYS or SCAN), as one consistent snapshot.
 -- KEYS[1..5] s:pending, leases (the running jobs), s:completed, s:failed, s:cancelled
@@ -28,9 +29,10 @@ local function load_running(c)
   local ids = redis.call('ZRANGE', c.key, 0, -1)
   local rows = {}
   for _, id in ipairs(ids) do
-    local q = redis.call('HGET', job_key(id), 'q')
-    if q then
-      rows[#rows + 1] = { id, tonumber(q) }
+    -- A key of another type (WRONGTYPE) is not listed.
+    local q = redis.pcall('HGET', job_key(id), 'q')
+    if type(q) == 'string' then
+      rows[#rows + 1] = { id, num(q) }
     end
   end
   table.sort(rows, function(a, b)
@@ -88,16 +90,14 @@ while limit < 0 or taken < limit do
   end
   local id = best.buf[best.pos]
   best.pos = best.pos + 2
-  if task == '' or redis.call('HGET', job_key(id), 't') == task then
+  local h = job_fields(job_key(id), 't', 's', 'm', 'c', 'b', 'f', 'n', 'r', 'e', 'k', 'g', 'dl', 'v')
+  if h ~= nil and h[2] and (task == '' or h[1] == task) then
     if skipped < offset then
       skipped = skipped + 1
     else
-      local h = redis.call('HMGET', job_key(id), 't', 's', 'm', 'c', 'b', 'f', 'n', 'r', 'e', 'k', 'g', 'dl', 'v')
-      if h[2] then
-        out[#out + 1] = id
-        out[#out + 1] = h
-        taken = taken + 1
-      end
+      out[#out + 1] = id
+      out[#out + 1] = h
+      taken = taken + 1
     end
   end
 end

@@ -1,3 +1,4 @@
+#!lua
 -- pause: no job starts while the key exists (claim checks it on every
 -- call, so a pause reaches every process at its next claim); running jobs
 -- finish, enqueue goes on.

@@ -1,3 +1,4 @@
+#!lua
 -- promote: a delayed pending job (a delay or a retry backoff) becomes ready
 -- now, in its priority's place.
 -- KEYS[1] delayed

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- remove: deletes a job that is not running, with everything that refers
 -- to it (includes/delete.lua), its dedupe key included.
 -- KEYS[1] done

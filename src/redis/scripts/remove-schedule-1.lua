@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- remove-schedule: deletes a schedule. Its firings still in flight are
 -- dropped by the next claim that finds the schedule gone.
 -- KEYS[1] schedules

@@ -1,3 +1,4 @@
+#!lua
 -- resume: ends a pause, and wakes every worker (control 'w') so idle ones
 -- claim at once rather than at their next poll.
 -- KEYS[1] paused

@@ -1,3 +1,4 @@
+#!lua
 -- retry: failed | cancelled -> pending, by hand (queue.retry). The job goes
 -- to the ready set and out of retention; its attempts keep counting, and it
 -- gets a fresh budget of maxRetries: field 'o' keeps the attempts it had,

@@ -1,3 +1,4 @@
+#!lua
 -- set-limits: stores the per-task limits every claimer applies
 -- (includes/limits.lua), and makes parked jobs of those tasks due at the
 -- next claim so a changed limit takes effect at once.

@@ -1,3 +1,4 @@
+#!lua flags=allow-oom
 -- trim: deletes finished jobs beyond the retention (oldest first, by count
 -- and by age), with their index entries and logs (includes/delete.lua).
 -- Bounded per call.

@@ -1,3 +1,4 @@
+#!lua
 -- upsert-schedule: creates or replaces a schedule. One with the same task
 -- and spec keeps its next run and last job (only its arguments change), so
 -- every process may store its schedules at start-up without moving or

@@ -33,6 +33,27 @@ local function int(n)
   return string.format('%.0f', n)
 end
 
+-- A script must never fail after its first write: Redis keeps what it wrote
+-- and the rest is lost (a job left running without a lease, or popped from
+-- the ready set and nowhere else). So whatever a record holds, reading it
+-- cannot raise an error: numbers come through num(), and a job's fields
+-- through job_fields(), which reads with pcall.
+
+-- A number read from a record, or `default` (0) when missing or malformed.
+local function num(v, default)
+  return tonumber(v) or default or 0
+end
+
+-- HMGET of a job hash; nil and Redis's error when the key holds another
+-- type (WRONGTYPE: something else wrote it), so only that job is affected.
+local function job_fields(key, ...)
+  local f = redis.pcall('HMGET', key, ...)
+  if f.err ~= nil then
+    return nil, f.err
+  end
+  return f
+end
+
 --@states
 
 -- Status index changes, queued in call order and applied by flush():
@@ -86,6 +107,9 @@ local function move(id, key, from, to, seq, ...)
     end
   end
   if to ~= 'running' then
+    if tonumber(seq) == nil then
+      seq = 0
+    end
     index_change('ZADD', status_key(to), seq, id)
   end
   redis.call('HSET', key, 's', to, ...)
@@ -95,7 +119,7 @@ end
 -- Ready set member: score is -priority, and equal scores sort by member, so
 -- a zero-padded creation sequence in front of the id keeps FIFO order.
 local function ready_member(seq, id)
-  return string.format('%016.0f', tonumber(seq)) .. id
+  return string.format('%016.0f', num(seq)) .. id
 end
 
 -- Events: every record is a netstring list (count, then fields), all records
@@ -151,7 +175,7 @@ local function push_ready(ready_key, seq, priority, id)
   if not WAKE and redis.call('ZCARD', ready_key) == 0 then
     WAKE = true
   end
-  redis.call('ZADD', ready_key, -tonumber(priority), ready_member(seq, id))
+  redis.call('ZADD', ready_key, -num(priority), ready_member(seq, id))
 end
 
 local function push_delayed(delayed_key, at, id)

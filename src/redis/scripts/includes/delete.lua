@@ -17,9 +17,10 @@ local function delete_jobs(ids, finished_only, tail, now, done_key)
   local deleted = 0
   for _, id in ipairs(ids) do
     local key = job_key(id)
-    local h = redis.call('HMGET', key, 's', 'u', 'c', 'q', 't')
+    -- A key of another type is not a job: left alone (only its index entries go).
+    local h = job_fields(key, 's', 'u', 'c', 'q', 't') or {}
     local status = h[1]
-    if status == 'running' or (finished_only and status == 'pending') then
+    if h[1] == nil or status == 'running' or (finished_only and status == 'pending') then
       h = {}
     else
       keys[#keys + 1] = key
@@ -39,7 +40,7 @@ local function delete_jobs(ids, finished_only, tail, now, done_key)
         local member = ready_member(h[4], id)
         redis.call('ZREM', PREFIX .. 'ready', member)
         redis.call('ZREM', PREFIX .. 'delayed', id)
-        redis.call('ZREM', PREFIX .. 'wait:' .. h[5], member)
+        redis.call('ZREM', PREFIX .. 'wait:' .. (h[5] or ''), member)
       end
     end
     if h[2] then
@@ -47,7 +48,7 @@ local function delete_jobs(ids, finished_only, tail, now, done_key)
       local v = redis.call('GET', dk)
       local ttl, holder = string.match(v or '', '^(%d+):(.*)$')
       if holder == id then
-        local ends = tonumber(h[3]) + tonumber(ttl)
+        local ends = num(h[3]) + num(ttl)
         if tail and ends > now then
           -- Redis keeps a key through its expiry ms: gone from `ends` on,
           -- as enqueue's own check (now - created < ttl) has it.

@@ -64,7 +64,11 @@ local function deps_hold(id, key, seq, task, now, delay)
   redis.call('HSET', key, 'dl', table.concat(list, ','))
   local waiting = {}
   for _, d in ipairs(list) do
-    local s = redis.call('HGET', job_key(d), 's')
+    local s = redis.pcall('HGET', job_key(d), 's')
+    if type(s) == 'table' then
+      -- Not a job hash any more (WRONGTYPE): it can never complete.
+      s = 'failed'
+    end
     if s == 'failed' or s == 'cancelled' then
       local n = #DEPS_FAIL
       DEPS_FAIL[n + 1], DEPS_FAIL[n + 2], DEPS_FAIL[n + 3], DEPS_FAIL[n + 4], DEPS_FAIL[n + 5] =
@@ -110,7 +114,7 @@ local function deps_finished(id, status, now)
     redis.call('DEL', dkey)
     for _, d in ipairs(members) do
       local key = job_key(d)
-      local f = redis.call('HMGET', key, 's', 'q', 'p', 't', 'dd')
+      local f = job_fields(key, 's', 'q', 'p', 't', 'dd') or {}
       -- A dependent that ended meanwhile (cancelled while it waited) is left alone.
       if f[1] == 'pending' then
         local wkey = PREFIX .. 'deps:' .. d

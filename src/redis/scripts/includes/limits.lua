@@ -29,6 +29,9 @@ end
 -- A running job that held a slot ended: the slot goes back, and the first
 -- job parked for the task returns to the ready set to take it.
 local function release_slot(task, id)
+  if not task then
+    return
+  end
   redis.call('SREM', active_key(task), id)
   local m = redis.call('ZPOPMIN', wait_key(task))
   if m[1] ~= nil then

@@ -54,6 +54,11 @@ export function getStats() {
   return request("GET", "/api/stats");
 }
 
+/** `GET /api/tasks`: per-task counts, failure rate and p50/p95 duration (seconds). */
+export function getTaskStats() {
+  return request("GET", "/api/tasks");
+}
+
 /** `GET /metrics`: the Prometheus text, read while the event stream is paused. */
 export function getMetricsText() {
   return request("GET", "/metrics", undefined, "text/plain");

@@ -10,6 +10,7 @@ import { connectEvents } from "./live-events.js";
 import { createQueueControl } from "./queue-control.js";
 import { createSchedules } from "./schedules.js";
 import { createStatusCounts } from "./status-counts.js";
+import { createTaskStats } from "./task-stats.js";
 import { createThroughputChart } from "./throughput-chart.js";
 import { toast } from "./toast.js";
 
@@ -83,6 +84,12 @@ function start() {
     },
   });
   const schedules = createSchedules({ onOpen: (id) => detail.open(id) });
+  const taskStats = createTaskStats({
+    onTask: (task) => {
+      table.setFilter({ task });
+      byId("table-title").scrollIntoView({ behavior: "smooth", block: "start" });
+    },
+  });
   const search = createJobSearch({
     onTask: (task) => table.setFilter({ task }),
     onJob: (id) => detail.open(id),
@@ -138,6 +145,7 @@ function start() {
   // a burst ends, one more read makes the counters exact at once.
   const settle = debounce(() => {
     syncStats();
+    taskStats.sync();
     table.settle();
   }, SETTLE_MS);
 
@@ -166,11 +174,13 @@ function start() {
   syncStats();
   queueControl.sync();
   schedules.sync();
+  taskStats.sync();
   chart.sync();
   setInterval(() => {
     syncStats();
     queueControl.sync();
     schedules.sync();
+    taskStats.sync();
     chart.sync();
   }, STATS_EVERY_MS);
   table.load();

@@ -2,16 +2,11 @@
 // action buttons (retry, promote, cancel), the jobs it depends on (links),
 // and the lines it logged.
 import { el } from "./dom.js";
-import { formatFullTime, toDate } from "./format.js";
+import { formatFullTime, formatRelative, formatTooltipTime } from "./format.js";
+import { isDelayed } from "./job-table.js";
 
 const ACTIVE = new Set(["pending", "running"]);
 const RETRYABLE = new Set(["failed", "cancelled"]);
-
-/** True for a pending job that is not due yet. */
-export function isDelayed(job, now = Date.now()) {
-  const due = toDate(job.run_at);
-  return job.status === "pending" && due !== undefined && due.getTime() > now;
-}
 
 function actionButton(id, className, label, onClick) {
   return el(
@@ -47,7 +42,14 @@ export function actionButtons(job, { onCancel, onRetry, onPromote }) {
 /** "Due" for a delayed job. */
 export function dueFact(job) {
   if (!isDelayed(job)) return [];
-  return [el("dt", {}, "Due"), el("dd", { className: "due" }, formatFullTime(job.run_at))];
+  return [
+    el("dt", {}, "Due"),
+    el(
+      "dd",
+      { className: "due", title: formatTooltipTime(job.run_at) },
+      `${formatFullTime(job.run_at)} (${formatRelative(job.run_at)})`,
+    ),
+  ];
 }
 
 /** The jobs this one waits for, each a link that opens its detail. */
@@ -91,7 +93,16 @@ export function logSection(lines) {
   return el(
     "section",
     { className: "detail-section" },
-    el("h3", {}, "Log", el("span", { className: "log-count" }, `${lines.length} lines`)),
+    el(
+      "h3",
+      {},
+      "Log",
+      el(
+        "span",
+        { className: "log-count" },
+        `${lines.length} line${lines.length === 1 ? "" : "s"}`,
+      ),
+    ),
     lines.length === 0
       ? el("p", { className: "log-empty" }, "Nothing logged.")
       : el("pre", { className: "log", id: "detail-log" }, lines.join("\n")),

@@ -1,18 +1,40 @@
 // How values look on screen: times, durations, counts, progress, JSON.
 
 const numberFormat = new Intl.NumberFormat();
-const timeFormat = new Intl.DateTimeFormat(undefined, {
-  hour: "2-digit",
-  minute: "2-digit",
-  second: "2-digit",
-});
-const dateTimeFormat = new Intl.DateTimeFormat(undefined, {
+// One rule for every time on the page (table, detail, chart, schedules):
+// a 24-hour clock, `23:03:40`, with the date in front when it is not today
+// (`Dec 1, 23:03:40`) and the year when it is not this year. The clock is
+// built by hand so it reads the same in every locale and beside the chart's
+// axis; only the month's name comes from the browser's locale.
+const dayFormat = new Intl.DateTimeFormat(undefined, { month: "short", day: "numeric" });
+const dayYearFormat = new Intl.DateTimeFormat(undefined, {
   month: "short",
   day: "numeric",
-  hour: "2-digit",
-  minute: "2-digit",
-  second: "2-digit",
+  year: "numeric",
 });
+const weekdayFormat = new Intl.DateTimeFormat(undefined, {
+  weekday: "short",
+  month: "short",
+  day: "numeric",
+  year: "numeric",
+});
+
+const pad = (n, width = 2) => String(n).padStart(width, "0");
+
+/** `23:03` or `23:03:40` or `23:03:40.038`, in local time. */
+export function clock(d, { seconds = true, ms = false } = {}) {
+  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  if (!seconds) return hm;
+  const hms = `${hm}:${pad(d.getSeconds())}`;
+  return ms ? `${hms}.${pad(d.getMilliseconds(), 3)}` : hms;
+}
+
+/** `""` today, else `Dec 1, ` (or `Dec 1, 2025, ` in another year). */
+function dayPrefix(d, now) {
+  if (d.toDateString() === now.toDateString()) return "";
+  const f = d.getFullYear() === now.getFullYear() ? dayFormat : dayYearFormat;
+  return `${f.format(d)}, `;
+}
 
 /** A Date from an ISO string or epoch milliseconds; undefined for anything else. */
 export function toDate(value) {
@@ -26,21 +48,34 @@ export function formatCount(n) {
   return numberFormat.format(n);
 }
 
-/** Clock time today, date and time otherwise; "—" when unknown. */
-export function formatTime(value) {
+/** `23:03:40` today, `Dec 1, 23:03:40` another day; "—" when unknown. */
+export function formatTime(value, now = new Date()) {
   const d = toDate(value);
   if (!d) return "—";
-  const today = new Date();
-  const sameDay = d.toDateString() === today.toDateString();
-  return (sameDay ? timeFormat : dateTimeFormat).format(d);
+  return dayPrefix(d, now) + clock(d);
 }
 
-/** Full timestamp, for tooltips and the detail view. */
-export function formatFullTime(value) {
+/** The same with milliseconds, for the detail view: `23:03:40.038`, `Dec 1, 23:03:40.038`. */
+export function formatFullTime(value, now = new Date()) {
   const d = toDate(value);
   if (!d) return "—";
-  const ms = String(d.getMilliseconds()).padStart(3, "0");
-  return `${dateTimeFormat.format(d)}.${ms}`;
+  return dayPrefix(d, now) + clock(d, { ms: true });
+}
+
+/** Every part, for tooltips: `Tue, Dec 1, 2026, 23:03:40.038`. */
+export function formatTooltipTime(value) {
+  const d = toDate(value);
+  if (!d) return "";
+  return `${weekdayFormat.format(d)}, ${clock(d, { ms: true })}`;
+}
+
+/** `in 4.20 s`, `in 59 min 58 s`, `now` once due, `5 min 02 s ago` after. */
+export function formatRelative(value, now = Date.now()) {
+  const d = toDate(value);
+  if (!d) return "";
+  const ms = d.getTime() - now;
+  if (Math.abs(ms) < 1000) return "now";
+  return ms > 0 ? `in ${formatDuration(ms)}` : `${formatDuration(-ms)} ago`;
 }
 
 /** `850 ms`, `4.2 s`, `3 min 05 s`, `2 h 07 min`. */

@@ -6,7 +6,7 @@ import { actionButtons, dependencySection, dueFact, logSection } from "./detail-
 import { byId, el, setChildren, throttle } from "./dom.js";
 import { stackSection } from "./error-stack.js";
 import { elapsed, formatDuration, formatFullTime, formatJson, progressFraction } from "./format.js";
-import { statusBadge } from "./job-table.js";
+import { isDelayed, statusBadge } from "./job-table.js";
 
 const ACTIVE = new Set(["pending", "running"]);
 
@@ -99,7 +99,7 @@ export function createJobDetail({ onCancel, onRetry, onPromote, onOpenChange }) 
       el(
         "div",
         { className: "detail-status" },
-        statusBadge(job.status, undefined, job.attempts),
+        statusBadge(job.status, undefined, job.attempts, isDelayed(job)),
         actionButtons(job, { onCancel, onRetry, onPromote }),
       ),
       (job.status === "running" || job.progress !== undefined) &&

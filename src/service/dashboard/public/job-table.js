@@ -7,10 +7,12 @@ import {
   elapsed,
   formatCount,
   formatDuration,
-  formatFullTime,
+  formatRelative,
   formatTime,
+  formatTooltipTime,
   progressFraction,
   statusLabel,
+  toDate,
 } from "./format.js";
 
 const ACTIVE = new Set(["pending", "running"]);
@@ -22,8 +24,9 @@ const MAX_REPLAY = 5000;
  * A status badge ("Retrying" for a pending job that already ran), with a thin
  * progress bar under it for a running job that reports one.
  */
-export function statusBadge(status, progress, attempts = 0) {
-  const label = status === "pending" && attempts > 0 ? "Retrying" : statusLabel(status);
+export function statusBadge(status, progress, attempts = 0, delayed = false) {
+  const label =
+    status === "pending" && attempts > 0 ? "Retrying" : delayed ? "Delayed" : statusLabel(status);
   const badge = el("span", { className: `status status-${status}` }, label);
   const fraction = status === "running" ? progressFraction(progress) : undefined;
   if (fraction === undefined) return badge;
@@ -39,6 +42,25 @@ export function statusBadge(status, progress, attempts = 0) {
         style: `width:${(fraction * 100).toFixed(1)}%`,
       }),
     ),
+  );
+}
+
+/** True for a pending job that is not due yet (a delay, or a retry's backoff). */
+export function isDelayed(job, now = Date.now()) {
+  const due = toDate(job.run_at);
+  return job.status === "pending" && due !== undefined && due.getTime() > now;
+}
+
+/** `due 01:40:05` under the badge of a delayed job, its distance in the tooltip. */
+function dueNote(job) {
+  if (!isDelayed(job)) return false;
+  return el(
+    "span",
+    {
+      className: "due-note",
+      title: `${formatTooltipTime(job.run_at)} (${formatRelative(job.run_at)})`,
+    },
+    `due ${formatTime(job.run_at)}`,
   );
 }
 
@@ -88,6 +110,7 @@ export function createJobTable({ onOpen, onCancel, onFilter }) {
     const job = entry.job;
     job.status = event.to;
     if (typeof event.attempts === "number") job.attempts = event.attempts;
+    if (event.to !== "pending") job.run_at = null;
     if (event.to === "running") {
       job.started_at = event.at;
       job.completed_at = null;
@@ -118,11 +141,16 @@ export function createJobTable({ onOpen, onCancel, onFilter }) {
         ),
       ),
       el("td", { className: "task-cell" }, job.task ?? ""),
-      el("td", { className: "status-cell" }, statusBadge(job.status, job.progress, job.attempts)),
+      el(
+        "td",
+        { className: "status-cell" },
+        statusBadge(job.status, job.progress, job.attempts, isDelayed(job)),
+        dueNote(job),
+      ),
       el("td", { className: "num hide-narrow" }, String(job.attempts ?? 0)),
       el(
         "td",
-        { className: "hide-phone", title: formatFullTime(job.created_at) },
+        { className: "created hide-phone", title: formatTooltipTime(job.created_at) },
         formatTime(job.created_at),
       ),
       el("td", { className: "num duration hide-phone" }, formatDuration(jobDuration(job))),

@@ -3,7 +3,7 @@
 // `GET /schedules` with the counters, since firings are not events.
 import { listSchedules } from "./api.js";
 import { byId, el, setChildren } from "./dom.js";
-import { formatDuration, formatFullTime, formatTime } from "./format.js";
+import { formatDuration, formatTime, formatTooltipTime } from "./format.js";
 
 /** `cron 0 3 * * * (Europe/Berlin)` or `every 5.00 s`. */
 export function scheduleRule(s) {
@@ -28,11 +28,11 @@ export function createSchedules({ onOpen }) {
           "tr",
           { dataset: { scheduleId: String(s.id) } },
           el("td", { className: "id-cell" }, el("code", {}, String(s.id))),
-          el("td", {}, String(s.task ?? "")),
+          el("td", { className: "hide-phone" }, String(s.task ?? "")),
           el("td", { className: "rule" }, scheduleRule(s)),
           el(
             "td",
-            { className: "next-run", title: formatFullTime(s.next_run_at) },
+            { className: "next-run", title: formatTooltipTime(s.next_run_at) },
             formatTime(s.next_run_at),
           ),
           el(

@@ -3,6 +3,7 @@
 // with uPlot once a second (never per event).
 import { getMetricsText } from "./api.js";
 import { byId, el, setChildren } from "./dom.js";
+import { clock } from "./format.js";
 import { tokenQuery } from "./token.js";
 
 /** Seconds kept: the longest window offered. */
@@ -34,13 +35,8 @@ function loadUPlot() {
   return uPlotLoad;
 }
 
-const pad = (n) => String(n).padStart(2, "0");
-/** `14:05` or `14:05:30`: one short line, so the labels never collide. */
-function clock(sec, withSeconds) {
-  const d = new Date(sec * 1000);
-  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
-  return withSeconds ? `${hm}:${pad(d.getSeconds())}` : hm;
-}
+/** `14:05` or `14:05:30` (the clock of every other time on the page): one short line, so the labels never collide. */
+const axisClock = (sec, withSeconds) => clock(new Date(sec * 1000), { seconds: withSeconds });
 
 /**
  * Sum of a Prometheus counter over all its labels, from the text format;
@@ -151,7 +147,7 @@ export function createThroughputChart() {
           space: 64,
           values: (_u, splits) => {
             const step = splits.length > 1 ? splits[1] - splits[0] : 60;
-            return splits.map((sec) => clock(sec, step < 60));
+            return splits.map((sec) => axisClock(sec, step < 60));
           },
         },
         {
@@ -163,7 +159,7 @@ export function createThroughputChart() {
       series: [
         {
           label: "Time",
-          value: (_u, sec) => (sec === null || sec === undefined ? "—" : clock(sec, true)),
+          value: (_u, sec) => (sec === null || sec === undefined ? "—" : axisClock(sec, true)),
         },
         line(
           "Completed",
@@ -197,18 +193,25 @@ export function createThroughputChart() {
     plot?.setData(series());
   }
 
+  /** The box's width inside its padding: clientWidth counts the padding too. */
+  function innerWidth() {
+    const style = getComputedStyle(box);
+    return box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  }
+
   function build(uPlot) {
     plot?.destroy();
     box.replaceChildren();
-    plot = new uPlot(options(Math.max(200, box.clientWidth)), series(), box);
+    plot = new uPlot(options(Math.max(160, innerWidth())), series(), box);
   }
 
   loadUPlot().then(
     (uPlot) => {
       build(uPlot);
       new ResizeObserver(() => {
-        if (plot && box.clientWidth > 0 && Math.abs(plot.width - box.clientWidth) > 1) {
-          plot.setSize({ width: box.clientWidth, height: 200 });
+        const width = innerWidth();
+        if (plot && width > 0 && Math.abs(plot.width - width) > 1) {
+          plot.setSize({ width, height: 200 });
         }
       }).observe(box);
       matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => build(uPlot));
