@@ -166,11 +166,63 @@ export interface SerializedError {
   code?: string;
 }
 
-/** Keeps name, message, stack and code, which structured clone would drop or mangle. */
+/**
+ * How much of a stack a failed job keeps: at most this many frames and
+ * characters. Stacks ride on the failure path only, but an error built in a
+ * deep recursion (or with a raised `Error.stackTraceLimit`) must not make
+ * every stored failure megabytes long.
+ */
+export const STACK_LIMITS = {
+  /** Frames (`    at …` lines) kept. @default 50 */
+  frames: 50,
+  /** Characters kept, the cut marker included. @default 8192 */
+  chars: 8192,
+} as const;
+
+const FRAME = /^\s+at\s/;
+
+/**
+ * A stack cut to {@link STACK_LIMITS}, at a line boundary where it can be,
+ * with a last line saying what was left out.
+ */
+export function boundStack(stack: string): string {
+  if (
+    stack.length <= STACK_LIMITS.chars &&
+    stack.split("\n", STACK_LIMITS.frames + 2).length <= STACK_LIMITS.frames + 1
+  ) {
+    return stack;
+  }
+  const lines = stack.split("\n");
+  const kept: string[] = [];
+  // Room for the marker line, whose numbers are at most 7 digits each.
+  const budget = STACK_LIMITS.chars - 64;
+  let size = 0;
+  let frames = 0;
+  for (const line of lines) {
+    const frame = FRAME.test(line);
+    if (frame && frames === STACK_LIMITS.frames) break;
+    if (size + line.length + 1 > budget) {
+      // A header (the message) longer than the budget is cut inside the line.
+      if (kept.length === 0) kept.push(line.slice(0, budget));
+      break;
+    }
+    kept.push(line);
+    size += line.length + 1;
+    if (frame) frames++;
+  }
+  const left = lines.length - kept.length;
+  return left === 0 ? kept.join("\n") : `${kept.join("\n")}\n    … (${left} more lines cut)`;
+}
+
+/**
+ * Keeps name, message, stack and code, which structured clone would drop or
+ * mangle. The stack is bounded here ({@link boundStack}), where a job's error
+ * leaves its thread, so no longer one is ever sent or stored.
+ */
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof Error) {
     const out: SerializedError = { name: error.name, message: error.message };
-    if (error.stack !== undefined) out.stack = error.stack;
+    if (typeof error.stack === "string") out.stack = boundStack(error.stack);
     const code = (error as { code?: unknown }).code;
     if (typeof code === "string") out.code = code;
     return out;
@@ -181,7 +233,7 @@ export function serializeError(error: unknown): SerializedError {
       name: typeof e.name === "string" ? e.name : "Error",
       message: String(e.message),
     };
-    if (typeof e.stack === "string") out.stack = e.stack;
+    if (typeof e.stack === "string") out.stack = boundStack(e.stack);
     if (typeof e.code === "string") out.code = e.code;
     return out;
   }
@@ -209,8 +261,12 @@ function describeThrown(value: unknown): string {
   return text.length <= MAX_THROWN_CHARS ? text : `${text.slice(0, MAX_THROWN_CHARS)}…`;
 }
 
-/** The one-line message stored on a failed job: `Name: message` unless the name says nothing. */
+/**
+ * The one-line `error` stored on a failed job: the error's message alone,
+ * or its name when the message is empty. The name is in the stack's first
+ * line (`TypeError: not a number`), the code in `errorCode`; see
+ * docs/errors.md.
+ */
 export function errorMessage(error: SerializedError): string {
-  if (error.name === "Error" || error.message.startsWith(`${error.name}:`)) return error.message;
-  return `${error.name}: ${error.message}`;
+  return error.message === "" ? error.name : error.message;
 }

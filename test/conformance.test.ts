@@ -8,6 +8,7 @@ import { after, before } from "node:test";
 import { getQueue, InMemoryQueue, type JobQueue, RedisQueue } from "rapidai/background";
 import type { Backend, CaseQueueOptions } from "./conformance/case-support.js";
 import { computeConformance } from "./conformance/compute-conformance.js";
+import { failureRecordConformance } from "./conformance/failure-records.js";
 import { flowConformance } from "./conformance/flow-conformance.js";
 import { operatingConformance } from "./conformance/operating-conformance.js";
 import { queueConformance } from "./conformance/queue-conformance.js";
@@ -31,6 +32,7 @@ function allSuites(backend: Backend): void {
   operatingConformance(backend);
   flowConformance(backend);
   computeConformance(backend);
+  failureRecordConformance(backend.name, (o = {}) => backend.open(o as CaseQueueOptions));
 }
 
 allSuites({

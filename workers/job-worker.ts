@@ -12,7 +12,13 @@ import * as Comlink from "comlink";
 import { displayModule } from "../src/caller-module.js";
 import { assertCloneable, decodeMsgpack, decodeV8, encodeMsgpack } from "../src/codec.js";
 import { maybeCurrentJob, runWithJob } from "../src/current-job.js";
-import { ErrorCode, type ErrorCodeValue, jobError, serializeError } from "../src/errors.js";
+import {
+  boundStack,
+  ErrorCode,
+  type ErrorCodeValue,
+  jobError,
+  serializeError,
+} from "../src/errors.js";
 import {
   type AbortMessage,
   type Answer,
@@ -125,8 +131,14 @@ function payload(error: unknown): WorkerErrorPayload {
   return { rapidaiError: true, ...serializeError(error) };
 }
 
-function codedPayload(code: ErrorCodeValue, message: string): WorkerErrorPayload {
-  return payload(jobError(code, message));
+/**
+ * An error the engine makes: its own stack would only show this file, so it
+ * carries the stack of what caused it (a module's import error), or none.
+ */
+function codedPayload(code: ErrorCodeValue, message: string, cause?: unknown): WorkerErrorPayload {
+  const { stack: _, ...made } = payload(jobError(code, message));
+  const from = cause instanceof Error && typeof cause.stack === "string" ? cause.stack : undefined;
+  return from === undefined ? made : { ...made, stack: boundStack(from) };
 }
 
 const tasks = new Map<string, TaskDefinition>();
@@ -168,6 +180,7 @@ async function load(req: RunRequest): Promise<TaskDefinition> {
     throw codedPayload(
       ErrorCode.TASK_MODULE_IMPORT,
       `the module of task "${req.task}" (${displayModule(req.module)}) failed to import: ${(error as Error)?.message ?? error}${loaderHint(error)}`,
+      error,
     );
   }
   const def = findTask(req.task);

@@ -71,6 +71,15 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     description: "Worker threads of the in-memory queue's pool.",
   },
   {
+    name: "concurrency-per-thread",
+    type: "string",
+    env: "RAPIDAI_CONCURRENCY_PER_THREAD",
+    valueName: "n",
+    defaultText: "1",
+    description:
+      "Jobs one thread of the in-memory queue runs at once. Raise it for jobs that mostly await I/O (HTTP calls, timers): with 1, each holds a whole thread while it waits.",
+  },
+  {
     name: "body-limit",
     type: "string",
     env: "RAPIDAI_BODY_LIMIT",
@@ -105,6 +114,7 @@ export interface ServeConfig {
   token: string | undefined;
   tasks: string[];
   threads: number | undefined;
+  concurrencyPerThread: number | undefined;
   bodyLimit: number;
   shutdownTimeoutMs: number;
 }
@@ -124,6 +134,10 @@ export function parseServeArgs(
     tasks: listValue(parsed, "tasks"),
     threads:
       parsed.values.threads === undefined ? undefined : intValue(parsed, "threads", 1, 1, 1024),
+    concurrencyPerThread:
+      parsed.values["concurrency-per-thread"] === undefined
+        ? undefined
+        : intValue(parsed, "concurrency-per-thread", 1, 1, 1000),
     bodyLimit: intValue(parsed, "body-limit", 1024 * 1024, 1, 1024 * 1024 * 1024),
     shutdownTimeoutMs: intValue(parsed, "shutdown-timeout", 10_000, 0, 86_400_000),
   };

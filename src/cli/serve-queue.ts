@@ -11,6 +11,8 @@ export interface ServeQueueConfig {
   redis: string | undefined;
   prefix: string | undefined;
   threads: number | undefined;
+  /** Jobs per thread of the in-memory queue (`--concurrency-per-thread`). */
+  concurrencyPerThread?: number | undefined;
   tasks: string[];
 }
 
@@ -45,18 +47,30 @@ export async function openServiceQueue(config: ServeQueueConfig): Promise<Servic
         "rapidai-jobs: --threads is ignored: the task modules built the queue themselves",
       );
     }
+    if (existing !== undefined && config.concurrencyPerThread !== undefined) {
+      console.warn(
+        "rapidai-jobs: --concurrency-per-thread is ignored: the task modules built the queue themselves",
+      );
+    }
     const queue =
       existing ??
-      background.getQueue(
-        "memory",
-        config.threads === undefined ? {} : { threads: config.threads },
-      );
+      background.getQueue("memory", {
+        ...(config.threads === undefined ? {} : { threads: config.threads }),
+        ...(config.concurrencyPerThread === undefined
+          ? {}
+          : { concurrencyPerThread: config.concurrencyPerThread }),
+      });
     return { queue, tasks: queue.taskNames() };
   }
 
   if (config.threads !== undefined) {
     console.warn(
       "rapidai-jobs: --threads is ignored with --redis: jobs run in `rapidai-jobs worker` processes",
+    );
+  }
+  if (config.concurrencyPerThread !== undefined) {
+    console.warn(
+      "rapidai-jobs: --concurrency-per-thread is ignored with --redis: jobs run in `rapidai-jobs worker` processes (set concurrencyPerThread on their queue)",
     );
   }
   if (existing === undefined) {

@@ -155,6 +155,11 @@ export class JobTable {
       ...(job.status === "completed" ? { result: job.value } : {}),
       ...(error === undefined ? {} : { error: errorMessage(error) }),
       ...(error?.code === undefined ? {} : { errorCode: error.code }),
+      // The stack, like the arguments, only for getResult: listings stay light.
+      ...(withArgs && job.status === "failed" && error?.stack !== undefined
+        ? { stack: error.stack }
+        : {}),
+      ...(job.endedPending ? { endedPending: true } : {}),
       createdAt: at(job.createdAt),
       ...(job.startedAt < 0 ? {} : { startedAt: at(job.startedAt) }),
       ...(job.completedAt < 0 ? {} : { completedAt: at(job.completedAt) }),

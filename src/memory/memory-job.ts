@@ -9,6 +9,7 @@ interface RareFields {
   notBefore: number;
   progress: unknown;
   removed: boolean;
+  endedPending: boolean;
 }
 
 /**
@@ -84,6 +85,14 @@ export class MemoryJob {
     this.#more().removed = yes;
   }
 
+  /** It reached its end while pending (cancelled, or failed by a dependency): it has no duration. */
+  get endedPending(): boolean {
+    return this.#rare?.endedPending ?? false;
+  }
+  set endedPending(yes: boolean) {
+    if (yes || this.#rare !== undefined) this.#more().endedPending = yes;
+  }
+
   /** The last `currentJob().progress()` value. */
   get progress(): unknown {
     return this.#rare?.progress;
@@ -100,6 +109,7 @@ export class MemoryJob {
       notBefore: 0,
       progress: undefined,
       removed: false,
+      endedPending: false,
     };
     return this.#rare;
   }

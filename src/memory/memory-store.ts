@@ -235,6 +235,7 @@ export class MemoryStore implements JobStore {
     job.retryBase = job.attempts;
     job.value = undefined;
     job.completedAt = -1;
+    job.endedPending = false;
     this.#move(job, "pending", "retried", NO_FACTS, from);
     this.#ready.push(job, job.priority);
     this.#runner?.wake();
@@ -450,6 +451,7 @@ export class MemoryStore implements JobStore {
     facts: Partial<Change>,
   ): void {
     job.completedAt = this.#table.clock();
+    job.endedPending = job.status === "pending";
     this.#move(job, to, kind, facts);
     this.#table.finished(job);
     if (this.#graph.size > 0) this.#dependentsOf(job.id, to);

@@ -105,34 +105,30 @@ export function handBack(
   return scripts.run("handBack", [k.ready, k.pending, k.cancelled, k.leases, k.done], args);
 }
 
-/** id, token, kind, error, code, delay, duration: the fail script's fields of one ending. */
+/**
+ * id, token, kind, error, code, delay, duration, stack: the fail script's
+ * fields of one ending. The stack goes with retries too, as the script may
+ * find no retry left and fail the job; it stores it only then.
+ */
 function failArgs(e: Ending): (string | number)[] {
   const id = e.job.id;
   const token = e.job.token;
   const duration = (ms: number | undefined) => (ms === undefined ? "" : Math.round(ms));
   switch (e.kind) {
     case "failed":
-      return [
-        id,
-        token,
-        "f",
-        storedMessage(e.error),
-        e.error.code ?? "",
-        0,
-        duration(e.durationMs),
-      ];
     case "retry":
       return [
         id,
         token,
-        "r",
+        e.kind === "failed" ? "f" : "r",
         storedMessage(e.error),
         e.error.code ?? "",
-        e.delayMs,
+        e.kind === "failed" ? 0 : e.delayMs,
         duration(e.durationMs),
+        e.error.stack ?? "",
       ];
     case "cancelled":
-      return [id, token, "c", "", "", 0, duration(e.durationMs)];
+      return [id, token, "c", "", "", 0, duration(e.durationMs), ""];
     default:
       throw new Error(`not an ending of the fail script: ${e.kind}`);
   }

@@ -13,12 +13,13 @@ import { isJobStatus } from "../job-status.js";
  * l token of the attempt that last ended · x "1" once a cancel was asked ·
  * o attempts when last retried by hand (the retry budget counts from there) ·
  * i this job's timeout ms · u its dedupe key · y "1" while it holds a slot
- * of its task's concurrency limit
+ * of its task's concurrency limit · st the stack of the error that failed
+ * it (failed jobs only) · v "1" when it ended while pending (no duration)
  */
 export type JobHash = Record<string, Buffer | undefined>;
 
 /** The fields the list script returns, in its order. */
-const LISTED = ["t", "s", "m", "c", "b", "f", "n", "r", "e", "k", "g", "dl"] as const;
+const LISTED = ["t", "s", "m", "c", "b", "f", "n", "r", "e", "k", "g", "dl", "v"] as const;
 
 /** Builds a hash object from the list script's values (nil for a missing field). */
 export function hashFromListed(values: (Buffer | null)[]): JobHash {
@@ -68,6 +69,8 @@ export function jobResultFromHash(
     ...(status !== "completed" && h.k !== undefined && h.k.length > 0
       ? { errorCode: h.k.toString() }
       : {}),
+    ...(status === "failed" && h.st !== undefined ? { stack: h.st.toString() } : {}),
+    ...(h.v !== undefined && h.v.length > 0 ? { endedPending: true } : {}),
     createdAt: new Date(created),
     ...(started === undefined ? {} : { startedAt: new Date(started) }),
     ...(finished === undefined ? {} : { completedAt: new Date(finished) }),

@@ -89,9 +89,18 @@ describe("JobResult", () => {
     }
   });
 
-  it("measures a job cancelled before it started from its creation", () => {
-    const r = new JobResult({ ...base, status: "cancelled", attempts: 0, completedAt });
-    assert.equal(r.duration, 3.5);
+  it("has no duration for a job that ended while pending, started before or not", () => {
+    const never = new JobResult({ ...base, status: "cancelled", attempts: 0, completedAt });
+    assert.equal(never.duration, undefined);
+    const inBackoff = new JobResult({
+      ...base,
+      status: "cancelled",
+      startedAt,
+      completedAt,
+      endedPending: true,
+    });
+    assert.equal(inBackoff.duration, undefined);
+    assert.equal(inBackoff.isDone, true);
   });
 
   it("carries the seed's fields, omitting result and error when there are none", () => {

@@ -104,20 +104,24 @@ describe("retries", () => {
     assert.equal(r.maxRetries, 3);
   });
 
-  it("stores what the job threw: the error's name, message and code", async () => {
-    const cases: [string, string, string | undefined][] = [
-      ["type", "TypeError: not a number", undefined],
-      ["coded", "disk full", "ENOSPC"],
-      ["string", "just a string", undefined],
-      ["object", "plain object", "E_PLAIN"],
-      ["plain", '{"reason":"quota","retryInS":5}', undefined],
-      ["undefined", "the job threw undefined, not an Error", undefined],
+  it("stores what the job threw: its message as the error, its code, and its name in the stack", async () => {
+    // [kind, error, errorCode, first line of the stack (undefined: no stack)]
+    const cases: [string, string, string | undefined, string | undefined][] = [
+      ["type", "not a number", undefined, "TypeError: not a number"],
+      ["coded", "disk full", "ENOSPC", "Error: disk full"],
+      ["string", "just a string", undefined, undefined],
+      ["object", "plain object", "E_PLAIN", undefined],
+      ["plain", '{"reason":"quota","retryInS":5}', undefined, undefined],
+      ["undefined", "the job threw undefined, not an Error", undefined, undefined],
     ];
-    for (const [kind, error, code] of cases) {
+    for (const [kind, error, code, head] of cases) {
       const r = await queue.waitFor(await enqueue(queue, throwKind, kind), { timeoutMs: 20_000 });
       assert.equal(r.status, "failed", kind);
       assert.equal(r.error, error, kind);
       assert.equal(r.errorCode, code, kind);
+      const stored = await queue.getResult(r.jobId);
+      assert.equal(stored?.stack?.split("\n")[0], head, kind);
+      if (head !== undefined) assert.match(stored!.stack!, /\n\s+at .*\bthrowKind\b/, kind);
     }
   });
 

@@ -81,6 +81,9 @@ describe("GET /jobs/:id", () => {
     assert.equal(job.status, "failed");
     assert.match(job.error, /n must be an integer from 0 to 45/);
     assert.equal(job.error_code, "ERR_INVALID_OPTION");
+    // The message alone; the error's name heads its stack.
+    assert.equal(job.error.startsWith("JobError"), false);
+    assert.match(job.error_stack, /^JobError: n must be an integer from 0 to 45.*\n\s+at /);
     assert.equal("result" in job, false);
     assert.ok(typeof job.completed_at === "string");
   });
@@ -131,6 +134,9 @@ describe("DELETE /jobs/:id", () => {
     const job = (await request(`${svc.base}/jobs/${id}`)).body;
     assert.equal(job.status, "cancelled");
     assert.equal(job.attempts, 0);
+    // It never ran: no duration (its time in the queue is completed_at - created_at).
+    assert.equal(job.duration, null);
+    assert.equal(typeof job.completed_at, "string");
   });
 
   test("answers 400 for an unknown job and for a finished one", async () => {

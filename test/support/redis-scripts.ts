@@ -128,7 +128,7 @@ export class ScriptedWorker {
     const k = this.keys;
     const args: (string | number)[] = [jobs.length];
     for (const j of jobs)
-      args.push(j.id, j.token, kind, "Error: scripted", "ERR_SCRIPTED", delayMs, 1);
+      args.push(j.id, j.token, kind, "scripted", "ERR_SCRIPTED", delayMs, 1, "Error: scripted");
     return this.scripts.run(
       "fail",
       [k.ready, k.delayed, k.pending, k.failed, k.cancelled, k.leases, k.done],

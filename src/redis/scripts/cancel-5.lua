@@ -22,7 +22,8 @@ if f[1] == 'pending' then
   redis.call('ZREM', KEYS[2], id)
   -- Parked by its task's limits (includes/limits.lua)? Then it waits there.
   redis.call('ZREM', PREFIX .. 'wait:' .. (f[2] or ''), ready_member(f[3], id))
-  finish(id, key, 'pending', 'cancelled', f[3], now, KEYS[5])
+  -- 'v': it ended while pending, so no attempt's duration applies.
+  finish(id, key, 'pending', 'cancelled', f[3], now, KEYS[5], 'v', '1')
   event('X', id, f[2], 'pending', 'cancelled', f[4], now)
   deps_forget(id)
   deps_finished(id, 'cancelled', now)

@@ -14,7 +14,9 @@
 -- ARGV[1] prefix
 -- ARGV[2] N, then N times:
 --   id, lease token, kind ('f' failed, 'r' retry, 'c' stopped by cancel),
---   error message, error code, retry delay ms, duration ms
+--   error message, error code, retry delay ms, duration ms, error stack
+--   (written, as field 'st', only when the job ends failed: the stack is
+--   for an operator debugging a failure, and retries stay as light as before)
 -- Returns N integers: 1 applied (or already applied by this attempt), 0 refused
 -- (another attempt holds the job), 2 no such job, 3 not a job hash (WRONGTYPE:
 -- its lease is dropped), as complete.
@@ -25,9 +27,10 @@ local now = now_ms()
 local n = tonumber(ARGV[2])
 local out = {}
 for j = 1, n do
-  local i = 3 + (j - 1) * 7
-  local id, token, kind, err, code, delay, duration =
-    ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], tonumber(ARGV[i + 5]), ARGV[i + 6]
+  local i = 3 + (j - 1) * 8
+  local id, token, kind, err, code, delay, duration, stack =
+    ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], tonumber(ARGV[i + 5]), ARGV[i + 6],
+    ARGV[i + 7]
   local key = job_key(id)
   local f = job_fields(key, 's', 'w', 'x', 't', 'q', 'n', 'm', 'p', 'l', 'o', 'y', 'hd')
   if f == nil then
@@ -56,6 +59,9 @@ for j = 1, n do
       event('R', id, f[4], 'running', 'pending', attempts, now, err, code, delay)
     else
       finish(id, key, 'running', 'failed', f[5], now, KEYS[7], 'e', err, 'k', code)
+      if stack ~= '' then
+        redis.call('HSET', key, 'st', stack)
+      end
       event('F', id, f[4], 'running', 'failed', attempts, now, err, code, duration)
       deps_finished(id, 'failed', now, f[12] or '')
     end

@@ -90,7 +90,7 @@ while limit < 0 or taken < limit do
   end
   local id = best.buf[best.pos]
   best.pos = best.pos + 2
-  local h = job_fields(job_key(id), 't', 's', 'm', 'c', 'b', 'f', 'n', 'r', 'e', 'k', 'g', 'dl')
+  local h = job_fields(job_key(id), 't', 's', 'm', 'c', 'b', 'f', 'n', 'r', 'e', 'k', 'g', 'dl', 'v')
   if h ~= nil and h[2] and (task == '' or h[1] == task) then
     if skipped < offset then
       skipped = skipped + 1

@@ -5,7 +5,7 @@
 -- and every later retry decision (claim reply, fail, expire-leases) allows
 -- attempts up to maxRetries + o. The cancel request, finish time and
 -- progress of the ended run are cleared; its last error stays until the
--- next attempt ends.
+-- next attempt ends; its stack and ended-while-pending mark go.
 -- KEYS[1] ready
 -- KEYS[2] done
 -- ARGV[1] prefix
@@ -25,7 +25,7 @@ local attempts = tonumber(f[5]) or 0
 if not move(id, key, f[1], 'pending', f[3], 'o', attempts) then
   return 0
 end
-redis.call('HDEL', key, 'x', 'f', 'g')
+redis.call('HDEL', key, 'x', 'f', 'g', 'st', 'v')
 redis.call('ZREM', KEYS[2], id)
 if not deps_rehold(id, key, f[3], f[2], now) then
   push_ready(KEYS[1], f[3], f[4], id)

@@ -96,7 +96,7 @@ end
 
 local function deps_fail_one(id, key, seq, task, dep, status, now)
   local msg = 'dependency ' .. dep .. ' ended ' .. status .. ', so this job never ran'
-  finish(id, key, 'pending', 'failed', seq, now, PREFIX .. 'done', 'e', msg, 'k', DEP_CODE)
+  finish(id, key, 'pending', 'failed', seq, now, PREFIX .. 'done', 'e', msg, 'k', DEP_CODE, 'v', '1')
   event('F', id, task, 'pending', 'failed', 0, now, msg, DEP_CODE, '')
 end
 

@@ -4,6 +4,7 @@
 import { ApiError, getJob, getJobLogs } from "./api.js";
 import { actionButtons, dependencySection, dueFact, logSection } from "./detail-sections.js";
 import { byId, el, setChildren, throttle } from "./dom.js";
+import { stackSection } from "./error-stack.js";
 import { elapsed, formatDuration, formatFullTime, formatJson, progressFraction } from "./format.js";
 import { isDelayed, statusBadge } from "./job-table.js";
 
@@ -137,6 +138,7 @@ export function createJobDetail({ onCancel, onRetry, onPromote, onOpenChange }) 
           ),
           el("pre", { className: "json bad" }, String(job.error)),
         ),
+      stackSection(job),
       job.last_error !== undefined &&
         el(
           "section",
