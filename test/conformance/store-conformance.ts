@@ -187,7 +187,7 @@ export function storeConformance(backend: string, factory: StoreFactory): void {
         const r = await s.store.get(c.id);
         assert.equal(r?.status, "failed");
         assert.equal(r?.attempts, 1);
-        assert.match(r?.error ?? "", /TypeError: bad input/);
+        assert.match(r?.error ?? "", /^bad input$/);
         assert.equal(r?.errorCode, "ERR_BAD");
       }
       const failed = await changeOf(s, ran.id, "failed");
@@ -197,7 +197,7 @@ export function storeConformance(backend: string, factory: StoreFactory): void {
         from: "running",
         to: "failed",
         attempts: 1,
-        error: "TypeError: bad input",
+        error: "bad input",
         code: "ERR_BAD",
         durationMs: 7,
       });
@@ -222,7 +222,7 @@ export function storeConformance(backend: string, factory: StoreFactory): void {
         from: "running",
         to: "pending",
         attempts: 1,
-        error: "TypeError: bad input",
+        error: "bad input",
         code: "ERR_BAD",
         delayMs: 300,
       });
