@@ -8,10 +8,11 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, it } from "node:test";
 import type { Change } from "../../src/engine/changes.js";
-import type { ClaimedJob, Ending } from "../../src/engine/store.js";
+import type { Ending } from "../../src/engine/store.js";
 import {
   ALL,
   changeOf,
+  claimOne,
   claimWhenDue,
   newJob,
   type StoreFactory,
@@ -141,14 +142,6 @@ export function storeConformance(backend: string, factory: StoreFactory): void {
       assert.ok(Date.now() - t0 >= 295, `claimed after ${Date.now() - t0} ms`);
     });
 
-    /** One job inserted and claimed: its first attempt. */
-    const claimOne = async (s: StoreUnderTest, maxRetries = 0): Promise<ClaimedJob> => {
-      const jobId = id();
-      await s.store.insert([newJob(s.store, jobId, { maxRetries })]);
-      const [c] = await s.store.claim(1);
-      assert.equal(c?.id, jobId);
-      return c!;
-    };
     const error = { name: "TypeError", message: "bad input", code: "ERR_BAD" };
 
     it("settles completed: the result is kept and reported with the duration", async () => {
@@ -299,6 +292,6 @@ export function storeConformance(backend: string, factory: StoreFactory): void {
       assert.equal((await s.store.get(stale.id))?.result, "mine");
     });
 
-    storeOperations(fresh, claimOne);
+    storeOperations(fresh);
   });
 }

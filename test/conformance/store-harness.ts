@@ -4,6 +4,7 @@
  * the backends do differently (how a result is handed over, how a claim is
  * taken over). test/store-conformance.test.ts makes one for each backend.
  */
+import { randomUUID } from "node:crypto";
 import { background } from "rapidai/background";
 import type { Change, ChangeKind } from "../../src/engine/changes.js";
 import type { ChangeSink } from "../../src/engine/engine-queue.js";
@@ -105,4 +106,13 @@ export async function claimWhenDue(store: JobStore, n = 1, ms = 10_000): Promise
     },
     ms,
   );
+}
+
+/** One job inserted and claimed: its first attempt. */
+export async function claimOne(s: StoreUnderTest, maxRetries = 0): Promise<ClaimedJob> {
+  const jobId = randomUUID();
+  await s.store.insert([newJob(s.store, jobId, { maxRetries })]);
+  const [c] = await s.store.claim(1);
+  if (c?.id !== jobId) throw new Error(`claimed ${c?.id} instead of ${jobId}`);
+  return c;
 }

@@ -7,14 +7,11 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { it } from "node:test";
 import type { ClaimedJob } from "../../src/engine/store.js";
-import { ALL, changeOf, newJob, type StoreUnderTest, until } from "./store-harness.js";
+import { ALL, changeOf, claimOne, newJob, type StoreUnderTest, until } from "./store-harness.js";
 
 const error = { name: "Error", message: "no luck" };
 
-export function storeOperations(
-  fresh: () => Promise<StoreUnderTest>,
-  claimOne: (s: StoreUnderTest, maxRetries?: number) => Promise<ClaimedJob>,
-): void {
+export function storeOperations(fresh: () => Promise<StoreUnderTest>): void {
   const id = () => randomUUID();
 
   it("cancels a pending job (cancelled), marks a running one (running), and finds nothing to cancel otherwise (none)", async () => {
