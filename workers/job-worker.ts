@@ -93,7 +93,8 @@ const running = new Map<number, WorkerJob>();
 port.on("message", (message: AbortMessage) => {
   if (message?.kind !== "abort") return;
   const job = running.get(message.slot);
-  if (job !== undefined && job.id === message.jobId) job.abort(message.reason);
+  if (job !== undefined && job.id === message.jobId && job.attempt === message.attempt)
+    job.abort(message.reason);
 });
 port.unref();
 

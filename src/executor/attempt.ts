@@ -34,6 +34,8 @@ export class Attempt {
   moved: MovedArgs | undefined = undefined;
   /** `performance.now()` at dispatch. */
   readonly startedAt: number;
+  /** The job's attempt number (1 for the first). */
+  number = 0;
   /** How long it ran on its thread, when the thread said (batched jobs). */
   ranMs: number | undefined = undefined;
 

@@ -312,6 +312,7 @@ export class Executor {
       done,
       performance.now(),
     );
+    attempt.number = spec.attempt;
     this.#attempts[slot] = attempt;
     const request: RunRequest = {
       jobId: spec.jobId,
@@ -462,6 +463,7 @@ export class Executor {
       kind: "abort",
       slot: attempt.slot,
       jobId: attempt.jobId,
+      attempt: attempt.number,
       reason: why,
     };
     for (const port of this.#ports) port.postMessage(message);

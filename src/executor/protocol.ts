@@ -126,6 +126,8 @@ export interface AbortMessage {
   kind: "abort";
   slot: number;
   jobId: string;
+  /** The attempt to stop: a notice that arrives late must not stop the job's next attempt. */
+  attempt: number;
   reason: CancelFlag;
 }
 
