@@ -176,7 +176,15 @@ describeWithRedis("Redis leases and fencing", () => {
     });
     queues.push(q);
     const base = new Redis(server.url);
-    const monitor = await base.monitor();
+    // Connected before MONITOR, and always closed: a client left behind
+    // would reconnect for ever once this file stops its server.
+    const monitor = await base
+      .ping()
+      .then(() => base.monitor())
+      .catch((error: unknown) => {
+        base.disconnect();
+        throw error;
+      });
     const renewals: number[] = [];
     monitor.on("monitor", (_time: string, args: string[]) => {
       // EVALSHA <sha> <numkeys=1> <leases key> <prefix> <leaseMs> <N> ...
