@@ -9,46 +9,23 @@ import {
   stringValue,
   usageError,
 } from "./args.js";
+import {
+  HELP_OPTION,
+  jsonOption,
+  prefixOption,
+  redisOption,
+  serviceOptions,
+} from "./common-options.js";
 import { type Json, type OpsClient, OpsRefusal } from "./ops-client.js";
 import { formatCounts, formatJob, formatJobList } from "./ops-output.js";
 
 /** How the command reaches the queue: Redis directly, or a running service. */
 const CONNECTION_OPTIONS: readonly OptionSpec[] = [
-  {
-    name: "redis",
-    type: "string",
-    env: "RAPIDAI_REDIS_URL",
-    valueName: "URL",
-    description: "Operate the Redis queue at this URL (redis:// or rediss://) directly.",
-  },
-  {
-    name: "prefix",
-    type: "string",
-    env: "RAPIDAI_PREFIX",
-    valueName: "prefix",
-    defaultText: '"rapidai:jobs:"',
-    description: "Key prefix of the Redis queue (with --redis).",
-  },
-  {
-    name: "url",
-    type: "string",
-    env: "RAPIDAI_URL",
-    valueName: "URL",
-    description: "Operate through a running `rapidai-jobs serve` at this URL instead.",
-  },
-  {
-    name: "token",
-    type: "string",
-    env: "RAPIDAI_TOKEN",
-    valueName: "token",
-    description: "Bearer token of the service (with --url). Prefer the environment variable.",
-  },
-  {
-    name: "json",
-    type: "boolean",
-    description: "Print the answer as JSON (the service's shapes).",
-  },
-  { name: "help", short: "h", type: "boolean", description: "Show this help." },
+  redisOption("Operate the Redis queue at this URL (redis:// or rediss://) directly."),
+  prefixOption("Key prefix of the Redis queue (with --redis)."),
+  ...serviceOptions("Operate through a running `rapidai-jobs serve` at this URL instead."),
+  jsonOption("Print the answer as JSON (the service's shapes)."),
+  HELP_OPTION,
 ];
 
 const FINISHED = JOB_STATUSES.filter((s): s is CleanOptions["status"] => isTerminal(s));

@@ -8,6 +8,7 @@ import {
   stringValue,
   usageError,
 } from "./args.js";
+import { HELP_OPTION, prefixOption, redisOption, tokenOption } from "./common-options.js";
 import { openServiceQueue } from "./serve-queue.js";
 
 export const SERVE_OPTIONS: readonly OptionSpec[] = [
@@ -28,30 +29,13 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     defaultText: "127.0.0.1",
     description: "Address to listen on. Beyond loopback, set a token.",
   },
-  {
-    name: "redis",
-    type: "string",
-    env: "RAPIDAI_REDIS_URL",
-    valueName: "URL",
-    description:
-      "Use a Redis queue at this URL (redis:// or rediss://): the service only enqueues and reads; `rapidai-jobs worker` processes run the jobs. Without it, an in-memory queue runs jobs in this process.",
-  },
-  {
-    name: "prefix",
-    type: "string",
-    env: "RAPIDAI_PREFIX",
-    valueName: "prefix",
-    defaultText: '"rapidai:jobs:"',
-    description: "Key prefix of the Redis queue (with --redis).",
-  },
-  {
-    name: "token",
-    type: "string",
-    env: "RAPIDAI_TOKEN",
-    valueName: "token",
-    description:
-      "Bearer token every request must carry (Authorization: Bearer <token>; the page and /events also take ?token=). Prefer the environment variable: flags show in `ps`.",
-  },
+  redisOption(
+    "Use a Redis queue at this URL (redis:// or rediss://): the service only enqueues and reads; `rapidai-jobs worker` processes run the jobs. Without it, an in-memory queue runs jobs in this process.",
+  ),
+  prefixOption("Key prefix of the Redis queue (with --redis)."),
+  tokenOption(
+    "Bearer token every request must carry (Authorization: Bearer <token>; the page and /events also take ?token=). Prefer the environment variable: flags show in `ps`.",
+  ),
   {
     name: "tasks",
     type: "string",
@@ -95,7 +79,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     defaultText: "10000",
     description: "On SIGTERM or SIGINT, how long running jobs may finish before they are stopped.",
   },
-  { name: "help", short: "h", type: "boolean", description: "Show this help." },
+  HELP_OPTION,
 ];
 
 export const SERVE_HELP = formatHelp(

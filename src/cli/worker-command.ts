@@ -25,29 +25,19 @@ import {
   stringValue,
   usageError,
 } from "./args.js";
+import { HELP_OPTION, prefixOption, redisOption } from "./common-options.js";
 import { importTaskModule } from "./task-modules.js";
 
 export const WORKER_OPTIONS: readonly OptionSpec[] = [
-  {
-    name: "redis",
-    type: "string",
-    env: "RAPIDAI_REDIS_URL",
-    valueName: "URL",
-    defaultText: "the URL of the modules' queues, else redis://localhost:6379",
-    description:
-      "Redis to take jobs from (redis:// or rediss://, user:password@ for ACL users). Queues built with `cluster` or `sentinels` keep their own nodes.",
-  },
-  {
-    name: "prefix",
-    type: "string",
-    env: "RAPIDAI_PREFIX",
-    valueName: "prefix",
-    defaultText: '"rapidai:jobs:"',
-    description:
-      "Key prefix of the queue, for tasks not bound to a queue of their own. It must match " +
+  redisOption(
+    "Redis to take jobs from (redis:// or rediss://, user:password@ for ACL users). Queues built with `cluster` or `sentinels` keep their own nodes.",
+    "the URL of the modules' queues, else redis://localhost:6379",
+  ),
+  prefixOption(
+    "Key prefix of the queue, for tasks not bound to a queue of their own. It must match " +
       "the prefix the app enqueues under (its RedisQueue's `prefix`): with another one this " +
       "worker waits on an empty queue and the app's jobs stay pending.",
-  },
+  ),
   {
     name: "threads",
     type: "string",
@@ -73,7 +63,7 @@ export const WORKER_OPTIONS: readonly OptionSpec[] = [
     description:
       "On SIGTERM or SIGINT, how long running jobs may finish; the rest go back to the queue at once.",
   },
-  { name: "help", short: "h", type: "boolean", description: "Show this help." },
+  HELP_OPTION,
 ];
 
 export const WORKER_HELP = formatHelp(

@@ -6,15 +6,16 @@
 import { RedisQueue } from "../background.js";
 import { workerJson } from "../service/workers-routes.js";
 import { formatHelp, type OptionSpec, parseCommandArgs, stringValue, usageError } from "./args.js";
+import {
+  HELP_OPTION,
+  jsonOption,
+  prefixOption,
+  redisOption,
+  serviceOptions,
+} from "./common-options.js";
 
 export const WORKERS_OPTIONS: readonly OptionSpec[] = [
-  {
-    name: "redis",
-    type: "string",
-    env: "RAPIDAI_REDIS_URL",
-    valueName: "URL",
-    description: "Read the fleet of the Redis queue at this URL (redis:// or rediss://).",
-  },
+  redisOption("Read the fleet of the Redis queue at this URL (redis:// or rediss://)."),
   {
     name: "cluster",
     type: "string",
@@ -22,34 +23,10 @@ export const WORKERS_OPTIONS: readonly OptionSpec[] = [
     valueName: "host:port,…",
     description: "Read it from a Redis Cluster through these seed nodes instead.",
   },
-  {
-    name: "prefix",
-    type: "string",
-    env: "RAPIDAI_PREFIX",
-    valueName: "prefix",
-    defaultText: '"rapidai:jobs:"',
-    description: "Key prefix of the Redis queue.",
-  },
-  {
-    name: "url",
-    type: "string",
-    env: "RAPIDAI_URL",
-    valueName: "URL",
-    description: "Ask a running `rapidai-jobs serve` at this URL instead.",
-  },
-  {
-    name: "token",
-    type: "string",
-    env: "RAPIDAI_TOKEN",
-    valueName: "token",
-    description: "Bearer token of the service (with --url).",
-  },
-  {
-    name: "json",
-    type: "boolean",
-    description: "Print the answer as JSON (GET /workers's shape).",
-  },
-  { name: "help", short: "h", type: "boolean", description: "Show this help." },
+  prefixOption("Key prefix of the Redis queue."),
+  ...serviceOptions("Ask a running `rapidai-jobs serve` at this URL instead."),
+  jsonOption("Print the answer as JSON (GET /workers's shape)."),
+  HELP_OPTION,
 ];
 
 export const WORKERS_HELP = formatHelp(

@@ -1,6 +1,5 @@
 import type { EventEmitter } from "eventemitter3";
-import type { JobQueueEvents } from "../events.js";
-import type { JobStatus } from "../job-status.js";
+import type { JobQueueEvents, StatusEvent } from "../events.js";
 
 /**
  * One change a store applied, as facts: what the events of that change are
@@ -9,16 +8,8 @@ import type { JobStatus } from "../job-status.js";
  * publish into the same shape, so both backends emit the same events with
  * the same fields.
  */
-export interface Change {
+export interface Change extends StatusEvent {
   kind: ChangeKind;
-  jobId: string;
-  task: string;
-  from: JobStatus | null;
-  to: JobStatus;
-  /** Attempts counted so far. */
-  attempts: number;
-  /** ms since the epoch. */
-  at: number;
   /** enqueued: until it may run; retrying: until the next attempt. */
   delayMs?: number;
   /** completed: the result (already decoded). */

@@ -7,6 +7,7 @@ import { integerOption, numberOption, validateJobId } from "../validate.js";
 import { jobDetail, jobListItem } from "./job-json.js";
 import { nestingDepth } from "./json-safe.js";
 import { removeJob } from "./operate-routes.js";
+import { objectBody } from "./request-body.js";
 
 /** Deepest nesting accepted in `args`: deeper values would overflow the stack of the encoders. */
 export const MAX_ARGS_DEPTH = 64;
@@ -37,18 +38,7 @@ const isJobId = (id: string): boolean => {
 function parseEnqueueBody(body: unknown): { args: unknown[]; options: EnqueueOptions } {
   // No body at all means no arguments; a JSON `null` is a body, and not an object.
   if (body === undefined) return { args: [], options: {} };
-  if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw jobError(ErrorCode.INVALID_OPTION, 'the body must be a JSON object like {"args": [...]}');
-  }
-  const o = body as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (!BODY_KEYS.includes(key)) {
-      throw jobError(
-        ErrorCode.INVALID_OPTION,
-        `unknown body field \`${key}\`: expected ${BODY_KEYS.join(", ")}`,
-      );
-    }
-  }
+  const o = objectBody(body, BODY_KEYS, '{"args": [...]}');
   const args = o.args === undefined ? [] : o.args;
   if (!Array.isArray(args)) throw jobError(ErrorCode.INVALID_OPTION, "`args` must be an array");
   if (nestingDepth(args, MAX_ARGS_DEPTH + 1) > MAX_ARGS_DEPTH + 1) {

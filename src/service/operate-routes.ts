@@ -4,6 +4,7 @@ import type { CleanOptions, JobQueue } from "../job-queue.js";
 import { isTerminal, JOB_STATUSES } from "../job-status.js";
 import { enumOption, integerOption, numberOption, validateJobId } from "../validate.js";
 import { type JobAction, refusalMessage } from "./refusals.js";
+import { objectBody } from "./request-body.js";
 
 /** The statuses `POST /queue/clean` deletes: finished ones only. */
 const FINISHED = JOB_STATUSES.filter((s): s is CleanOptions["status"] => isTerminal(s));
@@ -22,18 +23,7 @@ const isJobId = (id: string): boolean => {
 
 /** Reads the `POST /queue/clean` body into `clean()`'s options, naming a bad field. */
 export function parseCleanBody(body: unknown): CleanOptions {
-  if (body === null || typeof body !== "object" || Array.isArray(body)) {
-    throw jobError(ErrorCode.INVALID_OPTION, 'the body must be a JSON object like {"status": …}');
-  }
-  const o = body as Record<string, unknown>;
-  for (const key of Object.keys(o)) {
-    if (!CLEAN_KEYS.includes(key)) {
-      throw jobError(
-        ErrorCode.INVALID_OPTION,
-        `unknown body field \`${key}\`: expected ${CLEAN_KEYS.join(", ")}`,
-      );
-    }
-  }
+  const o = objectBody(body, CLEAN_KEYS, '{"status": …}');
   const out: CleanOptions = {
     status: enumOption("status", o.status, FINISHED),
   };
