@@ -14,8 +14,9 @@ import { parseRedisOptions } from "../src/redis/redis-options.js";
 import { RedisStore } from "../src/redis/redis-store.js";
 import { TimerQueue } from "../src/timer-queue.js";
 import { storeConformance } from "./conformance/store-conformance.js";
-import { claimWhenDue, recordingSink, until } from "./conformance/store-harness.js";
+import { claimWhenDue, recordingSink } from "./conformance/store-harness.js";
 import { describeWithRedis, type RedisHandle, startRedis } from "./support/redis-server.js";
+import { until } from "./support/until.js";
 
 const quiet = { warn() {} };
 

@@ -10,6 +10,7 @@ import {
   type JobQueueEvents,
   resetDefaultQueue,
 } from "rapidai/background";
+import { until } from "../support/until.js";
 
 /** Options a case may ask of a fresh queue (each store maps them to its own). */
 export interface CaseQueueOptions {
@@ -78,21 +79,6 @@ export function journal(queue: JobQueue) {
   const named = (name: Name, jobId?: string) =>
     log.filter((x) => x.name === name && (jobId === undefined || x.e.jobId === jobId));
   return { log, of, named };
-}
-
-/** Resolves with `check`'s value once it is neither undefined nor false (events of Redis come a little later). */
-export async function until<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  ms = 10_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /**

@@ -12,7 +12,8 @@ import "../fixtures/compute-tasks.js";
 import type { Seen } from "../fixtures/compute-tasks.js";
 import "../fixtures/conformance-ops-tasks.js";
 import "../fixtures/conformance-tasks.js";
-import { type Backend, finished, journal, queues, until } from "./case-support.js";
+import { until } from "../support/until.js";
+import { type Backend, finished, journal, queues } from "./case-support.js";
 
 const id = () => randomUUID();
 

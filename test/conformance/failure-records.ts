@@ -12,17 +12,7 @@ import { STACK_LIMITS } from "../../src/errors.js";
 import type { QueueFactory } from "./queue-conformance.js";
 import "../fixtures/conformance-tasks.js";
 import "../fixtures/failure-tasks.js";
-
-/** Polls until `check` gives a value. */
-async function until<T>(what: string, check: () => Promise<T | undefined | false>): Promise<T> {
-  const end = Date.now() + 10_000;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { until } from "../support/until.js";
 
 const frames = (stack: string) => stack.split("\n").filter((l) => /^\s+at\s/.test(l)).length;
 

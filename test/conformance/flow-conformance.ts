@@ -9,7 +9,8 @@ import { describe, it } from "node:test";
 import { ErrorCode, type JobQueue, type JobResult } from "rapidai/background";
 import { collect, type Span } from "../fixtures/conformance-ops-tasks.js";
 import { echo } from "../fixtures/conformance-tasks.js";
-import { type Backend, code, finished, holds, journal, queues, until } from "./case-support.js";
+import { until } from "../support/until.js";
+import { type Backend, code, finished, holds, journal, queues } from "./case-support.js";
 
 const id = () => randomUUID();
 

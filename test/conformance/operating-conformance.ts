@@ -10,6 +10,7 @@ import { ErrorCode } from "rapidai/background";
 import "../fixtures/conformance-tasks.js";
 import { patient } from "../fixtures/conformance-ops-tasks.js";
 import "../fixtures/compute-tasks.js";
+import { until } from "../support/until.js";
 import {
   type Backend,
   finished,
@@ -18,7 +19,6 @@ import {
   journal,
   queues,
   started,
-  until,
 } from "./case-support.js";
 
 const id = () => randomUUID();

@@ -19,6 +19,7 @@ import {
   type StatusEvent,
 } from "rapidai/background";
 import "../fixtures/conformance-tasks.js";
+import { until } from "../support/until.js";
 
 /** Options a test may ask of a fresh queue. */
 export interface ConformanceQueueOptions {
@@ -43,21 +44,6 @@ function journal(queue: JobQueue) {
   }
   const of = (jobId: string) => log.filter((x) => x.e.jobId === jobId);
   return { log, of };
-}
-
-/** Polls until `check` returns a value (events of a remote backend arrive a little later). */
-async function until<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  ms = 10_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 function code(error: unknown): string | undefined {

@@ -10,6 +10,7 @@ import type { Change, ChangeKind } from "../../src/engine/changes.js";
 import type { ChangeSink } from "../../src/engine/engine-queue.js";
 import type { ClaimedJob, JobStore, ListQuery, NewJob } from "../../src/engine/store.js";
 import { requireTask } from "../../src/registry.js";
+import { until } from "../support/until.js";
 
 export interface StoreUnderTest {
   readonly store: JobStore;
@@ -67,21 +68,6 @@ export function newJob(
 }
 
 export const ALL: ListQuery = { status: undefined, limit: 100, offset: 0, task: undefined };
-
-/** Polls until `check` returns a value: a remote store's changes arrive a little later. */
-export async function until<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  ms = 10_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** The `n`-th change of `kind` the store reported for a job, once it arrived (n counts from 1). */
 export function changeOf(

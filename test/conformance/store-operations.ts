@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { it } from "node:test";
 import type { ClaimedJob } from "../../src/engine/store.js";
-import { ALL, changeOf, claimOne, newJob, type StoreUnderTest, until } from "./store-harness.js";
+import { until } from "../support/until.js";
+import { ALL, changeOf, claimOne, newJob, type StoreUnderTest } from "./store-harness.js";
 
 const error = { name: "Error", message: "no luck" };
 

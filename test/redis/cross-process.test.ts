@@ -9,21 +9,8 @@ import { ErrorCode, type JobQueueEvents, RedisQueue } from "rapidai/background";
 import "../fixtures/redis-tasks.js";
 import "../fixtures/ghost-tasks.js";
 import { describeWithRedis, type RedisHandle, startRedis } from "../support/redis-server.js";
+import { until } from "../support/until.js";
 import { startWorker, type WorkerProcess } from "../support/worker-process.js";
-
-async function until<T>(
-  what: string,
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  ms = 10_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describeWithRedis("a Redis queue across processes", () => {
   let server: RedisHandle;

@@ -14,6 +14,7 @@ import { InMemoryQueue, RedisQueue, type WorkerInfo } from "rapidai/background";
 import "../fixtures/redis-tasks.js";
 import { CLI, request, startService } from "../service/harness.js";
 import { describeWithRedis, type RedisHandle, startRedis } from "../support/redis-server.js";
+import { until } from "../support/until.js";
 import { startWorker, type WorkerProcess } from "../support/worker-process.js";
 
 const VERSION = JSON.parse(
@@ -29,16 +30,6 @@ function runCli(args: string[]): Promise<{ code: number | null; stdout: string; 
       resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
-}
-
-async function until<T>(what: string, check: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describeWithRedis("the worker fleet of a Redis queue", () => {

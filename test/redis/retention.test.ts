@@ -5,14 +5,7 @@ import { Redis } from "ioredis";
 import { ErrorCode, RedisQueue } from "rapidai/background";
 import "../fixtures/redis-tasks.js";
 import { describeWithRedis, type RedisHandle, startRedis } from "../support/redis-server.js";
-
-async function until(what: string, check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until } from "../support/until.js";
 
 describeWithRedis("retention and payloads of a Redis queue", () => {
   let server: RedisHandle;

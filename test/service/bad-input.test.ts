@@ -1,27 +1,12 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { getQueue, InMemoryQueue, type JobResult } from "rapidai/background";
 import "../../src/demo/tasks.js";
-import {
-  closeQueue,
-  enqueue,
-  pollJob,
-  type RunningService,
-  request,
-  startService,
-} from "./harness.js";
+import { enqueue, pollJob, request, serviceForFile, startService } from "./harness.js";
 
 // A small payload limit, so an argument too large to store fits in a body.
 const queue = getQueue("memory", { threads: 1, maxPayloadBytes: 2000 });
-let svc: RunningService;
-
-before(async () => {
-  svc = await startService({ queue, bodyLimit: 64 * 1024 });
-});
-after(async () => {
-  await svc.close();
-  await closeQueue(queue);
-});
+const svc = serviceForFile(queue, { bodyLimit: 64 * 1024 });
 
 const post = (
   task: string,

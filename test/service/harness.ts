@@ -4,6 +4,7 @@
  * child process.
  */
 import { type ChildProcess, spawn } from "node:child_process";
+import { after, before } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { JobQueue } from "rapidai/background";
 import { createService, type ServiceOptions } from "rapidai/service";
@@ -23,6 +24,30 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
   const address = app.server.address();
   if (address === null || typeof address !== "object") throw new Error("no address");
   return { base: `http://127.0.0.1:${address.port}`, close: () => app.close() };
+}
+
+/**
+ * A service on `queue` for every test of the calling file: started before
+ * them, closed (and the queue with it) after them. Read `base` inside tests.
+ */
+export function serviceForFile(
+  queue: JobQueue,
+  options: Omit<ServiceOptions, "queue"> = {},
+): { readonly base: string } {
+  let svc: RunningService | undefined;
+  before(async () => {
+    svc = await startService({ queue, ...options });
+  });
+  after(async () => {
+    await svc?.close();
+    await closeQueue(queue);
+  });
+  return {
+    get base() {
+      if (svc === undefined) throw new Error("the service starts before the tests");
+      return svc.base;
+    },
+  };
 }
 
 /** A fetch answer with its body read as JSON (or text when it is not JSON). */

@@ -1,26 +1,11 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { getQueue } from "rapidai/background";
 import "../../src/demo/tasks.js";
-import {
-  closeQueue,
-  enqueue,
-  pollJob,
-  type RunningService,
-  request,
-  startService,
-} from "./harness.js";
+import { enqueue, pollJob, request, serviceForFile } from "./harness.js";
 
 const queue = getQueue("memory", { threads: 2 });
-let svc: RunningService;
-
-before(async () => {
-  svc = await startService({ queue });
-});
-after(async () => {
-  await svc.close();
-  await closeQueue(queue);
-});
+const svc = serviceForFile(queue);
 
 describe("POST /jobs/:task", () => {
   test("answers 202 with the seed's job_id, status and check_url", async () => {

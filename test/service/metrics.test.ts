@@ -1,26 +1,11 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { getQueue } from "rapidai/background";
 import "../../src/demo/tasks.js";
-import {
-  closeQueue,
-  enqueue,
-  pollJob,
-  type RunningService,
-  request,
-  startService,
-} from "./harness.js";
+import { enqueue, pollJob, request, serviceForFile, startService } from "./harness.js";
 
 const queue = getQueue("memory", { threads: 2 });
-let svc: RunningService;
-
-before(async () => {
-  svc = await startService({ queue, processMetrics: true });
-});
-after(async () => {
-  await svc.close();
-  await closeQueue(queue);
-});
+const svc = serviceForFile(queue, { processMetrics: true });
 
 /** The value of one sample line, e.g. `rapidai_jobs{status="failed"}`. */
 function sample(text: string, series: string): number | undefined {

@@ -1,27 +1,12 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { getQueue } from "rapidai/background";
 import "../../src/demo/tasks.js";
 import { chatty, flip, hold } from "./fixtures/ops-tasks.js";
-import {
-  closeQueue,
-  enqueue,
-  pollJob,
-  type RunningService,
-  request,
-  startService,
-} from "./harness.js";
+import { enqueue, pollJob, request, serviceForFile } from "./harness.js";
 
 const queue = getQueue("memory", { threads: 2 });
-let svc: RunningService;
-
-before(async () => {
-  svc = await startService({ queue });
-});
-after(async () => {
-  await svc.close();
-  await closeQueue(queue);
-});
+const svc = serviceForFile(queue);
 
 const post = (path: string, body?: unknown) =>
   request(`${svc.base}${path}`, { method: "POST", ...(body === undefined ? {} : { body }) });

@@ -1,28 +1,13 @@
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { getQueue } from "rapidai/background";
 import { percentile } from "../../src/service/task-stats.js";
 import "../../src/demo/tasks.js";
 import { flip, hold } from "./fixtures/ops-tasks.js";
-import {
-  closeQueue,
-  enqueue,
-  pollJob,
-  type RunningService,
-  request,
-  startService,
-} from "./harness.js";
+import { enqueue, pollJob, request, serviceForFile } from "./harness.js";
 
 const queue = getQueue("memory", { threads: 2 });
-let svc: RunningService;
-
-before(async () => {
-  svc = await startService({ queue, tasks: ["fib", "flip", "hold", "primes"] });
-});
-after(async () => {
-  await svc.close();
-  await closeQueue(queue);
-});
+const svc = serviceForFile(queue, { tasks: ["fib", "flip", "hold", "primes"] });
 
 /** Runs one job to its end, so creation order is the order of these calls. */
 async function finished(id: string | Promise<string>): Promise<string> {
