@@ -103,9 +103,10 @@ export class Runner implements RunnerPort {
     if (notStarted.length > 0) void this.#handBack(notStarted);
   }
 
-  lost(jobId: string, why: Refusal = "taken"): void {
+  lost(jobId: string, why: Refusal = "taken", token?: string): void {
     const h = this.#held.get(jobId);
     if (h === undefined || h.lost || h.state === "ending") return;
+    if (token !== undefined && h.job.token !== token) return;
     h.lost = why;
     this.#log.warn(
       why === "taken"

@@ -213,8 +213,12 @@ export interface RunnerPort {
   wake(): void;
   /** A running job was cancelled (here or by another process): stop it here if held. */
   cancel(jobId: string): void;
-  /** The claim on a job was lost (taken over by default): drop whatever its attempt answers. */
-  lost(jobId: string, why?: Refusal): void;
+  /**
+   * The claim on a job was lost (taken over by default): drop whatever its
+   * attempt answers. With `token`, only if the held claim is that one: a
+   * verdict on an older claim must not stop the job's next attempt.
+   */
+  lost(jobId: string, why?: Refusal, token?: string): void;
   /** The jobs this runner holds, for lease renewal. */
   held(): Iterable<ClaimedJob>;
   /** The queue was paused: give back the jobs claimed ahead that have not started. */

@@ -19,7 +19,8 @@ export interface LeaseKeeperHooks<T extends LeaseHolder> {
   held(): Iterable<T>;
   /** Runs the renew script for one chunk of [id, token] pairs; resolves with [id, verdict] pairs. */
   renew(pairs: [string, string][]): Promise<[string, LeaseVerdict][]>;
-  lost(id: string, why: "taken" | "gone" | "corrupt"): void;
+  /** `token`: the claim the verdict is about (the job may have been claimed again since). */
+  lost(id: string, why: "taken" | "gone" | "corrupt", token: string): void;
   cancel(id: string): void;
   failed(error: unknown): void;
 }
@@ -57,10 +58,12 @@ export class LeaseKeeper<T extends LeaseHolder> {
       const pairs: [string, string][] = [];
       for (const job of this.#hooks.held()) pairs.push([job.id, job.token]);
       for (let i = 0; i < pairs.length; i += CHUNK) {
-        const verdicts = await this.#hooks.renew(pairs.slice(i, i + CHUNK));
+        const chunk = pairs.slice(i, i + CHUNK);
+        const verdicts = await this.#hooks.renew(chunk);
+        const tokens = verdicts.length === 0 ? undefined : new Map(chunk);
         for (const [id, verdict] of verdicts) {
           if (verdict === "cancel") this.#hooks.cancel(id);
-          else this.#hooks.lost(id, verdict === "lost" ? "taken" : verdict);
+          else this.#hooks.lost(id, verdict === "lost" ? "taken" : verdict, tokens?.get(id) ?? "");
         }
       }
     } catch (error) {

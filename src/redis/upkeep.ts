@@ -62,7 +62,7 @@ export class Upkeep {
           out.push([reply[i]!, reply[i + 1] as LeaseVerdict]);
         return out;
       },
-      lost: (id, why) => this.#runner?.lost(id, why),
+      lost: (id, why, token) => this.#runner?.lost(id, why, token),
       cancel: (id) => this.#runner?.cancel(id),
       failed: (error) => deps.problem("renewing leases", error),
     });

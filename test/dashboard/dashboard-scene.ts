@@ -9,6 +9,7 @@ import type { Browser, Page } from "playwright-core";
 import { InMemoryQueue } from "rapidai/background";
 import { createService } from "rapidai/service";
 import "../../src/demo/tasks.js";
+import { launchChromium } from "../support/chromium.js";
 
 export type Service = ReturnType<typeof createService>;
 
@@ -136,4 +137,38 @@ export async function openScene(
     },
   };
   return scene;
+}
+
+type Hook = (fn: () => Promise<void>) => void;
+
+/**
+ * One browser for a suite's tests and a fresh scene per test: `fresh()`
+ * closes the previous test's scene (left open when that test failed) and
+ * opens a new one; both close after the suite.
+ */
+export function browserScenes(
+  before: Hook,
+  after: Hook,
+  defaults: { token?: string; tasks?: string[] } = {},
+) {
+  let browser: Browser | undefined;
+  let scene: Scene | undefined;
+  before(async () => {
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await scene?.close();
+    await browser?.close();
+  });
+  return {
+    get browser(): Browser {
+      if (browser === undefined) throw new Error("the browser starts before the tests");
+      return browser;
+    },
+    async fresh(options: { token?: string } = {}): Promise<Scene> {
+      await scene?.close();
+      scene = await openScene({ ...defaults, ...options });
+      return scene;
+    },
+  };
 }

@@ -5,18 +5,16 @@
  */
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
-import type { Browser } from "playwright-core";
 import { createService } from "rapidai/service";
-import { launchChromium, suiteWithChromium } from "../support/chromium.js";
+import { suiteWithChromium } from "../support/chromium.js";
 import {
+  browserScenes,
   DEMO_TASKS,
   enqueueFromForm,
   openPage,
-  openScene,
   row,
   rowIds,
   rowStatuses,
-  type Scene,
   waitForRowStatus,
 } from "./dashboard-scene.js";
 
@@ -27,28 +25,12 @@ const BURST = 6000;
 const SCREENSHOT = "test-artifacts/dashboard.png";
 
 suiteWithChromium("dashboard in headless Chromium", ({ before, after, test }) => {
-  let browser: Browser;
-  let scene: Scene | undefined;
-
-  before(async () => {
-    browser = await launchChromium();
-  });
-
-  after(async () => {
-    await scene?.close();
-    await browser?.close();
-  });
-
-  /** Opens this test's scene, closing the previous test's if it failed before closing it. */
-  const fresh = async (options: { token?: string } = {}) => {
-    await scene?.close();
-    scene = await openScene(options);
-    return scene;
-  };
+  const scenes = browserScenes(before, after);
+  const fresh = scenes.fresh;
 
   test("a fib job enqueued from the form goes live from pending to completed, a sleep job is cancelled by its buttons, and the table filters by status", async () => {
     const { base, api, enqueue } = await fresh();
-    const { page, errors, close } = await openPage(browser, `${base}/`);
+    const { page, errors, close } = await openPage(scenes.browser, `${base}/`);
     await page.evaluate(() => {
       (window as any).notReloaded = true;
     });
@@ -172,7 +154,7 @@ suiteWithChromium("dashboard in headless Chromium", ({ before, after, test }) =>
 
   test("the job table pages on the server, newer and older, with and without a task filter", async () => {
     const { base, api, enqueue, queue } = await fresh();
-    const { page, errors, close } = await openPage(browser, `${base}/`);
+    const { page, errors, close } = await openPage(scenes.browser, `${base}/`);
     // Enough jobs of two tasks for three pages of everything and two of fib alone.
     for (let i = 0; i < 15; i++) await enqueue("fail", [`page ${i}`]);
     const ids: string[] = [];
@@ -229,7 +211,7 @@ suiteWithChromium("dashboard in headless Chromium", ({ before, after, test }) =>
 
   test("after a burst of thousands of jobs, the counters, the first page and the chart are right without a reload", async () => {
     const { base, api, queue } = await fresh();
-    const { page, errors, close } = await openPage(browser, `${base}/`);
+    const { page, errors, close } = await openPage(scenes.browser, `${base}/`);
     await page.evaluate(() => {
       const w = window as any;
       w.notReloaded = true;
@@ -283,7 +265,7 @@ suiteWithChromium("dashboard in headless Chromium", ({ before, after, test }) =>
     const { base: tokenBase } = await fresh({ token: TOKEN });
     const refused = await fetch(`${tokenBase}/api/stats`);
     assert.equal(refused.status, 401);
-    const { page, errors, close } = await openPage(browser, `${tokenBase}/?token=${TOKEN}`);
+    const { page, errors, close } = await openPage(scenes.browser, `${tokenBase}/?token=${TOKEN}`);
     assert.equal(await page.evaluate(() => sessionStorage.getItem("rapidai.token")), TOKEN);
     await page.waitForFunction(
       () => document.querySelector('[data-status="completed"] .count-value')?.textContent !== "—",
@@ -304,7 +286,7 @@ suiteWithChromium("dashboard in headless Chromium", ({ before, after, test }) =>
   test("when the service stops accepting the token, the page asks for the new one and goes on with it", async () => {
     const current = await fresh({ token: TOKEN });
     const tokenBase = current.base;
-    const { page, errors, close } = await openPage(browser, `${tokenBase}/?token=${TOKEN}`);
+    const { page, errors, close } = await openPage(scenes.browser, `${tokenBase}/?token=${TOKEN}`);
     // The service restarts on the same port with another token.
     const port = Number(new URL(tokenBase).port);
     await current.app.close();

@@ -6,27 +6,17 @@
  */
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
-import type { Browser } from "playwright-core";
-import { launchChromium, suiteWithChromium } from "../support/chromium.js";
-import { openPage, openScene, row, type Scene, waitForRowStatus } from "./dashboard-scene.js";
+import { suiteWithChromium } from "../support/chromium.js";
+import { browserScenes, openPage, row, waitForRowStatus } from "./dashboard-scene.js";
 
 const SHOTS = "/tmp/rapidai-dashboard";
 
 suiteWithChromium("a failed job's stack in the dashboard", ({ before, after, test }) => {
-  let browser: Browser;
-  let scene: Scene | undefined;
-
-  before(async () => {
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await scene?.close();
-    await browser?.close();
-  });
+  const scenes = browserScenes(before, after);
 
   test("the detail of a failed job shows its stack under the error, folded until asked", async () => {
-    scene = await openScene();
-    const { page, errors, close } = await openPage(browser, `${scene.base}/`);
+    const scene = await scenes.fresh();
+    const { page, errors, close } = await openPage(scenes.browser, `${scene.base}/`);
     const failing = await scene.enqueue("fail", ["stack on purpose"]);
     const fine = await scene.enqueue("fib", [10]);
     await waitForRowStatus(page, failing, "failed");

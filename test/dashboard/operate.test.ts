@@ -7,20 +7,19 @@
  */
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { getQueue } from "rapidai/background";
 import { createService } from "rapidai/service";
 import { chatty } from "../service/fixtures/ops-tasks.js";
-import { launchChromium, suiteWithChromium } from "../support/chromium.js";
+import { suiteWithChromium } from "../support/chromium.js";
 import {
+  browserScenes,
   DEMO_TASKS,
   enqueueFromForm,
   listen,
   openPage,
-  openScene,
   row,
   rowIds,
-  type Scene,
   waitForRowStatus,
 } from "./dashboard-scene.js";
 
@@ -43,25 +42,12 @@ async function openDetail(page: Page, id: string): Promise<void> {
 }
 
 suiteWithChromium("operating jobs from the dashboard", ({ before, after, test }) => {
-  let browser: Browser;
-  let scene: Scene | undefined;
-
-  before(async () => {
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await scene?.close();
-    await browser?.close();
-  });
-  const fresh = async () => {
-    await scene?.close();
-    scene = await openScene({ tasks: OPS_TASKS });
-    return scene;
-  };
+  const scenes = browserScenes(before, after, { tasks: OPS_TASKS });
+  const fresh = () => scenes.fresh();
 
   test("a failed job is retried from its detail, which shows its log; a delayed job is started now", async () => {
     const { base, api, queue } = await fresh();
-    const { page, errors, close } = await openPage(browser, `${base}/`);
+    const { page, errors, close } = await openPage(scenes.browser, `${base}/`);
     const failed = await queue.enqueue("will-fail", "flip", [true]);
     await waitForRowStatus(page, failed, "failed");
     await openDetail(page, failed);
@@ -104,7 +90,7 @@ suiteWithChromium("operating jobs from the dashboard", ({ before, after, test })
 
   test("a job's dependencies are links to their own detail", async () => {
     const { base, queue } = await fresh();
-    const { page, errors, close } = await openPage(browser, `${base}/`);
+    const { page, errors, close } = await openPage(scenes.browser, `${base}/`);
     await queue.enqueue("dep-a", "fib", [10]);
     await queue.enqueue("dep-b", "chatty", [1]);
     await queue.enqueue("joined", "chatty", [2], { dependsOn: ["dep-a", "dep-b"] });
@@ -128,7 +114,7 @@ suiteWithChromium("operating jobs from the dashboard", ({ before, after, test })
 
   test("the toggle pauses the queue under a banner; a pause made elsewhere shows too; resume runs the waiting job", async () => {
     const { base, api } = await fresh();
-    const { page, errors, close } = await openPage(browser, `${base}/`);
+    const { page, errors, close } = await openPage(scenes.browser, `${base}/`);
     await page.locator('#queue-toggle[data-paused="false"]').waitFor();
     assert.equal(await page.isHidden("#paused-banner"), true);
     await page.click("#queue-toggle");
@@ -155,7 +141,7 @@ suiteWithChromium("operating jobs from the dashboard", ({ before, after, test })
 
   test("clean deletes the finished jobs of the status chosen, and the table follows", async () => {
     const { base, api, enqueue, queue } = await fresh();
-    const { page, errors, close } = await openPage(browser, `${base}/`);
+    const { page, errors, close } = await openPage(scenes.browser, `${base}/`);
     const done = [await enqueue("fib", [3]), await enqueue("fib", [4])];
     const failed = await queue.enqueue("keeps", "flip", [true]);
     for (const id of done) await waitForRowStatus(page, id, "completed");
@@ -178,7 +164,7 @@ suiteWithChromium("operating jobs from the dashboard", ({ before, after, test })
 
   test("search finds a job by id and filters by task", async () => {
     const { base, enqueue, queue } = await fresh();
-    const { page, errors, close } = await openPage(browser, `${base}/`);
+    const { page, errors, close } = await openPage(scenes.browser, `${base}/`);
     await queue.enqueue("needle-7", "chatty", [1]);
     const fibs = [await enqueue("fib", [2]), await enqueue("fib", [3])];
     for (const id of fibs) await waitForRowStatus(page, id, "completed");
@@ -221,7 +207,7 @@ suiteWithChromium("operating jobs from the dashboard", ({ before, after, test })
       await queue.start();
       await chatty.schedule("tick", { everyMs: 1000 }, 1);
       await chatty.schedule("nightly", { cron: "0 3 * * *", tz: "Europe/Berlin" }, 1);
-      const { page, errors, close } = await openPage(browser, `${base}/`);
+      const { page, errors, close } = await openPage(scenes.browser, `${base}/`);
       await page.locator("#schedules-card:not([hidden])").waitFor();
       await page.locator('#schedules-body tr[data-schedule-id="nightly"]').waitFor();
       const nightly = page.locator('#schedules-body tr[data-schedule-id="nightly"]');

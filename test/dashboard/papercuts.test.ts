@@ -8,17 +8,10 @@
  */
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import "../service/fixtures/ops-tasks.js";
-import { launchChromium, suiteWithChromium } from "../support/chromium.js";
-import {
-  DEMO_TASKS,
-  openPage,
-  openScene,
-  row,
-  type Scene,
-  waitForRowStatus,
-} from "./dashboard-scene.js";
+import { suiteWithChromium } from "../support/chromium.js";
+import { browserScenes, DEMO_TASKS, openPage, row, waitForRowStatus } from "./dashboard-scene.js";
 
 const SHOTS = "/tmp/rapidai-dashboard";
 const TASKS = [...DEMO_TASKS, "chatty", "flip", "hold"];
@@ -36,21 +29,8 @@ const text = async (page: Page, selector: string) =>
   ((await page.textContent(selector)) ?? "").trim();
 
 suiteWithChromium("dashboard papercuts", ({ before, after, test }) => {
-  let browser: Browser;
-  let scene: Scene | undefined;
-
-  before(async () => {
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await scene?.close();
-    await browser?.close();
-  });
-  const fresh = async (options: { token?: string } = {}) => {
-    await scene?.close();
-    scene = await openScene({ tasks: TASKS, ...options });
-    return scene;
-  };
+  const scenes = browserScenes(before, after, { tasks: TASKS });
+  const fresh = scenes.fresh;
 
   test("times read on a 24-hour clock, with the date on a day that is not today; a delayed job says when it is due", async () => {
     const { base, queue } = await fresh();
@@ -58,7 +38,7 @@ suiteWithChromium("dashboard papercuts", ({ before, after, test }) => {
     await queue.enqueue("later-job", "fib", [11], { delayMs: 3_600_000 });
     const created = (await queue.getResult("later-job"))!.createdAt;
 
-    const today = await openPage(browser, `${base}/`);
+    const today = await openPage(scenes.browser, `${base}/`);
     await waitForRowStatus(today.page, "done-job", "completed");
     await waitForRowStatus(today.page, "later-job", "pending");
     assert.match(await text(today.page, '#jobs-body tr[data-job-id="done-job"] .created'), CLOCK);
@@ -79,7 +59,7 @@ suiteWithChromium("dashboard papercuts", ({ before, after, test }) => {
     await today.close();
 
     // Two days on (the browser's clock only): every time carries its date.
-    const onward = await openPage(browser, `${base}/`, {
+    const onward = await openPage(scenes.browser, `${base}/`, {
       beforeLoad: (page) => page.clock.setFixedTime(Date.now() + 2 * DAY_MS),
     });
     await waitForRowStatus(onward.page, "done-job", "completed");
@@ -106,7 +86,7 @@ suiteWithChromium("dashboard papercuts", ({ before, after, test }) => {
     await queue.enqueue("delayed-with-a-long-id-0123456789abcdef", "fib", [7], {
       delayMs: 3_600_000,
     });
-    const { page, errors, close } = await openPage(browser, `${base}/`, {
+    const { page, errors, close } = await openPage(scenes.browser, `${base}/`, {
       viewport: { width: 390, height: 844 },
     });
     const running = "running-with-a-long-id-0123456789abcdef";
@@ -138,7 +118,7 @@ suiteWithChromium("dashboard papercuts", ({ before, after, test }) => {
 
   test("opening / without the token shows a sign-in page that leads to the dashboard", async () => {
     const { base } = await fresh({ token: TOKEN });
-    const context = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+    const context = await scenes.browser.newContext({ viewport: { width: 1000, height: 700 } });
     const page = await context.newPage();
     const answer = await page.goto(`${base}/`);
     assert.equal(answer?.status(), 401);
@@ -170,7 +150,7 @@ suiteWithChromium("dashboard papercuts", ({ before, after, test }) => {
     for (const n of [12, 14, 16]) await queue.enqueue(`fib-${n}`, "fib", [n]);
     await queue.enqueue("flip-1", "flip", [true]);
     await queue.enqueue("flip-2", "flip", [false]);
-    const { page, errors, close } = await openPage(browser, `${base}/`);
+    const { page, errors, close } = await openPage(scenes.browser, `${base}/`);
     for (const id of ["fib-12", "fib-14", "fib-16", "flip-2"]) {
       await waitForRowStatus(page, id, "completed");
     }
