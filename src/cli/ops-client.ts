@@ -64,7 +64,7 @@ export function queueClient(queue: JobQueue): OpsClient {
     async show(id) {
       const job = await queue.getResult(id);
       if (job === undefined) throw notFound();
-      return jobDetail(job);
+      return jobDetail(job, { stack: true });
     },
     async retry(id) {
       if (!(await queue.retry(id))) await refuse(id, "retry");
@@ -142,7 +142,7 @@ export function httpClient(base: string, token: string | undefined): OpsClient {
       if (task !== undefined) q.set("task", task);
       return call("GET", `/jobs?${q}`);
     },
-    show: (jobId) => call("GET", `/jobs/${id(jobId)}`),
+    show: (jobId) => call("GET", `/jobs/${id(jobId)}?include=stack`),
     retry: (jobId) => call("POST", `/jobs/${id(jobId)}/retry`),
     async cancel(jobId) {
       try {

@@ -11,13 +11,14 @@ const iso = (d: Date | undefined): string | undefined => d?.toISOString();
  * `attempts`, and when done `completed_at`, `duration`, `result` or
  * `error`), plus the fields a dashboard needs. `error` appears only on a
  * failed job, as in the seed; a job that is retrying (or was cancelled after
- * a failed attempt) shows its attempt's error as `last_error`. A failed
- * job also shows the stack of its error as `error_stack` (bounded; behind
- * the service's token like every route): the job's own data, for the
- * operator to debug it, never the service's. `duration` is null for a job
- * that ended while pending (see JobResult.duration).
+ * a failed attempt) shows its attempt's error as `last_error`. With
+ * `stack`, a failed job also shows the stack of its error as `error_stack`
+ * (bounded): the job's own data, for the operator who asks for it
+ * (`?include=stack`), never in an answer by default, and never the
+ * service's own. `duration` is null for a job that ended while pending (see
+ * JobResult.duration).
  */
-export function jobDetail(job: JobResult): JsonObject {
+export function jobDetail(job: JobResult, options: { stack?: boolean } = {}): JsonObject {
   const out: JsonObject = {
     job_id: job.jobId,
     task: job.task,
@@ -40,7 +41,9 @@ export function jobDetail(job: JobResult): JsonObject {
     else out.last_error = job.error;
   }
   if (job.errorCode !== undefined) out.error_code = job.errorCode;
-  if (job.stack !== undefined && job.status === "failed") out.error_stack = job.stack;
+  if (options.stack === true && job.stack !== undefined && job.status === "failed") {
+    out.error_stack = job.stack;
+  }
   if (job.dependsOn !== undefined && job.dependsOn.length > 0) {
     out.depends_on = [...job.dependsOn];
   }

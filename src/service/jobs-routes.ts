@@ -58,6 +58,16 @@ function parseEnqueueBody(body: unknown): { args: unknown[]; options: EnqueueOpt
 }
 
 /** Reads an integer query parameter, naming it when it is not one. */
+/**
+ * `?include=stack` on `GET /jobs/:id`: a failed job's stack is shown only
+ * when asked, so no answer carries a stack trace unless its reader wants one.
+ */
+function includesStack(raw: unknown): boolean {
+  if (raw === undefined || raw === "") return false;
+  if (raw === "stack") return true;
+  throw jobError(ErrorCode.INVALID_OPTION, "`include` must be `stack` (or left out)");
+}
+
 export function intParam(
   name: string,
   raw: unknown,
@@ -92,12 +102,16 @@ export function installJobRoutes(app: FastifyInstance, ctx: RouteContext): void 
     return reply.code(202).send({ job_id: jobId, status: "queued", check_url: `/jobs/${jobId}` });
   });
 
-  app.get<{ Params: { id: string } }>("/jobs/:id", async (request, reply) => {
-    const id = request.params.id;
-    const job = isJobId(id) ? await queue.getResult(id) : undefined;
-    if (job === undefined) return reply.code(404).send({ error: "Job not found" });
-    return jobDetail(job);
-  });
+  app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(
+    "/jobs/:id",
+    async (request, reply) => {
+      const stack = includesStack(request.query.include);
+      const id = request.params.id;
+      const job = isJobId(id) ? await queue.getResult(id) : undefined;
+      if (job === undefined) return reply.code(404).send({ error: "Job not found" });
+      return jobDetail(job, { stack });
+    },
+  );
 
   app.delete<{ Params: { id: string }; Querystring: Record<string, unknown> }>(
     "/jobs/:id",

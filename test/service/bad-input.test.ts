@@ -121,15 +121,21 @@ describe("bad requests to POST /jobs/:task", () => {
 });
 
 describe("no stack trace of the service in any answer", () => {
-  test("a failed job's stack is the job's own, only in error_stack", async () => {
+  test("a failed job's answer carries no stack; its own stack only when asked, as error_stack", async () => {
     const id = await enqueue(svc.base, "fail", ["secret stack test"]);
-    const res = await fetch(`${svc.base}/jobs/${id}`);
-    assert.equal(res.status, 200);
     const job = await pollJob(svc.base, id, (j) => j.status === "failed");
     assert.equal(job.error, "secret stack test");
-    assert.match(job.error_stack, /^Error: secret stack test\n\s+at .*\bfail\b/);
-    const { error_stack: _, ...rest } = job;
+    assert.equal("error_stack" in job, false);
+    const plain = await fetch(`${svc.base}/jobs/${id}`);
+    assert.doesNotMatch(await plain.text(), /\bat .*\(|\.js:\d+|node:internal|\n\s+at /);
+    const asked = await request(`${svc.base}/jobs/${id}?include=stack`);
+    assert.equal(asked.status, 200);
+    assert.match(asked.body.error_stack, /^Error: secret stack test\n\s+at .*\bfail\b/);
+    const { error_stack: _, ...rest } = asked.body;
     assert.doesNotMatch(JSON.stringify(rest), /\bat .*\(|\.js:\d+|node:internal/);
+    const bad = await request(`${svc.base}/jobs/${id}?include=everything`);
+    assert.equal(bad.status, 400);
+    assert.match(bad.body.error, /`include` must be `stack`/);
   });
 
   test("an internal error is a bare 500, logged on the server only", async () => {

@@ -68,7 +68,12 @@ describe("GET /jobs/:id", () => {
     assert.equal(job.error_code, "ERR_INVALID_OPTION");
     // The message alone; the error's name heads its stack.
     assert.equal(job.error.startsWith("JobError"), false);
-    assert.match(job.error_stack, /^JobError: n must be an integer from 0 to 45.*\n\s+at /);
+    assert.equal("error_stack" in job, false, "no stack unless asked");
+    const withStack = await request(`${svc.base}/jobs/${id}?include=stack`);
+    assert.match(
+      withStack.body.error_stack,
+      /^JobError: n must be an integer from 0 to 45.*\n\s+at /,
+    );
     assert.equal("result" in job, false);
     assert.ok(typeof job.completed_at === "string");
   });

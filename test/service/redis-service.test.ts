@@ -92,7 +92,8 @@ describeWithRedis("the service over Redis, with a separate worker process", () =
     assert.equal(failed.status, "failed");
     assert.equal(failed.error, "over redis");
     // The stack came from the worker process's thread, through Redis.
-    assert.match(failed.error_stack, /^Error: over redis\n\s+at .*\bfail\b/);
+    const withStack = await request(`${service.url}/jobs/${failing.body.job_id}?include=stack`);
+    assert.match(withStack.body.error_stack, /^Error: over redis\n\s+at .*\bfail\b/);
 
     const metrics = await request(`${service.url}/metrics`);
     assert.match(metrics.text, /^rapidai_jobs\{status="cancelled"\} 1$/m);

@@ -74,9 +74,9 @@ export function listJobs({ status, task, limit, offset }) {
   return request("GET", `/jobs?${q}`);
 }
 
-/** `GET /jobs/:id`: everything known about one job. */
-export function getJob(id) {
-  return request("GET", `/jobs/${encodeURIComponent(id)}`);
+/** `GET /jobs/:id`: everything known about one job (with `stack`, a failed job's stack too). */
+export function getJob(id, { stack = false } = {}) {
+  return request("GET", `/jobs/${encodeURIComponent(id)}${stack ? "?include=stack" : ""}`);
 }
 
 /** `POST /jobs/:task`: resolves with `{ job_id, status, check_url }`. */

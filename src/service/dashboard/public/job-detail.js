@@ -160,7 +160,10 @@ export function createJobDetail({ onCancel, onRetry, onPromote, onOpenChange }) 
     const id = openId;
     try {
       // The log is optional: a service without the route still shows the job.
-      const [data, log] = await Promise.all([getJob(id), getJobLogs(id).catch(() => undefined)]);
+      const [data, log] = await Promise.all([
+        getJob(id, { stack: true }),
+        getJobLogs(id).catch(() => undefined),
+      ]);
       if (mine !== seq || id !== openId) return;
       job = data;
       logs = Array.isArray(log?.logs) ? log.logs : undefined;
