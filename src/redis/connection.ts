@@ -203,6 +203,18 @@ export function createClient(
 }
 
 /**
+ * Ends a client: `QUIT` when it is ready (replies to what was sent come
+ * first), then `disconnect()`. A Sentinel client needs the second step:
+ * `QUIT` ends the connection to the master but not the connector's
+ * subscriptions to the Sentinels (the failover watch), which would keep
+ * reconnecting, and keep the process alive, for ever.
+ */
+export async function closeClient(client: RedisClient): Promise<void> {
+  if (client.status === "ready") await client.quit().catch(() => {});
+  if (!("slots" in client) || client.status !== "end") client.disconnect();
+}
+
+/**
  * Resolves once the client is ready, or rejects with
  * `ERR_BACKEND_UNAVAILABLE` after `timeoutMs` (or when the first attempt is
  * refused). Reconnection keeps going in the background.
