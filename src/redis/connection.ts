@@ -284,7 +284,15 @@ export function backendError(settings: ConnectionSettings, error: unknown): JobE
   if (error instanceof JobError) return error;
   const message = (error as Error)?.message ?? String(error);
   const at = describeTarget(settings);
-  const deployment = deploymentError(at, settings.cluster !== undefined, error);
+  const deployment = deploymentError(
+    at,
+    settings.cluster !== undefined
+      ? "cluster"
+      : settings.sentinels !== undefined
+        ? "sentinel"
+        : "single",
+    error,
+  );
   if (deployment !== undefined) return deployment;
   switch (redisErrorCode(error)) {
     case ErrorCode.BACKEND_FULL:
