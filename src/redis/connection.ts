@@ -210,8 +210,12 @@ export function createClient(
  * reconnecting, and keep the process alive, for ever.
  */
 export async function closeClient(client: RedisClient): Promise<void> {
-  if (client.status === "ready") await client.quit().catch(() => {});
-  if (!("slots" in client) || client.status !== "end") client.disconnect();
+  if (client.status !== "ready") client.disconnect();
+  else if ("slots" in client) await client.quit().catch(() => client.disconnect());
+  else {
+    await client.quit().catch(() => {});
+    client.disconnect();
+  }
 }
 
 /**
