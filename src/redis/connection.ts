@@ -203,6 +203,22 @@ export function createClient(
 }
 
 /**
+ * Ends a client: `QUIT` when it is ready (replies to what was sent come
+ * first), then `disconnect()`. A Sentinel client needs the second step:
+ * `QUIT` ends the connection to the master but not the connector's
+ * subscriptions to the Sentinels (the failover watch), which would keep
+ * reconnecting, and keep the process alive, for ever.
+ */
+export async function closeClient(client: RedisClient): Promise<void> {
+  if (client.status !== "ready") client.disconnect();
+  else if ("slots" in client) await client.quit().catch(() => client.disconnect());
+  else {
+    await client.quit().catch(() => {});
+    client.disconnect();
+  }
+}
+
+/**
  * Resolves once the client is ready, or rejects with
  * `ERR_BACKEND_UNAVAILABLE` after `timeoutMs` (or when the first attempt is
  * refused). Reconnection keeps going in the background.
@@ -272,7 +288,15 @@ export function backendError(settings: ConnectionSettings, error: unknown): JobE
   if (error instanceof JobError) return error;
   const message = (error as Error)?.message ?? String(error);
   const at = describeTarget(settings);
-  const deployment = deploymentError(at, settings.cluster !== undefined, error);
+  const deployment = deploymentError(
+    at,
+    settings.cluster !== undefined
+      ? "cluster"
+      : settings.sentinels !== undefined
+        ? "sentinel"
+        : "single",
+    error,
+  );
   if (deployment !== undefined) return deployment;
   switch (redisErrorCode(error)) {
     case ErrorCode.BACKEND_FULL:

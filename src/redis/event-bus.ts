@@ -1,5 +1,6 @@
 import {
   type ConnectionSettings,
+  closeClient,
   createClient,
   ensureConnected,
   type RedisClient,
@@ -79,8 +80,7 @@ export class EventBus {
     this.#client = undefined;
     this.#handlers.clear();
     if (client === undefined) return;
-    if (client.status === "ready") await client.quit().catch(() => client.disconnect());
-    else client.disconnect();
+    await closeClient(client);
   }
 
   #connection(): RedisClient {

@@ -20,13 +20,14 @@ export function isPermanent(error: unknown): boolean {
 /**
  * The coded error for a Redis reply that says what is wrong with the
  * deployment, or undefined for any other failure. `target` names what the
- * queue connects to; `clustered`: it connects with the `cluster` option.
+ * queue connects to, `deployment` how (`url`, `cluster` or `sentinels`).
  */
 export function deploymentError(
   target: string,
-  clustered: boolean,
+  deployment: "single" | "cluster" | "sentinel",
   error: unknown,
 ): JobError | undefined {
+  const clustered = deployment === "cluster";
   const message = (error as Error | undefined)?.message ?? String(error);
   const reply = /^(MOVED|ASK|CROSSSLOT|READONLY|NOPERM)\b/.exec(message)?.[1];
   switch (reply) {
@@ -50,9 +51,11 @@ export function deploymentError(
       return jobError(
         ErrorCode.REDIS_READONLY,
         `${target} is a read-only replica (${message}): ` +
-          (clustered
+          (deployment === "cluster"
             ? "the cluster is failing over; the client follows the new master"
-            : "point `url` at the master, or connect through Sentinel (`sentinels` and `name`) so the client follows failovers"),
+            : deployment === "sentinel"
+              ? "the master was demoted (a failover); the client drops the connection and asks the Sentinels for the current master"
+              : "point `url` at the master, or connect through Sentinel (`sentinels` and `name`) so the client follows failovers"),
         error,
       );
     case "NOPERM":

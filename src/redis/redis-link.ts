@@ -3,6 +3,7 @@ import { ErrorCode, type JobError, jobError } from "../errors.js";
 import {
   backendError,
   type ConnectionSettings,
+  closeClient,
   createClient,
   describeTarget,
   ensureConnected,
@@ -135,8 +136,7 @@ export class RedisLink {
     await this.#bus?.close();
     const client = this.#client;
     if (client !== undefined) {
-      if (client.status === "ready") await client.quit().catch(() => client.disconnect());
-      else client.disconnect();
+      await closeClient(client);
     }
   }
 

@@ -2,7 +2,15 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { ErrorCode, JobError } from "../errors.js";
 import { refuseUnauthorized, type TokenCheck } from "./auth.js";
 
-/** HTTP status of each JobError code a request can cause; anything else is a 500. */
+/**
+ * HTTP status of each JobError code a request can cause; anything else is a
+ * 500, which means a bug. A backend that is down, failing over (`READONLY`
+ * from a demoted master), short of a replica's acknowledgement or full is
+ * 503 with `Retry-After`: the same request can succeed in a moment. A
+ * backend the service is misconfigured for (a cluster node given as one
+ * server, an untagged prefix, an ACL that denies the queue's commands) is
+ * 502: retrying cannot help until an operator changes the deployment.
+ */
 const STATUS_OF_CODE: Partial<Record<string, number>> = {
   [ErrorCode.UNKNOWN_TASK]: 404,
   [ErrorCode.JOB_NOT_FOUND]: 404,
@@ -13,9 +21,27 @@ const STATUS_OF_CODE: Partial<Record<string, number>> = {
   [ErrorCode.PAYLOAD_TOO_LARGE]: 400,
   [ErrorCode.QUEUE_CLOSED]: 503,
   [ErrorCode.BACKEND_UNAVAILABLE]: 503,
+  [ErrorCode.REDIS_READONLY]: 503,
+  [ErrorCode.REPLICATION_TIMEOUT]: 503,
   // Redis is full or refuses the service's credentials: not the client's fault, and not for good.
   [ErrorCode.BACKEND_FULL]: 503,
   [ErrorCode.BACKEND_AUTH]: 503,
+  [ErrorCode.REDIS_MOVED]: 502,
+  [ErrorCode.REDIS_CROSSSLOT]: 502,
+  [ErrorCode.REDIS_NOPERM]: 502,
+};
+
+/**
+ * Seconds a client should wait before trying again (`Retry-After`), for the
+ * codes that heal by themselves. A Sentinel or cluster failover takes a few
+ * seconds (the failure detection time plus the election).
+ */
+const RETRY_AFTER_SECONDS: Partial<Record<string, number>> = {
+  [ErrorCode.QUEUE_CLOSED]: 5,
+  [ErrorCode.BACKEND_UNAVAILABLE]: 2,
+  [ErrorCode.REDIS_READONLY]: 2,
+  [ErrorCode.REPLICATION_TIMEOUT]: 2,
+  [ErrorCode.BACKEND_FULL]: 5,
 };
 
 /** What a client is told of a server-side JobError (the detail is logged only). */
@@ -23,6 +49,12 @@ const SERVER_MESSAGES: Partial<Record<string, string>> = {
   [ErrorCode.QUEUE_CLOSED]: "The service is shutting down",
   [ErrorCode.BACKEND_FULL]: "Queue backend is out of memory",
   [ErrorCode.BACKEND_AUTH]: "Queue backend refused the service's credentials",
+  [ErrorCode.REDIS_READONLY]: "Queue backend is failing over",
+  [ErrorCode.REPLICATION_TIMEOUT]:
+    "Queue backend did not replicate the job in time: it may be stored; retry with the same job id",
+  [ErrorCode.REDIS_MOVED]: "Queue backend is misconfigured (see the service's log)",
+  [ErrorCode.REDIS_CROSSSLOT]: "Queue backend is misconfigured (see the service's log)",
+  [ErrorCode.REDIS_NOPERM]: "Queue backend denies the service's commands (see the service's log)",
 };
 
 /** Fastify's own request errors, with the message a client should see. */
@@ -81,6 +113,8 @@ export function installErrorHandler(
         // The message may name internal hosts: the client gets the code only.
         logError(`${request.method} ${request.url.split("?")[0]} failed`, error);
         const message = SERVER_MESSAGES[error.code] ?? "Queue backend unavailable";
+        const retryAfter = RETRY_AFTER_SECONDS[error.code];
+        if (retryAfter !== undefined) reply.header("retry-after", String(retryAfter));
         return reply.code(status).send({ error: message, code: error.code });
       }
     } else {

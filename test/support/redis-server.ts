@@ -19,6 +19,14 @@ export interface StartRedisOptions {
   args?: string[];
   /** Port to listen on. @default a free port */
   port?: number;
+  /**
+   * A configuration file, passed first (before the command-line options,
+   * which override it). Redis rewrites it on `CONFIG REWRITE`, as Sentinel
+   * does when it reconfigures a node.
+   */
+  config?: string;
+  /** Run as a Sentinel (`--sentinel`; `config` is then required and must be writable). @default false */
+  sentinel?: boolean;
 }
 
 export interface RedisHandle {
@@ -122,6 +130,8 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   let log = "";
 
   const args = () => [
+    ...(options.config === undefined ? [] : [options.config]),
+    ...(options.sentinel ? ["--sentinel"] : []),
     "--port",
     String(port),
     "--bind",
