@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ErrorCode } from "rapidai/background";
-import { createNetHosts, type NetHosts, netHostsMissing } from "../support/net-hosts.js";
+import { createNetHosts, ipBin, type NetHosts, netHostsMissing } from "../support/net-hosts.js";
 import {
   type Agent,
   type HostRedis,
@@ -164,7 +164,7 @@ describeWithRedis("a Redis queue across hosts (network namespaces)", () => {
 
 describe("test hosts (network namespaces)", () => {
   const missing = netHostsMissing() ?? false;
-  const list = () => execFileSync("ip", ["netns", "list"]).toString();
+  const list = () => execFileSync(ipBin(), ["netns", "list"]).toString();
 
   it("reach each other, are removed by teardown, and a dead run's leftovers go", {
     skip: missing,
@@ -172,7 +172,7 @@ describe("test hosts (network namespaces)", () => {
     // A namespace named after a process that has exited, as a killed run leaves it.
     const dead = spawnSync(process.execPath, ["-e", ""]).pid;
     const stale = `rjh-${dead}-0-stale`;
-    execFileSync("ip", ["netns", "add", stale]);
+    execFileSync(ipBin(), ["netns", "add", stale]);
     const net = createNetHosts(["a", "b"]);
     try {
       assert.ok(!list().includes(stale), "the dead run's namespace was deleted");
@@ -193,14 +193,11 @@ describe("test hosts (network namespaces)", () => {
       );
       try {
         await waitForOutput(server, /listening/, "the server on a");
-        const reply = execFileSync(
-          "ip",
-          net.command(net.host("b"), process.execPath, [
-            "-e",
-            `const s = require("node:net").connect(7000, "${net.host("a").address}"); let t = ""; s.on("data", (d) => (t += d)); s.on("end", () => console.log(t)); setTimeout(() => process.exit(3), 5000).unref();`,
-          ]).args,
-          { timeout: 10_000 },
-        ).toString();
+        const client = net.command(net.host("b"), process.execPath, [
+          "-e",
+          `const s = require("node:net").connect(7000, "${net.host("a").address}"); let t = ""; s.on("data", (d) => (t += d)); s.on("end", () => console.log(t)); setTimeout(() => process.exit(3), 5000).unref();`,
+        ]);
+        const reply = execFileSync(client.file, client.args, { timeout: 10_000 }).toString();
         assert.equal(reply.trim(), "hi from a");
       } finally {
         server.kill("SIGKILL");

@@ -93,7 +93,8 @@ function probe(): string | undefined {
   return undefined;
 }
 
-function ipBin(): string {
+/** The `ip` binary the hosts are made with. */
+export function ipBin(): string {
   return ipRequirement.binary() ?? "ip";
 }
 
