@@ -10,6 +10,9 @@
  * Run by hand, not in `npm test`:
  *
  *   npm run build && node dist/bench/hosts.js --jobs 20000 --hosts 1,2,3 --rounds 2
+ *
+ * `--one-host` runs the same processes all on the Redis host (their
+ * traffic then stays on that host), as a control for the network's share.
  */
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -29,6 +32,8 @@ const { values } = parseArgs({
     hosts: { type: "string", default: "1,2,3" },
     threads: { type: "string", default: "1" },
     rounds: { type: "string", default: "1" },
+    // Control: every process on the Redis host (loopback traffic), same counts.
+    "one-host": { type: "boolean", default: false },
   },
 });
 const jobs = Number(values.jobs);
@@ -73,11 +78,13 @@ interface Run {
 
 async function measure(workerHosts: number): Promise<Run> {
   const names = Array.from({ length: workerHosts }, (_, i) => `worker-${i + 1}`);
-  const net = createNetHosts(["redis-host", "producer", ...names]);
+  const oneHost = values["one-host"];
+  const net = createNetHosts(oneHost ? ["redis-host"] : ["redis-host", "producer", ...names]);
+  const on = (name: string) => net.host(oneHost ? "redis-host" : name);
   try {
     const redis = await startHostRedis(net, net.host("redis-host"));
     const prefix = `hb:${randomUUID()}:`;
-    const producer = await startAgent(net, net.host("producer"), redis.url, prefix, TASKS);
+    const producer = await startAgent(net, on("producer"), redis.url, prefix, TASKS);
     await producer.call("pause");
     const workers = await Promise.all(
       names.map((name) =>
@@ -86,7 +93,7 @@ async function measure(workerHosts: number): Promise<Run> {
           prefix,
           threads,
           modules: [TASKS],
-          wrap: (file, args) => net.command(net.host(name), file, args),
+          wrap: (file, args) => net.command(on(name), file, args),
         }),
       ),
     );
@@ -160,6 +167,7 @@ if (missing) {
   console.error(missing);
   process.exit(2);
 }
+const oneHostLabel = values["one-host"] ? "process(es) on the Redis host" : "host(s)";
 const runs: Run[] = [];
 for (let r = 0; r < rounds; r++) {
   // Alternate the order, so a change in the machine's load is not all on one count.
@@ -167,10 +175,10 @@ for (let r = 0; r < rounds; r++) {
     const run = await measure(n);
     runs.push(run);
     console.log(
-      `${n} worker host(s): Redis ${run.enqueueCpuUs.toFixed(1)} µs/job enqueue + ${run.drainCpuUs.toFixed(1)} µs/job drain, ` +
+      `${n} worker ${oneHostLabel}: Redis ${run.enqueueCpuUs.toFixed(1)} µs/job enqueue + ${run.drainCpuUs.toFixed(1)} µs/job drain, ` +
         `drain ${Math.round(run.drainJobsPerS)} jobs/s, ${run.commandsPerJob.toFixed(2)} commands/job ` +
         `(${run.scriptCallsPerJob.toFixed(3)} script calls), workers ${run.workerCpuUs.toFixed(0)} µs CPU/job, load ${run.load}`,
     );
   }
 }
-console.log(JSON.stringify({ jobs, threads, runs }));
+console.log(JSON.stringify({ jobs, threads, oneHost: values["one-host"], runs }));
