@@ -181,6 +181,11 @@ describe("test hosts (network namespaces)", () => {
         names.every((n) => n.startsWith(`rjh-${process.pid}-`)),
         "names carry the pid",
       );
+      const net24 = net.subnet.replace(/0\/24$/, "");
+      assert.ok(
+        !execFileSync(ipBin(), ["-4", "addr"]).toString().includes(net24),
+        "no address of the hosts in this process's own namespace",
+      );
       // b reaches a's address through the bridge: a TCP connect from b to a server on a.
       const server = net.spawn(
         net.host("a"),
@@ -204,6 +209,7 @@ describe("test hosts (network namespaces)", () => {
       }
     } finally {
       net.teardown();
+      spawnSync(ipBin(), ["netns", "del", stale]); // if the test failed before it went
     }
     for (const h of net.hosts) assert.ok(!list().includes(h.ns), `${h.ns} was left behind`);
   });
