@@ -33,6 +33,8 @@ export interface WorkerProcessOptions {
   /** Run this script with these arguments instead of `rapidai-jobs worker`. */
   script?: { path: string; args: string[] };
   env?: Record<string, string>;
+  /** Runs it through another command, e.g. on a test host (net-hosts.ts `command`). */
+  wrap?: (file: string, args: string[]) => { file: string; args: string[] };
 }
 
 const live = new Set<ChildProcess>();
@@ -53,7 +55,8 @@ export async function startWorker(o: WorkerProcessOptions): Promise<WorkerProces
   if (o.graceMs !== undefined) args.push("--grace", String(o.graceMs));
   args.push(...(o.modules ?? [REDIS_TASKS]));
   const argv = o.script === undefined ? args : [o.script.path, ...o.script.args];
-  const child = spawn(process.execPath, argv, {
+  const run = o.wrap?.(process.execPath, argv) ?? { file: process.execPath, args: argv };
+  const child = spawn(run.file, run.args, {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...o.env },
   });
