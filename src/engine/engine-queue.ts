@@ -1,5 +1,5 @@
 import { ErrorCode, type JobError, jobError } from "../errors.js";
-import { Executor, type ExecutorOptions } from "../executor/executor.js";
+import type { ExecutorOptions } from "../executor/executor.js";
 import { defaultQueueIfExists } from "../get-queue.js";
 import {
   type BulkJob,
@@ -9,7 +9,6 @@ import {
   type JobCounts,
   JobQueue,
   type ListOptions,
-  parseEnqueueOptions,
   parseListArgs,
   type TaskRef,
   taskName,
@@ -18,15 +17,15 @@ import {
 import type { JobResult } from "../job-result.js";
 import type { JobStatus } from "../job-status.js";
 import { parseCleanOptions } from "../operation-options.js";
-import { allTasks, requireTask } from "../registry.js";
+import { requireTask } from "../registry.js";
 import { TimerQueue } from "../timer-queue.js";
 import { enqueueSpan } from "../tracing.js";
-import { validateJobId } from "../validate.js";
-import { mainThreadHost } from "../worker-host.js";
 import type { WorkerInfo } from "../worker-info.js";
 import { type Change, emitChange, isFinal } from "./changes.js";
 import { IdleWatch } from "./idle-watch.js";
-import { Runner, type RunnerLog } from "./runner.js";
+import { prepareJob, scheduledJob } from "./new-job.js";
+import type { Runner, RunnerLog } from "./runner.js";
+import { buildRunner } from "./runner-setup.js";
 import { listSchedules, scheduleJob, unscheduleJob } from "./schedule-api.js";
 import type { ScheduleSpec } from "./schedule-spec.js";
 import type { ScheduleInfo } from "./schedule-store.js";
@@ -124,7 +123,7 @@ export abstract class EngineQueue extends JobQueue {
     options?: EnqueueOptions,
   ): Promise<string> {
     if (this.#closing !== undefined) throw closedError();
-    const job = this.#prepare(jobId, task, args, options);
+    const job = prepareJob(this.store, jobId, task, args, options);
     const [id] = await this.#insert([job]);
     await this.#autoStart();
     return id ?? jobId;
@@ -138,7 +137,7 @@ export abstract class EngineQueue extends JobQueue {
       if (j === null || typeof j !== "object") {
         throw jobError(ErrorCode.INVALID_OPTION, "each job must be an object");
       }
-      return this.#prepare(j.jobId, j.task, j.args, j.options);
+      return prepareJob(this.store, j.jobId, j.task, j.args, j.options);
     });
     const ids = await this.#insert(prepared);
     await this.#autoStart();
@@ -160,27 +159,6 @@ export abstract class EngineQueue extends JobQueue {
       for (const span of spans) span.end(error);
       throw error;
     }
-  }
-
-  #prepare(jobId: string, task: TaskRef, args: unknown[], options?: EnqueueOptions): NewJob {
-    const def = requireTask(taskName(task));
-    const opts = options === undefined ? undefined : parseEnqueueOptions(options);
-    validateJobId(jobId);
-    if (!Array.isArray(args)) throw jobError(ErrorCode.INVALID_OPTION, "`args` must be an array");
-    return {
-      id: jobId,
-      task: def,
-      args: this.store.encodeArgs(args),
-      maxRetries: opts?.maxRetries ?? def.maxRetries,
-      priority: opts?.priority ?? 0,
-      delayMs: Math.ceil(opts?.delayMs ?? 0),
-      timeoutMs: opts?.timeoutMs,
-      dedupe:
-        opts?.dedupe === undefined
-          ? undefined
-          : { key: opts.dedupe.key, ttlMs: opts.dedupe.ttlMs ?? 0 },
-      dependsOn: dependsOnOf(jobId, opts?.dependsOn),
-    };
   }
 
   async #autoStart(): Promise<void> {
@@ -307,20 +285,7 @@ export abstract class EngineQueue extends JobQueue {
     this.#scheduler = new Scheduler(
       schedules,
       async (job) => {
-        const def = requireTask(job.task);
-        await this.store.insert([
-          {
-            id: job.jobId,
-            task: def,
-            args: this.store.encodeArgs(schedules.decodeArgs(job.args)),
-            maxRetries: def.maxRetries,
-            priority: 0,
-            delayMs: 0,
-            timeoutMs: undefined,
-            dedupe: undefined,
-            dependsOn: undefined,
-          },
-        ]);
+        await this.store.insert([scheduledJob(this.store, job)]);
       },
       { onError: (error) => this.store.problem("firing a schedule", error) },
     );
@@ -339,29 +304,7 @@ export abstract class EngineQueue extends JobQueue {
       );
     }
     if (this.#runner !== undefined) return;
-    const store = this.store;
-    let runner: Runner | undefined;
-    const executor = new Executor(this.#settings.executor, {
-      host: mainThreadHost,
-      timers: this.#timers,
-      ...(this.#settings.maxResultBytes === undefined
-        ? {}
-        : { maxResultBytes: this.#settings.maxResultBytes }),
-      progress: (jobId, value) => runner?.progress(jobId, value),
-      log: (jobId, lines) => runner?.log(jobId, lines),
-      error: (error) => store.problem("running a job", error),
-    });
-    // The tasks whose limits this queue shares: its own, and those bound to
-    // no queue that have limits (the runner runs any registered task, so
-    // their limits hold here too; one without limits leaves Redis as it is).
-    runner = new Runner(store, executor, this.#settings.logger, () => {
-      const own = new Set(this.taskNames());
-      return allTasks().filter(
-        (t) =>
-          own.has(t.name) ||
-          (t.queue === undefined && (t.concurrency !== undefined || t.rateLimit !== undefined)),
-      );
-    });
+    const runner = buildRunner(this.store, this.#settings, this.#timers, () => this.taskNames());
     this.#runner = runner;
     runner.start();
     this.#startScheduler();
@@ -389,14 +332,6 @@ export abstract class EngineQueue extends JobQueue {
 }
 
 const FINAL_EVENTS = ["completed", "failed", "cancelled"] as const;
-
-function dependsOnOf(jobId: string, ids: string[] | undefined): string[] | undefined {
-  if (ids === undefined || ids.length === 0) return undefined;
-  if (ids.includes(jobId)) {
-    throw jobError(ErrorCode.INVALID_OPTION, `\`dependsOn\` names the job itself (${jobId})`);
-  }
-  return ids;
-}
 
 function closedError(): JobError {
   return jobError(ErrorCode.QUEUE_CLOSED, "the queue is closed: it takes no new jobs");
