@@ -70,6 +70,8 @@ export class RedisStore implements JobStore {
   readonly #fleet: Fleet;
   #beatTimer: NodeJS.Timeout | undefined;
   #attachedAt = 0;
+  /** The runner claiming from this store, while attached. */
+  #runner: RunnerPort | undefined;
 
   constructor(options: ParsedRedisOptions, sink: ChangeSink) {
     this.#o = options;
@@ -144,8 +146,18 @@ export class RedisStore implements JobStore {
   }
 
   insert(jobs: NewJob[]): Promise<string[]> {
-    return this.#front().then(() => this.#enqueuer.insert(jobs));
+    const stored = this.#front().then(() => this.#enqueuer.insert(jobs));
+    // A job this process can run at once: claim right behind the enqueue, on
+    // the same connection, so Redis runs the claim just after it (no round
+    // trip to wait for the enqueue's reply or its wake-up message). The
+    // enqueue goes out in this turn's microtasks; setImmediate comes after.
+    // Should the claim arrive first after all, the wake-up message the
+    // enqueue publishes claims again.
+    if (this.#runner !== undefined && jobs.some(runsAtOnce)) setImmediate(this.#wakeLocal);
+    return stored;
   }
+
+  readonly #wakeLocal = () => this.#runner?.wake();
 
   problem(what: string, error: unknown): void {
     this.#problems.report(what, error);
@@ -298,6 +310,7 @@ export class RedisStore implements JobStore {
   }
 
   attach(runner: RunnerPort): void {
+    this.#runner = runner;
     this.#attachedAt = Date.now();
     this.#beat(runner);
     this.#beatTimer = setInterval(() => this.#beat(runner), this.#o.worker.checkIntervalMs);
@@ -321,6 +334,7 @@ export class RedisStore implements JobStore {
   }
 
   async detach(): Promise<void> {
+    this.#runner = undefined;
     clearInterval(this.#beatTimer);
     await this.#upkeep?.stop();
     // A graceful stop leaves the fleet at once; a killed process after its TTL.
@@ -370,4 +384,9 @@ export class RedisStore implements JobStore {
   async handBack(jobs: readonly ClaimedJob[]): Promise<void> {
     await handBack(this.link.scripts, this.#o.keys, jobs);
   }
+}
+
+/** Ready once stored: no delay, no dependencies to wait for. */
+function runsAtOnce(job: NewJob): boolean {
+  return job.delayMs <= 0 && (job.dependsOn === undefined || job.dependsOn.length === 0);
 }
