@@ -72,6 +72,10 @@ export class RedisStore implements JobStore {
   #attachedAt = 0;
   /** The runner claiming from this store, while attached. */
   #runner: RunnerPort | undefined;
+  /** Claim calls in flight. */
+  #claiming = 0;
+  /** A wake-up behind a local enqueue is due (one at a time). */
+  #wakeQueued = false;
 
   constructor(options: ParsedRedisOptions, sink: ChangeSink) {
     this.#o = options;
@@ -153,17 +157,38 @@ export class RedisStore implements JobStore {
     // enqueue goes out in this turn's microtasks; setImmediate comes after.
     // Should the claim arrive first after all, the wake-up message the
     // enqueue publishes claims again.
-    if (this.#runner !== undefined && jobs.some(runsAtOnce)) setImmediate(this.#wakeLocal);
+    // Only at idle: while a claim is out, its return claims again anyway.
+    if (
+      this.#runner !== undefined &&
+      this.#claiming === 0 &&
+      !this.#wakeQueued &&
+      jobs.some(runsAtOnce)
+    ) {
+      this.#wakeQueued = true;
+      setImmediate(this.#wakeLocal);
+    }
     return stored;
   }
 
-  readonly #wakeLocal = () => this.#runner?.wake();
+  readonly #wakeLocal = () => {
+    this.#wakeQueued = false;
+    if (this.#claiming === 0) this.#runner?.wake();
+  };
 
   problem(what: string, error: unknown): void {
     this.#problems.report(what, error);
   }
 
   async claim(n: number): Promise<ClaimedJob[]> {
+    this.#claiming++;
+    try {
+      return await this.#claim(n);
+    } finally {
+      this.#claiming--;
+    }
+  }
+
+  async #claim(n: number): Promise<ClaimedJob[]> {
     if (this.link.refused !== undefined) throw this.link.refused;
     // No job of a limited task may start before its limits are in Redis, and
     // the changes of this claim must reach the listeners registered here.
