@@ -62,7 +62,12 @@ export class Runner implements RunnerPort {
     this.#log = log;
     this.#pace = new PaceMeter(executor);
     this.#writes = new WriteBack(store, {
-      waitMs: (pending) => store.flushWaitMs(pending, this.#pace.msPerJob),
+      // Batch endings only while more are coming: at idle (no other job
+      // running or claimed here) an ending waits on no timer.
+      waitMs: (pending) =>
+        this.#active + this.#waiting.length === 0
+          ? 0
+          : store.flushWaitMs(pending, this.#pace.msPerJob),
       written: (endings, applied) => this.#written(endings, applied),
     });
   }

@@ -1,7 +1,11 @@
 import type { Ending, JobStore, Refusal } from "./store.js";
 
 export interface WriteBackHooks {
-  /** How long to hold endings to write more in one call (0: at once). */
+  /**
+   * How long to hold endings to write more in one call (0: at once). Asked
+   * at every ending, so an ending that leaves nothing else to wait for (no
+   * other job running or claimed) writes what is held at once.
+   */
   waitMs(pending: number): number;
   /** Endings written: per ending whether the store applied it (true) or why not. */
   written(endings: readonly Ending[], applied: readonly (boolean | Refusal)[]): void;
@@ -24,11 +28,14 @@ const RETRY_MS = 250;
 
 /**
  * Writes attempts' endings back to the store. Endings that arrive together
- * go out in one call; with a remote store, while short jobs end in quick
- * succession, it waits a little (a few ms at most) to fill a batch. An
- * inline store (memory) is written synchronously, so a job's end is visible
- * in the same turn it ended. Endings the store could not write are kept and
- * tried again: their claims are still held meanwhile.
+ * go out in one call. With a remote store, endings that arrive while a
+ * call is outstanding go out together once it returns, and while short jobs
+ * end in quick succession it waits a little (a few ms at most) to fill a
+ * batch; at idle (the hook says 0) nothing waits on a timer: the ending
+ * goes out at the end of the turn. An inline store (memory) is written
+ * synchronously, so a job's end is visible in the same turn it ended.
+ * Endings the store could not write are kept and tried again: their claims
+ * are still held meanwhile.
  */
 export class WriteBack {
   readonly #store: JobStore;
@@ -36,6 +43,8 @@ export class WriteBack {
   #pending: Ending[] = [];
   #flushing: Promise<void> | undefined;
   #queued = false;
+  /** The wait to fill a batch, while one runs. */
+  #hold: NodeJS.Timeout | undefined;
   #retry: NodeJS.Timeout | undefined;
   #closing = false;
 
@@ -54,20 +63,30 @@ export class WriteBack {
       this.#queued = true;
       return;
     }
-    if (this.#queued) return;
     const wait = this.#closing ? 0 : this.#hooks.waitMs(this.#pending.length);
+    if (this.#queued) {
+      // Held to fill a batch, and now nothing more is coming: write at once.
+      if (wait < 1 && this.#hold !== undefined) {
+        clearTimeout(this.#hold);
+        this.#hold = undefined;
+        setImmediate(this.#run);
+      }
+      return;
+    }
     if (wait <= 0 && this.#store.claimsInline) {
       this.#flush();
       return;
     }
     this.#queued = true;
-    const run = () => {
-      this.#queued = false;
-      this.#flush();
-    };
-    if (wait >= 1) setTimeout(run, wait);
-    else setImmediate(run);
+    if (wait >= 1) this.#hold = setTimeout(this.#run, wait);
+    else setImmediate(this.#run);
   }
+
+  readonly #run = () => {
+    this.#hold = undefined;
+    this.#queued = false;
+    this.#flush();
+  };
 
   #flush(): void {
     const batch = this.#pending;

@@ -70,6 +70,12 @@ export class RedisStore implements JobStore {
   readonly #fleet: Fleet;
   #beatTimer: NodeJS.Timeout | undefined;
   #attachedAt = 0;
+  /** The runner claiming from this store, while attached. */
+  #runner: RunnerPort | undefined;
+  /** Claim calls in flight. */
+  #claiming = 0;
+  /** A wake-up behind a local enqueue is due (one at a time). */
+  #wakeQueued = false;
 
   constructor(options: ParsedRedisOptions, sink: ChangeSink) {
     this.#o = options;
@@ -144,14 +150,45 @@ export class RedisStore implements JobStore {
   }
 
   insert(jobs: NewJob[]): Promise<string[]> {
-    return this.#front().then(() => this.#enqueuer.insert(jobs));
+    const stored = this.#front().then(() => this.#enqueuer.insert(jobs));
+    // A job this process can run at once: claim right behind the enqueue, on
+    // the same connection, so Redis runs the claim just after it (no round
+    // trip to wait for the enqueue's reply or its wake-up message). The
+    // enqueue goes out in this turn's microtasks; setImmediate comes after.
+    // Should the claim arrive first after all, the wake-up message the
+    // enqueue publishes claims again.
+    // Only at idle: while a claim is out, its return claims again anyway.
+    if (
+      this.#runner !== undefined &&
+      this.#claiming === 0 &&
+      !this.#wakeQueued &&
+      jobs.some(runsAtOnce)
+    ) {
+      this.#wakeQueued = true;
+      setImmediate(this.#wakeLocal);
+    }
+    return stored;
   }
+
+  readonly #wakeLocal = () => {
+    this.#wakeQueued = false;
+    if (this.#claiming === 0) this.#runner?.wake();
+  };
 
   problem(what: string, error: unknown): void {
     this.#problems.report(what, error);
   }
 
   async claim(n: number): Promise<ClaimedJob[]> {
+    this.#claiming++;
+    try {
+      return await this.#claim(n);
+    } finally {
+      this.#claiming--;
+    }
+  }
+
+  async #claim(n: number): Promise<ClaimedJob[]> {
     if (this.link.refused !== undefined) throw this.link.refused;
     // No job of a limited task may start before its limits are in Redis, and
     // the changes of this claim must reach the listeners registered here.
@@ -298,6 +335,7 @@ export class RedisStore implements JobStore {
   }
 
   attach(runner: RunnerPort): void {
+    this.#runner = runner;
     this.#attachedAt = Date.now();
     this.#beat(runner);
     this.#beatTimer = setInterval(() => this.#beat(runner), this.#o.worker.checkIntervalMs);
@@ -321,6 +359,7 @@ export class RedisStore implements JobStore {
   }
 
   async detach(): Promise<void> {
+    this.#runner = undefined;
     clearInterval(this.#beatTimer);
     await this.#upkeep?.stop();
     // A graceful stop leaves the fleet at once; a killed process after its TTL.
@@ -370,4 +409,9 @@ export class RedisStore implements JobStore {
   async handBack(jobs: readonly ClaimedJob[]): Promise<void> {
     await handBack(this.link.scripts, this.#o.keys, jobs);
   }
+}
+
+/** Ready once stored: no delay, no dependencies to wait for. */
+function runsAtOnce(job: NewJob): boolean {
+  return job.delayMs <= 0 && (job.dependsOn === undefined || job.dependsOn.length === 0);
 }
