@@ -8,8 +8,9 @@ import { type AttemptTrace, attemptSpan } from "../tracing.js";
 import { endingOf, spanEnd, unknownTaskEnding } from "./outcome.js";
 import { PaceMeter } from "./pace-meter.js";
 import type { QueueLogger } from "./queue-options.js";
+import { runSpecOf, settlesWithin, warnDropped, warnLost, warnRefused } from "./runner-notes.js";
 import type { ClaimedJob, Ending, JobStore, Refusal, RunnerPort } from "./store.js";
-import { refusalText, WriteBack } from "./write-back.js";
+import { WriteBack } from "./write-back.js";
 
 /** One claimed job while this runner holds it. */
 interface Held {
@@ -113,12 +114,7 @@ export class Runner implements RunnerPort {
     if (h === undefined || h.lost || h.state === "ending") return;
     if (token !== undefined && h.job.token !== token) return;
     h.lost = why;
-    this.#log.warn(
-      why === "taken"
-        ? `rapidai: lost the lease of job ${jobId} (attempt ${h.job.attempt}): it expired and the job may run elsewhere; stopping it here`
-        : `rapidai: job ${jobId} (attempt ${h.job.attempt}) is stopped here: ${refusalText(why)}`,
-      { code: "LEASE_LOST", jobId, attempt: h.job.attempt },
-    );
+    warnLost(this.#log, h.job, why);
     if (h.state === "waiting") {
       this.#unwait(h);
       this.#held.delete(jobId);
@@ -252,17 +248,7 @@ export class Runner implements RunnerPort {
     });
     const timeoutMs = job.timeoutMs ?? def.timeoutMs;
     h.run = this.#executor.run(
-      {
-        jobId: job.id,
-        task: def,
-        args: job.args,
-        encoding: job.encoding,
-        ...(job.moved === undefined ? {} : { moved: job.moved }),
-        attempt: job.attempt,
-        encodeResult: this.#store.encodesResults,
-        ...(timeoutMs === undefined ? {} : { timeoutMs }),
-        ...(job.dependencies === undefined ? {} : { dependencies: job.dependencies }),
-      },
+      runSpecOf(job, def, this.#store.encodesResults, timeoutMs),
       (outcome, attempt) => this.#settled(h, def, outcome, attempt, timeoutMs),
     );
   }
@@ -282,12 +268,7 @@ export class Runner implements RunnerPort {
     if (h.lost || h.handedBack) {
       h.span?.end({ outcome: "retrying" });
       this.#forget(h.job);
-      if (h.lost && outcome.kind !== "cancelled") {
-        this.#log.warn(
-          `rapidai: the answer of job ${h.job.id} (attempt ${h.job.attempt}) was dropped: ${refusalText(h.lost)}`,
-          { code: "ANSWER_DROPPED", jobId: h.job.id, attempt: h.job.attempt },
-        );
-      }
+      if (h.lost && outcome.kind !== "cancelled") warnDropped(this.#log, h.job, h.lost);
     } else {
       const ending = endingOf(h.job, def, outcome, durationMs, timeoutMs);
       h.span?.end(spanEnd(ending));
@@ -313,12 +294,7 @@ export class Runner implements RunnerPort {
       const e = endings[i]!;
       this.#forget(e.job);
       const a = applied[i]!;
-      if (a !== true) {
-        this.#log.warn(
-          `rapidai: the end of job ${e.job.id} (attempt ${e.job.attempt}) was refused: ${refusalText(a)}`,
-          { code: "END_REFUSED", jobId: e.job.id, attempt: e.job.attempt },
-        );
-      }
+      if (a !== true) warnRefused(this.#log, e.job, a);
     }
     if (this.#store.claimsInline) this.#pump();
     else this.#claim();
@@ -339,24 +315,13 @@ export class Runner implements RunnerPort {
     if (notStarted.length > 0) await this.#handBack(notStarted);
     if (this.#active > 0) {
       const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
-      if (timeoutMs === undefined) await idle;
-      else {
-        let timer: NodeJS.Timeout | undefined;
-        const timedOut = new Promise<"timeout">((r) => {
-          timer = setTimeout(() => r("timeout"), timeoutMs);
-        });
-        const first = await Promise.race([idle, timedOut]);
-        clearTimeout(timer);
-        if (first === "timeout") {
-          if (this.#store.shared) {
-            const running = [...this.#held.values()].filter(
-              (h) => h.state === "running" && !h.lost,
-            );
-            await this.#handBack(running);
-          }
-          this.#executor.terminateAll();
-          await idle;
+      if (!(await settlesWithin(idle, timeoutMs))) {
+        if (this.#store.shared) {
+          const running = [...this.#held.values()].filter((h) => h.state === "running" && !h.lost);
+          await this.#handBack(running);
         }
+        this.#executor.terminateAll();
+        await idle;
       }
     }
     await this.#writes.drain();
