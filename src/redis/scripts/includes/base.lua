@@ -92,6 +92,7 @@ end
 -- fields (names and values after `seq`: varargs, no table per job). Running
 -- jobs have no index of their own: the leases set is it, and the callers
 -- add and remove leases.
+local ENDED = false
 local function move(id, key, from, to, seq, ...)
   if from == nil then
     if to ~= 'pending' then
@@ -104,6 +105,9 @@ local function move(id, key, from, to, seq, ...)
     end
     if from ~= 'running' then
       index_change('ZREM', status_key(from), nil, id)
+    end
+    if to ~= 'running' then
+      ENDED = true
     end
   end
   if to ~= 'running' then
@@ -188,6 +192,12 @@ end
 
 local function flush()
   apply_index()
+  -- 'I': jobs ended or went back to pending in this call, one record however
+  -- many (what onIdle() waits on: it looks at the counts then, and needs
+  -- neither the jobs nor their results).
+  if ENDED then
+    event('I', '', '', '', '', 0, 0)
+  end
   if #EVENTS > 0 then
     redis.call('PUBLISH', PREFIX .. 'events', table.concat(EVENTS))
   end
