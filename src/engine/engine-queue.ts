@@ -204,7 +204,9 @@ export abstract class EngineQueue extends JobQueue {
 
   /** Resolves when no job is pending or running; with Redis, in any process. */
   override async onIdle(): Promise<void> {
-    await this.store.listen(FINAL_EVENTS);
+    // Only that jobs ended somewhere: no per-job record (with its result) is
+    // built and published for it.
+    await this.store.listen(["idle"]);
     await this.#idle.wait(() => (this.#closing === undefined ? undefined : closedError()));
   }
 

@@ -59,7 +59,8 @@ export interface JobStore {
   /**
    * Makes sure changes of these event kinds reach this process (Redis
    * subscribes and asks the scripts for those records); resolves once
-   * they will.
+   * they will. Besides the public event names, "idle": a signal that jobs
+   * ended or went back to pending, without the jobs (for onIdle()).
    */
   listen(events: readonly string[]): Promise<void>;
 

@@ -20,6 +20,9 @@ const KINDS: Readonly<Record<string, readonly string[]>> = {
   retried: ["T"],
   paused: ["Z"],
   resumed: ["U"],
+  // Not a public event: one record per script call in which jobs ended or
+  // went back to pending, for onIdle(), which needs no per-job records.
+  idle: ["I"],
 };
 
 /** What a record of each kind is as a change. */
@@ -126,6 +129,7 @@ export class EventRelay {
   #relay(r: EventRecord): void {
     if (r.kind === "P") this.#sink.progress(r.id, r.task, decode(r.x1));
     else if (r.kind === "Z" || r.kind === "U") this.#sink.paused(r.kind === "Z", r.at);
+    else if (r.kind === "I") this.#sink.ended();
     else {
       const kind = CHANGE_OF[r.kind];
       if (kind !== undefined) this.#sink.change(changeOf(kind, r));

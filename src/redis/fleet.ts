@@ -18,6 +18,18 @@ export class Fleet {
     this.#client = client;
   }
 
+  /** This process's record, running `running` jobs of a queue with `threads` threads. */
+  beatAs(
+    workerId: string,
+    threads: number,
+    since: number,
+    running: number,
+    ttlMs: number,
+  ): Promise<void> {
+    const queue = { backend: "redis" as const, prefix: this.#keys.prefix, threads };
+    return this.beat(thisProcess(workerId, queue, since, running), ttlMs);
+  }
+
   /** Writes (or renews) this process's record for `ttlMs`. */
   async beat(info: WorkerInfo, ttlMs: number): Promise<void> {
     const k = this.#keys;

@@ -1,7 +1,7 @@
 import type { ChangeSink } from "../engine/engine-queue.js";
 import type { QueueLogger } from "../engine/queue-options.js";
 import { ErrorCode, jobError } from "../errors.js";
-import { isConnectionError, redisErrorCode } from "./connection.js";
+import { isConnectionError, redactUrl, redisErrorCode } from "./connection.js";
 import type { RedisLink } from "./redis-link.js";
 
 /**
@@ -81,4 +81,13 @@ export class ProblemLog {
     this.#lastProblemAt = now;
     return true;
   }
+}
+
+/** Credentials Redis refuses are final: said once, loudly, with what to do. */
+export function warnCredentialsRefused(logger: QueueLogger, url: string, error: Error): void {
+  logger.warn(
+    `rapidai: Redis at ${redactUrl(url)} refused the credentials (${(error.cause as Error)?.message ?? error.message}): ` +
+      "this queue stops using Redis (no claims, no retries); fix the user or password in the URL and start it again",
+    { code: "ERR_BACKEND_AUTH" },
+  );
 }

@@ -10,6 +10,10 @@ export class QueueKeys {
   readonly prefix: string;
   /** Runnable jobs: score -priority, member zero-padded creation sequence + id. */
   readonly ready: string;
+  /** Runnable fresh jobs of priority 0, a list of ids, oldest first (see scripts/includes/base.lua). */
+  readonly fifo: string;
+  /** Ids whose fifo entries are stale (the job was cancelled or deleted): id -> entries to skip. */
+  readonly fifoStale: string;
   /** Jobs waiting for their delay or backoff: score = ms when they may run. */
   readonly delayed: string;
   /** Claimed (running) jobs: score = ms when the lease expires. Also the index of running jobs. */
@@ -38,6 +42,8 @@ export class QueueKeys {
     this.prefix = validatePrefix(prefix);
     const p = this.prefix;
     this.ready = `${p}ready`;
+    this.fifo = `${p}fifo`;
+    this.fifoStale = `${p}fifo:stale`;
     this.delayed = `${p}delayed`;
     this.leases = `${p}leases`;
     this.done = `${p}done`;

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { encodeMsgpack } from "../codec.js";
 import type { ChangeSink } from "../engine/engine-queue.js";
 import type { Pace } from "../engine/pace-meter.js";
 import type {
@@ -19,27 +18,21 @@ import type {
 import { JobError } from "../errors.js";
 import type { JobCounts } from "../job-queue.js";
 import type { JobResult } from "../job-result.js";
-import { JOB_STATUSES } from "../job-status.js";
-import { thisProcess, type WorkerInfo } from "../worker-info.js";
+import type { WorkerInfo } from "../worker-info.js";
 import { claimJobs } from "./claimer.js";
-import { redactUrl } from "./connection.js";
 import { handBack, writeEndings } from "./endings.js";
 import { Enqueuer, encodeRedisArgs } from "./enqueuer.js";
 import { EventRelay } from "./event-relay.js";
 import { Fleet } from "./fleet.js";
-import { hashFromListed, jobResultFromHash } from "./job-record.js";
+import { countJobs, listJobs, readJob } from "./job-reads.js";
 import { RedisOperations } from "./operations.js";
-import { ProblemLog } from "./problem-log.js";
+import { flushWaitMs, prefetchFor } from "./pacing.js";
+import { ProblemLog, warnCredentialsRefused } from "./problem-log.js";
+import { ProgressWriter } from "./progress-writer.js";
 import { RedisLink } from "./redis-link.js";
 import type { ParsedRedisOptions } from "./redis-options.js";
 import { RedisScheduleStore } from "./schedule-store.js";
 import { Upkeep } from "./upkeep.js";
-
-/** Endings written in one call when jobs end fast enough to gather them… */
-const FLUSH_BATCH = 200;
-/** …waiting at most this long, in ms. */
-const FLUSH_WAIT_MS = 4;
-const MAX_PREFETCH = 512;
 
 /**
  * The Redis store: every change is one Lua script (src/redis/scripts), so
@@ -61,8 +54,7 @@ export class RedisStore implements JobStore {
   #upkeep: Upkeep | undefined;
   #schedules: RedisScheduleStore | undefined;
   #operations: RedisOperations | undefined;
-  #progress = new Map<string, { job: ClaimedJob; value: Buffer }>();
-  #progressQueued = false;
+  readonly #progress: ProgressWriter;
   /** Reads in flight, so close() lets them end before it disconnects. */
   #reads = new Set<Promise<unknown>>();
   readonly #enqueuer: Enqueuer;
@@ -91,6 +83,7 @@ export class RedisStore implements JobStore {
     );
     this.#problems = new ProblemLog(options.worker.logger, this.link, sink);
     this.#enqueuer = new Enqueuer(this.link, options.keys, options.replicationTimeoutMs);
+    this.#progress = new ProgressWriter(this.link, options.keys);
     this.link.onReady(() => {
       this.#problems.connected();
       void this.#relay.mark().catch(() => {});
@@ -98,11 +91,7 @@ export class RedisStore implements JobStore {
     // Credentials Redis refuses are final: say so once, loudly, and stop
     // claiming (every later call fails at once with the same error).
     this.link.onRefused((error) => {
-      options.worker.logger.warn(
-        `rapidai: Redis at ${redactUrl(options.connection.url)} refused the credentials (${(error.cause as Error)?.message ?? error.message}): ` +
-          "this queue stops using Redis (no claims, no retries); fix the user or password in the URL and start it again",
-        { code: "ERR_BACKEND_AUTH" },
-      );
+      warnCredentialsRefused(options.worker.logger, options.connection.url, error);
       void this.#upkeep?.stop();
       sink.error(error);
     });
@@ -121,20 +110,11 @@ export class RedisStore implements JobStore {
   }
 
   flushWaitMs(pending: number, msPerJob: number): number {
-    // While short jobs end in quick succession, wait a little longer (at most
-    // a few ms) to fill a batch: fewer, larger calls cost Redis and this
-    // thread much less.
-    return Math.min(FLUSH_WAIT_MS, (FLUSH_BATCH - pending) * msPerJob);
+    return flushWaitMs(pending, msPerJob);
   }
 
   prefetch(capacity: number, pace: Pace): number {
-    if (this.#o.worker.prefetch !== undefined) return this.#o.worker.prefetch;
-    // Until jobs were timed, keep one extra job per slot. Then hold enough to
-    // keep the threads busy for four claim round trips at the observed pace:
-    // many for jobs shorter than a round trip, none for long ones.
-    if (pace.msPerJob < 0) return capacity;
-    const extra = Math.floor((4 * pace.claimMs) / Math.max(pace.msPerJob, 0.001));
-    return Math.min(extra, MAX_PREFETCH);
+    return prefetchFor(capacity, pace, this.#o.worker.prefetch);
   }
 
   async listen(events: readonly string[]): Promise<void> {
@@ -211,44 +191,20 @@ export class RedisStore implements JobStore {
   }
 
   get(jobId: string): Promise<JobResult | undefined> {
-    const k = this.#o.keys;
-    const read = this.#front().then(() =>
-      this.link.command((c) =>
-        Promise.all([c.hgetallBuffer(k.job(jobId)), c.zscore(k.delayed, jobId)]),
-      ),
-    );
+    const read = this.#front().then(() => readJob(this.link, this.#o.keys, jobId));
     this.#reads.add(read);
     const forget = () => this.#reads.delete(read);
     read.then(forget, forget);
-    // A pending job in the delayed set waits for its delay or backoff: its score is when it may run.
-    return read.then(([h, due]) =>
-      jobResultFromHash(jobId, h, true, due === null ? undefined : Number(due)),
-    );
+    return read;
   }
 
   async list(q: ListQuery): Promise<JobResult[]> {
     await this.#front();
-    const limit = q.limit === Number.POSITIVE_INFINITY ? -1 : q.limit;
-    const reply = (await this.link.run(
-      "list",
-      this.#o.keys.statuses,
-      [q.status ?? "", q.offset, limit, q.task ?? ""],
-      true,
-    )) as (Buffer | Buffer[])[];
-    const out: JobResult[] = [];
-    for (let i = 0; i + 1 < reply.length; i += 2) {
-      const id = (reply[i] as Buffer).toString();
-      const r = jobResultFromHash(id, hashFromListed(reply[i + 1] as (Buffer | null)[]), false);
-      if (r !== undefined) out.push(r);
-    }
-    return out;
+    return listJobs(this.link, this.#o.keys, q);
   }
 
-  async counts(): Promise<JobCounts> {
-    const counts = await this.link.command((c) =>
-      Promise.all(this.#o.keys.statuses.map((key) => c.zcard(key))),
-    );
-    return Object.fromEntries(JOB_STATUSES.map((s, i) => [s, counts[i]!])) as JobCounts;
+  counts(): Promise<JobCounts> {
+    return countJobs(this.link, this.#o.keys);
   }
 
   async cancel(jobId: string): Promise<CancelOutcome> {
@@ -323,14 +279,10 @@ export class RedisStore implements JobStore {
 
   /** Registers (or renews) this process in the queue's fleet. */
   #beat(runner: RunnerPort): void {
-    const queue = {
-      backend: "redis" as const,
-      prefix: this.#o.keys.prefix,
-      threads: this.#o.common.threads,
-    };
-    const info = thisProcess(this.workerId, queue, this.#attachedAt, [...runner.held()].length);
+    const { threads } = this.#o.common;
+    const running = [...runner.held()].length;
     this.#fleet
-      .beat(info, this.workerTtlMs)
+      .beatAs(this.workerId, threads, this.#attachedAt, running, this.workerTtlMs)
       .catch((error) => this.problem("registering the worker", error));
   }
 
@@ -386,24 +338,7 @@ export class RedisStore implements JobStore {
   }
 
   progress(job: ClaimedJob, value: unknown): void {
-    let bytes: Buffer;
-    try {
-      bytes = encodeMsgpack(value);
-    } catch {
-      return;
-    }
-    this.#progress.set(job.id, { job, value: bytes });
-    if (this.#progressQueued) return;
-    this.#progressQueued = true;
-    setImmediate(() => {
-      this.#progressQueued = false;
-      const progress = this.#progress;
-      this.#progress = new Map();
-      const args: (string | number | Uint8Array)[] = [progress.size];
-      for (const [id, p] of progress) args.push(id, p.job.token, p.value);
-      // Progress is advisory: a lost update is not retried.
-      this.link.scripts.run("progress", [this.#o.keys.leases], args).catch(() => 0);
-    });
+    this.#progress.report(job, value);
   }
 
   async handBack(jobs: readonly ClaimedJob[]): Promise<void> {

@@ -158,7 +158,7 @@ describeWithRedis("the Lua scripts and the state machine", () => {
             `${op} on a ${from} job: indexes match status ${to}`,
           );
           // Clear leftovers so the next claim takes the next job.
-          await redis.raw.del(k.ready);
+          await redis.raw.del(k.ready, k.fifo, k.fifoStale);
         }
       }
       // Every legal transition is produced by some script, except pending → failed:

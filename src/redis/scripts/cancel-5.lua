@@ -3,7 +3,7 @@
 -- request and tells the worker that holds it (its signal aborts; it answers
 -- through fail or complete, which then end the job cancelled; if it died,
 -- expire-leases does).
--- KEYS[1] ready
+-- KEYS[1] ready (the fifo list is PREFIX .. 'fifo', see base.lua)
 -- KEYS[2] delayed
 -- KEYS[3] s:pending
 -- KEYS[4] s:cancelled
@@ -15,13 +15,15 @@
 --@include "dependencies.lua"
 local id = ARGV[2]
 local key = job_key(id)
-local f = redis.call('HMGET', key, 's', 't', 'q', 'n')
+local f = redis.call('HMGET', key, 's', 't', 'q', 'n', 'p')
 if f[1] == 'pending' then
   local now = now_ms()
-  redis.call('ZREM', KEYS[1], ready_member(f[3], id))
-  redis.call('ZREM', KEYS[2], id)
-  -- Parked by its task's limits (includes/limits.lua)? Then it waits there.
-  redis.call('ZREM', PREFIX .. 'wait:' .. (f[2] or ''), ready_member(f[3], id))
+  local removed = redis.call('ZREM', KEYS[1], ready_member(f[3], id))
+    + redis.call('ZREM', KEYS[2], id)
+    -- Parked by its task's limits (includes/limits.lua)? Then it waits there.
+    + redis.call('ZREM', PREFIX .. 'wait:' .. (f[2] or ''), ready_member(f[3], id))
+  -- In none of those: its place is in the fifo list (base.lua), left stale.
+  forget_fifo(id, removed, f[4], f[5])
   -- 'v': it ended while pending, so no attempt's duration applies.
   finish(id, key, 'pending', 'cancelled', f[3], now, KEYS[5], 'v', '1')
   event('X', id, f[2], 'pending', 'cancelled', f[4], now)

@@ -5,7 +5,7 @@
 -- per-task limits of includes/limits.lua: a job whose task has no free slot
 -- or no start left in its rate window is parked, not claimed; parked jobs
 -- whose task's alarm is due are given back to the ready set first.
--- KEYS[1] ready
+-- KEYS[1] ready      (and the fifo list PREFIX .. 'fifo', see base.lua)
 -- KEYS[2] delayed
 -- KEYS[3] s:pending
 -- KEYS[4] leases     sorted set of running jobs, score = ms when the lease expires
@@ -99,6 +99,52 @@ local function limit_state(task)
   return s
 end
 
+-- Up to `want` ready jobs in claim order (base.lua): 'ready' members of
+-- priority >= 0, then the fifo list, then the rest of 'ready'. A flat list
+-- of id, member (false for a list entry) and score. Stale list entries
+-- (base.lua) are skipped and forgotten.
+local STALE_ANY = nil
+local function pop_ready(want)
+  local got = {}
+  local function take(p)
+    for i = 1, #p, 2 do
+      local n = #got
+      got[n + 1], got[n + 2], got[n + 3] = string.sub(p[i], 17), p[i], p[i + 1]
+    end
+  end
+  local head = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', 0, 'LIMIT', 0, want)
+  if #head > 0 then
+    -- The lowest scores: exactly the members just read.
+    take(redis.call('ZPOPMIN', KEYS[1], #head))
+  end
+  while #got < want * 3 do
+    local ids = redis.call('LPOP', FIFO, want - #got / 3)
+    if not ids then
+      break
+    end
+    if STALE_ANY == nil then
+      STALE_ANY = redis.call('EXISTS', STALE) == 1
+    end
+    for _, id in ipairs(ids) do
+      local stale = STALE_ANY and tonumber(redis.call('HGET', STALE, id))
+      if stale then
+        if stale > 1 then
+          redis.call('HINCRBY', STALE, id, -1)
+        else
+          redis.call('HDEL', STALE, id)
+        end
+      else
+        local n = #got
+        got[n + 1], got[n + 2], got[n + 3] = id, false, 0
+      end
+    end
+  end
+  if #got < want * 3 then
+    take(redis.call('ZPOPMIN', KEYS[1], want - #got / 3))
+  end
+  return got
+end
+
 local paused = redis.call('EXISTS', PREFIX .. 'paused') == 1
 local out = { '', '' }
 local packed = {}
@@ -135,25 +181,33 @@ if not paused and count > 0 then
   local leased = {}
   local expires = now + lease
   local claimed, popped_total, parked_total = 0, 0, 0
-  local leftover = {}
+  local leftover, leftover_fifo = {}, {}
   while claimed < count and parked_total < CHUNK do
     local want = count - claimed
     if parked_total > 0 then
       want = math.max(want, 64)
     end
-    local popped = redis.call('ZPOPMIN', KEYS[1], want)
+    local popped = pop_ready(want)
     if #popped == 0 then
       break
     end
-    for i = 1, #popped, 2 do
-      local member = popped[i]
+    for i = 1, #popped, 3 do
+      local id, member, score = popped[i], popped[i + 1], popped[i + 2]
       if claimed >= count then
-        leftover[#leftover + 1] = popped[i + 1]
-        leftover[#leftover + 1] = member
+        if member then
+          leftover[#leftover + 1] = score
+          leftover[#leftover + 1] = member
+        else
+          leftover_fifo[#leftover_fifo + 1] = id
+        end
       else
-        local id = string.sub(member, 17)
         local key = job_key(id)
-        local f = job_fields(key, 's', 't', 'a', 'n', 'm', 'o', 'i', 'dl', 'tc')
+        local f = job_fields(key, 's', 't', 'a', 'n', 'm', 'o', 'i', 'dl', 'tc', 'q')
+        -- A job from the fifo list has no sorted-set member: made from its
+        -- sequence, should it be parked.
+        if not member then
+          member = ready_member(f and f[10], id)
+        end
         local bad = f and f[1] == 'pending' and malformed(f)
         if f == nil then
           -- Not a job hash: out of the indexes, the value left alone.
@@ -169,7 +223,7 @@ if not paused and count > 0 then
           local task = f[2]
           local s = limit_state(task)
           if s and (s.c <= 0 or s.r <= 0) then
-            s.parked[#s.parked + 1] = popped[i + 1]
+            s.parked[#s.parked + 1] = score
             s.parked[#s.parked + 1] = member
             s.touched = true
             parked_total = parked_total + 1
@@ -206,6 +260,14 @@ if not paused and count > 0 then
   end
   if #leftover > 0 then
     redis.call('ZADD', KEYS[1], unpack(leftover))
+  end
+  if #leftover_fifo > 0 then
+    -- Back at the head, in their order (LPUSH puts its last argument first).
+    local back = {}
+    for i = #leftover_fifo, 1, -1 do
+      back[#back + 1] = leftover_fifo[i]
+    end
+    redis.call('LPUSH', FIFO, unpack(back))
   end
   if #leased > 0 then
     redis.call('ZADD', KEYS[4], unpack(leased))
@@ -252,11 +314,11 @@ if not paused and count > 0 then
     end
   end
   -- Stopped by the parking bound with jobs left: whoever is free, claim on.
-  if parked_total >= CHUNK and redis.call('ZCARD', KEYS[1]) > 0 then
+  if parked_total >= CHUNK and not ready_empty(KEYS[1]) then
     WAKE = true
   end
 end
-if promoted and not paused and redis.call('ZCARD', KEYS[1]) > 0 then
+if promoted and not paused and not ready_empty(KEYS[1]) then
   WAKE = true
 end
 local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')

@@ -3,7 +3,8 @@
 -- left alone (idempotent enqueue with your own id). A job with a dedupe key
 -- is not stored while the job that holds the key is pending or running, or
 -- within the key's ttl of that job's creation: the caller gets that job's id.
--- KEYS[1] ready      sorted set of runnable jobs
+-- KEYS[1] ready      sorted set of runnable jobs (fresh ones of priority 0 go
+--                    to the list PREFIX .. 'fifo' instead, see base.lua)
 -- KEYS[2] delayed    sorted set, score = ms when the job may run
 -- KEYS[3] s:pending  status index, score = creation sequence
 -- KEYS[4] seq        creation sequence counter
@@ -100,7 +101,9 @@ end
 -- One INCRBY hands out the creation sequence of the whole batch.
 local seq = redis.call('INCRBY', KEYS[4], fresh) - fresh
 local ready = {}
-if redis.call('ZCARD', KEYS[1]) == 0 then
+-- Fresh jobs of priority 0 go to the fifo list (see base.lua), ids only.
+local fifo = {}
+if ready_empty(KEYS[1]) then
   WAKE = true
 end
 for j = 1, n do
@@ -141,6 +144,8 @@ for j = 1, n do
       -- Waits for its dependencies (or one failed already): not runnable yet.
     elseif delay > 0 then
       push_delayed(KEYS[2], now + delay, id)
+    elseif pri == 0 then
+      fifo[#fifo + 1] = id
     else
       ready[#ready + 1] = -pri
       ready[#ready + 1] = ready_member(seq, id)
@@ -150,7 +155,11 @@ for j = 1, n do
 end
 if #ready > 0 then
   redis.call('ZADD', KEYS[1], unpack(ready))
-else
+end
+if #fifo > 0 then
+  redis.call('RPUSH', FIFO, unpack(fifo))
+end
+if #ready == 0 and #fifo == 0 then
   WAKE = false
 end
 deps_fail_held(now)

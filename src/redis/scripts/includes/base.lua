@@ -92,6 +92,7 @@ end
 -- fields (names and values after `seq`: varargs, no table per job). Running
 -- jobs have no index of their own: the leases set is it, and the callers
 -- add and remove leases.
+local ENDED = false
 local function move(id, key, from, to, seq, ...)
   if from == nil then
     if to ~= 'pending' then
@@ -104,6 +105,9 @@ local function move(id, key, from, to, seq, ...)
     end
     if from ~= 'running' then
       index_change('ZREM', status_key(from), nil, id)
+    end
+    if to ~= 'running' then
+      ENDED = true
     end
   end
   if to ~= 'running' then
@@ -171,8 +175,37 @@ local WAKE = false
 local DUE = nil
 local CANCELS = {}
 
+-- Fresh jobs of priority 0 (nearly every job) wait in the list 'fifo', ids
+-- only, oldest first: a list entry costs about a quarter of a sorted-set
+-- member. Everything else that is ready (a priority, a retry, a job handed
+-- back, promoted from the delayed set or released by its dependencies)
+-- waits in the sorted set 'ready', as before. Claim order: 'ready' members
+-- of priority >= 0 (so re-queued jobs keep their place ahead of newer
+-- ones), then the list, then negative priorities.
+-- Removing an id from the middle of a list is O(n), so a pending job that
+-- leaves the list otherwise (cancelled, deleted) is counted in the hash
+-- 'fifo:stale' instead (id -> stale entries), and claim skips that many of
+-- its entries. Its stale entry is ahead of any later one (only a fresh
+-- enqueue pushes an id, at the tail), so the entry skipped is the stale one.
+local FIFO = PREFIX .. 'fifo'
+local STALE = PREFIX .. 'fifo:stale'
+
+local function ready_empty(ready_key)
+  return redis.call('ZCARD', ready_key) == 0 and redis.call('LLEN', FIFO) == 0
+end
+
+-- A pending job left the queue without being claimed: if its place was in
+-- the list (a fresh job of priority 0: no attempt yet, and `removed`, the
+-- count its other places gave back, is 0), mark that entry stale.
+local function forget_fifo(id, removed, attempts, priority)
+  if removed == 0 and num(attempts) == 0 and num(priority) == 0
+    and redis.call('EXISTS', PREFIX .. 'deps:' .. id) == 0 then
+    redis.call('HINCRBY', STALE, id, 1)
+  end
+end
+
 local function push_ready(ready_key, seq, priority, id)
-  if not WAKE and redis.call('ZCARD', ready_key) == 0 then
+  if not WAKE and ready_empty(ready_key) then
     WAKE = true
   end
   redis.call('ZADD', ready_key, -num(priority), ready_member(seq, id))
@@ -188,6 +221,12 @@ end
 
 local function flush()
   apply_index()
+  -- 'I': jobs ended or went back to pending in this call, one record however
+  -- many (what onIdle() waits on: it looks at the counts then, and needs
+  -- neither the jobs nor their results).
+  if ENDED then
+    event('I', '', '', '', '', 0, 0)
+  end
   if #EVENTS > 0 then
     redis.call('PUBLISH', PREFIX .. 'events', table.concat(EVENTS))
   end

@@ -1,6 +1,7 @@
 -- Deletes jobs that are not running, with everything that refers to them:
 -- the hash, the status index entry, the done entry, the log list, a pending
--- job's place in the ready, delayed or parked set, and its dedupe key.
+-- job's place in the ready, delayed or parked set (in the fifo list it is
+-- marked stale, see base.lua), and its dedupe key.
 -- Needs base.lua. Batched: one command per index and one DEL for all, not
 -- several per job (retention runs as often as jobs finish).
 -- `finished_only`: a pending job is kept too (a done entry of a job that was
@@ -18,7 +19,7 @@ local function delete_jobs(ids, finished_only, tail, now, done_key)
   for _, id in ipairs(ids) do
     local key = job_key(id)
     -- A key of another type is not a job: left alone (only its index entries go).
-    local h = job_fields(key, 's', 'u', 'c', 'q', 't') or {}
+    local h = job_fields(key, 's', 'u', 'c', 'q', 't', 'n', 'p') or {}
     local status = h[1]
     if h[1] == nil or status == 'running' or (finished_only and status == 'pending') then
       h = {}
@@ -38,9 +39,11 @@ local function delete_jobs(ids, finished_only, tail, now, done_key)
         -- What it still waited for (includes/dependencies.lua), if anything.
         keys[#keys + 1] = PREFIX .. 'deps:' .. id
         local member = ready_member(h[4], id)
-        redis.call('ZREM', PREFIX .. 'ready', member)
-        redis.call('ZREM', PREFIX .. 'delayed', id)
-        redis.call('ZREM', PREFIX .. 'wait:' .. (h[5] or ''), member)
+        local removed = redis.call('ZREM', PREFIX .. 'ready', member)
+          + redis.call('ZREM', PREFIX .. 'delayed', id)
+          + redis.call('ZREM', PREFIX .. 'wait:' .. (h[5] or ''), member)
+        -- Before its deps key goes (with the others, below).
+        forget_fifo(id, removed, h[6], h[7])
       end
     end
     if h[2] then

@@ -36,7 +36,7 @@ local function release_slot(task, id)
   local m = redis.call('ZPOPMIN', wait_key(task))
   if m[1] ~= nil then
     local ready = PREFIX .. 'ready'
-    if not WAKE and redis.call('ZCARD', ready) == 0 then
+    if not WAKE and ready_empty(ready) then
       WAKE = true
     end
     redis.call('ZADD', ready, m[2], m[1])
