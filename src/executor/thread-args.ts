@@ -1,4 +1,4 @@
-import { DefaultDeserializer, DefaultSerializer } from "node:v8";
+import { DefaultDeserializer, DefaultSerializer, deserialize, serialize } from "node:v8";
 import { findBuffers, movesPending, unmark } from "../move.js";
 import { ArgsEncoding } from "./protocol.js";
 
@@ -29,11 +29,21 @@ export interface MovedArgs {
   /** byteLength of each buffer at enqueue: a shorter one now was lost (detached). */
   lengths: number[];
   shared: SharedArrayBuffer[];
+  /**
+   * The bytes are the flat form (see {@link encodeFlat}): every argument a
+   * primitive or a whole moved buffer or view, no SharedArrayBuffer.
+   */
+  flat?: boolean;
 }
 
 /** True when every moved buffer is home (not lost with a thread or given away by the job). */
 export function movedIntact(moved: MovedArgs): boolean {
   return moved.buffers.every((b, i) => b.byteLength === moved.lengths[i]);
+}
+
+/** Puts the argument buffers a thread handed back (by index; missing: given away) home, for a retry. */
+export function putBack(moved: MovedArgs, returned: readonly (ArrayBuffer | undefined)[]): void {
+  for (const [i, buffer] of returned.entries()) if (buffer) moved.buffers[i] = buffer;
 }
 
 // Tags before each typed array or DataView in the V8_MOVED format.
@@ -145,24 +155,12 @@ class MovingDeserializer extends Deserializer {
     if (tag === COPY) return super._readHostObject();
     const id = this.readUint32();
     if (tag === BARE_SHARED) return this.moved.shared[id];
-    const Type = VIEW_TYPES[this.readUint32()]!;
+    const type = this.readUint32();
     const offset = this.readUint32();
     const byteLength = this.readUint32();
     const buffer: ArrayBufferLike =
       tag === MOVED ? this.moved.buffers[id]! : this.moved.shared[id]!;
-    // A moved buffer away on a thread (the main thread decoding for a
-    // snapshot): the view is detached, as the caller's own is.
-    if (buffer.byteLength < offset + byteLength) {
-      return Type === Buffer
-        ? Buffer.alloc(0)
-        : Type === DataView
-          ? new DataView(new ArrayBuffer(0))
-          : new (Type as typeof Uint8Array)(0);
-    }
-    if (Type === Buffer) return Buffer.from(buffer, offset, byteLength);
-    if (Type === DataView) return new DataView(buffer, offset, byteLength);
-    const T = Type as unknown as new (b: ArrayBufferLike, o: number, n: number) => ArrayBufferView;
-    return new T(buffer, offset, byteLength / (Type as typeof Uint8Array).BYTES_PER_ELEMENT);
+    return viewOf(buffer, type, offset, byteLength);
   }
 }
 
@@ -181,6 +179,8 @@ export function encodeThreadArgs(args: unknown[]): ThreadArgs {
     if (bytes !== undefined) return { bytes, encoding: ArgsEncoding.V8 };
     found ??= findBuffers(args, true);
   }
+  const flat = found.shared.length === 0 ? encodeFlat(args, found.moved) : undefined;
+  if (flat !== undefined) return movedArgs(flat, found.moved, [], true);
   const bareShared = new Map<ArrayBufferView, number>();
   const value = found.shared.length === 0 ? args : standIns(args, found.shared, bareShared);
   const serializer = new MovingSerializer(found.moved, found.shared, bareShared);
@@ -189,17 +189,95 @@ export function encodeThreadArgs(args: unknown[]): ThreadArgs {
   for (const [i, buffer] of found.moved.entries()) serializer.transferArrayBuffer(i, buffer);
   serializer.writeHeader();
   serializer.writeValue(value);
-  const bytes = serializer.releaseBuffer();
-  // Only now that the arguments are known to clone: the caller's buffers
-  // are detached (their memory moves into ours; a buffer Node marks as not
-  // transferable, such as a pooled Buffer's, is copied instead).
-  const buffers = found.moved.map((b) => structuredClone(b, { transfer: [b] }));
-  unmark(found.moved);
+  return movedArgs(serializer.releaseBuffer(), found.moved, serializer.shared, false);
+}
+
+/**
+ * Only once the arguments are known to clone: the caller's buffers are
+ * detached (their memory moves into ours; a buffer Node marks as not
+ * transferable, such as a pooled Buffer's, is copied instead).
+ */
+function movedArgs(
+  bytes: Uint8Array,
+  moved: ArrayBuffer[],
+  shared: SharedArrayBuffer[],
+  flat: boolean,
+): ThreadArgs {
+  const buffers = moved.map((b) => structuredClone(b, { transfer: [b] }));
+  unmark(moved);
+  const lengths = buffers.map((b) => b.byteLength);
   return {
     bytes,
     encoding: ArgsEncoding.V8_MOVED,
-    moved: { buffers, lengths: buffers.map((b) => b.byteLength), shared: serializer.shared },
+    moved: flat ? { buffers, lengths, shared, flat } : { buffers, lengths, shared },
   };
+}
+
+/**
+ * The common shape, `[move(bytes), 2, "x"]`, without the serializer's
+ * callbacks into JavaScript for each view (they cost several times the
+ * transfer itself): `v8.serialize` of the arguments with each moved view
+ * replaced by `[buffer index, view type, byteOffset, byteLength]` (a bare
+ * moved ArrayBuffer by `[buffer index]`). Undefined when an argument is
+ * anything else (an object, a copied view): the full format then.
+ */
+function encodeFlat(args: unknown[], moved: ArrayBuffer[]): Uint8Array | undefined {
+  const out: unknown[] = new Array(args.length);
+  for (let i = 0; i < args.length; i++) {
+    const value = args[i];
+    // The same object twice must decode as one object, as structured clone keeps it.
+    if (typeof value === "object" && value !== null && args.indexOf(value) !== i) return undefined;
+    if (value === null || (typeof value !== "object" && typeof value !== "function")) {
+      out[i] = value;
+      continue;
+    }
+    if (value instanceof ArrayBuffer) {
+      const id = moved.indexOf(value);
+      if (id < 0) return undefined;
+      out[i] = [id];
+      continue;
+    }
+    if (!ArrayBuffer.isView(value)) return undefined;
+    const id = moved.indexOf(value.buffer as ArrayBuffer);
+    const type = viewType(value);
+    if (id < 0 || type < 0) return undefined;
+    out[i] = [id, type, value.byteOffset, value.byteLength];
+  }
+  return serialize(out);
+}
+
+function decodeFlat(bytes: Uint8Array, moved: MovedArgs): unknown[] {
+  const args = deserialize(bytes) as unknown[];
+  for (let i = 0; i < args.length; i++) {
+    const ref = args[i];
+    if (!Array.isArray(ref)) continue;
+    const buffer = moved.buffers[ref[0] as number]!;
+    args[i] = ref.length === 1 ? buffer : viewOf(buffer, ref[1], ref[2], ref[3]);
+  }
+  return args;
+}
+
+/** A view of a moved buffer; an empty one when the buffer is away on a thread (detached). */
+function viewOf(
+  buffer: ArrayBufferLike,
+  type: number,
+  offset: number,
+  byteLength: number,
+): unknown {
+  const Type = VIEW_TYPES[type]!;
+  // A moved buffer away on a thread (the main thread decoding for a
+  // snapshot): the view is detached, as the caller's own is.
+  if (buffer.byteLength < offset + byteLength) {
+    return Type === Buffer
+      ? Buffer.alloc(0)
+      : Type === DataView
+        ? new DataView(new ArrayBuffer(0))
+        : new (Type as typeof Uint8Array)(0);
+  }
+  if (Type === Buffer) return Buffer.from(buffer, offset, byteLength);
+  if (Type === DataView) return new DataView(buffer, offset, byteLength);
+  const T = Type as unknown as new (b: ArrayBufferLike, o: number, n: number) => ArrayBufferView;
+  return new T(buffer, offset, byteLength / (Type as typeof Uint8Array).BYTES_PER_ELEMENT);
 }
 
 /** `v8.serialize` bytes, or undefined when the arguments hold shared memory. */
@@ -217,6 +295,7 @@ function plainBytes(args: unknown[]): Buffer | undefined {
 
 /** Decodes {@link ThreadArgs} (on a thread, or on the main thread for a snapshot). */
 export function decodeThreadArgsValue(bytes: Uint8Array, moved: MovedArgs): unknown {
+  if (moved.flat === true) return decodeFlat(bytes, moved);
   const deserializer = new MovingDeserializer(bytes, moved);
   deserializer.readHeader();
   for (const [i, buffer] of moved.buffers.entries()) deserializer.transferArrayBuffer(i, buffer);
