@@ -78,7 +78,7 @@ function decodeMoved(req: RunRequest): unknown {
     buffers,
     lengths: buffers.map((b) => b.byteLength),
     shared: req.shared ?? [],
-    ...(req.flat === true ? { flat: true } : {}),
+    ...(req.flat === undefined ? {} : { flat: req.flat }),
   });
 }
 

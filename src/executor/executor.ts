@@ -214,7 +214,7 @@ export class Executor {
       attempt.moved = spec.moved;
       request.buffers = spec.moved.buffers;
       request.shared = spec.moved.shared;
-      if (spec.moved.flat === true) request.flat = true;
+      if (spec.moved.flat !== undefined) request.flat = spec.moved.flat;
       this.#send(request, false, [attempt], spec.moved.buffers);
     } else if (attempt.short) {
       // Sent at the end of this turn, with the other short jobs started in it.

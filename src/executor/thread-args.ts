@@ -1,4 +1,4 @@
-import { DefaultDeserializer, DefaultSerializer, deserialize, serialize } from "node:v8";
+import { DefaultDeserializer, DefaultSerializer } from "node:v8";
 import { findBuffers, movesPending, unmark } from "../move.js";
 import { ArgsEncoding } from "./protocol.js";
 
@@ -30,10 +30,10 @@ export interface MovedArgs {
   lengths: number[];
   shared: SharedArrayBuffer[];
   /**
-   * The bytes are the flat form (see {@link encodeFlat}): every argument a
-   * primitive or a whole moved buffer or view, no SharedArrayBuffer.
+   * The arguments in the flat form instead of bytes (see {@link encodeFlat}):
+   * every one a primitive or a whole moved buffer or view.
    */
-  flat?: boolean;
+  flat?: unknown[];
 }
 
 /** True when every moved buffer is home (not lost with a thread or given away by the job). */
@@ -180,7 +180,7 @@ export function encodeThreadArgs(args: unknown[]): ThreadArgs {
     found ??= findBuffers(args, true);
   }
   const flat = found.shared.length === 0 ? encodeFlat(args, found.moved) : undefined;
-  if (flat !== undefined) return movedArgs(flat, found.moved, [], true);
+  if (flat !== undefined) return movedArgs(NO_BYTES, found.moved, [], flat);
   const bareShared = new Map<ArrayBufferView, number>();
   const value = found.shared.length === 0 ? args : standIns(args, found.shared, bareShared);
   const serializer = new MovingSerializer(found.moved, found.shared, bareShared);
@@ -189,7 +189,7 @@ export function encodeThreadArgs(args: unknown[]): ThreadArgs {
   for (const [i, buffer] of found.moved.entries()) serializer.transferArrayBuffer(i, buffer);
   serializer.writeHeader();
   serializer.writeValue(value);
-  return movedArgs(serializer.releaseBuffer(), found.moved, serializer.shared, false);
+  return movedArgs(serializer.releaseBuffer(), found.moved, serializer.shared, undefined);
 }
 
 /**
@@ -201,7 +201,7 @@ function movedArgs(
   bytes: Uint8Array,
   moved: ArrayBuffer[],
   shared: SharedArrayBuffer[],
-  flat: boolean,
+  flat: unknown[] | undefined,
 ): ThreadArgs {
   const buffers = moved.map((b) => structuredClone(b, { transfer: [b] }));
   unmark(moved);
@@ -209,19 +209,24 @@ function movedArgs(
   return {
     bytes,
     encoding: ArgsEncoding.V8_MOVED,
-    moved: flat ? { buffers, lengths, shared, flat } : { buffers, lengths, shared },
+    moved: flat !== undefined ? { buffers, lengths, shared, flat } : { buffers, lengths, shared },
   };
 }
 
+/** The bytes of arguments kept in the flat form: none (never written to). */
+const NO_BYTES = new Uint8Array(0);
+
 /**
- * The common shape, `[move(bytes), 2, "x"]`, without the serializer's
- * callbacks into JavaScript for each view (they cost several times the
- * transfer itself): `v8.serialize` of the arguments with each moved view
- * replaced by `[buffer index, view type, byteOffset, byteLength]` (a bare
- * moved ArrayBuffer by `[buffer index]`). Undefined when an argument is
- * anything else (an object, a copied view): the full format then.
+ * The common shape, `[move(bytes), 2, "x"]`, kept as a list rather than
+ * bytes: each argument as it is (a primitive), or a moved view as
+ * `[buffer index, view type, byteOffset, byteLength]`, a bare moved
+ * ArrayBuffer as `[buffer index]`. Serializing it would cost the
+ * serializer's set-up and a callback into JavaScript per view, several times
+ * the transfer itself; the list is cloned with the message that carries it.
+ * Undefined when an argument is anything else (an object, a copied view):
+ * the full format then.
  */
-function encodeFlat(args: unknown[], moved: ArrayBuffer[]): Uint8Array | undefined {
+function encodeFlat(args: unknown[], moved: ArrayBuffer[]): unknown[] | undefined {
   const out: unknown[] = new Array(args.length);
   for (let i = 0; i < args.length; i++) {
     const value = args[i];
@@ -243,18 +248,15 @@ function encodeFlat(args: unknown[], moved: ArrayBuffer[]): Uint8Array | undefin
     if (id < 0 || type < 0) return undefined;
     out[i] = [id, type, value.byteOffset, value.byteLength];
   }
-  return serialize(out);
+  return out;
 }
 
-function decodeFlat(bytes: Uint8Array, moved: MovedArgs): unknown[] {
-  const args = deserialize(bytes) as unknown[];
-  for (let i = 0; i < args.length; i++) {
-    const ref = args[i];
-    if (!Array.isArray(ref)) continue;
+function decodeFlat(flat: readonly unknown[], moved: MovedArgs): unknown[] {
+  return flat.map((ref) => {
+    if (!Array.isArray(ref)) return ref;
     const buffer = moved.buffers[ref[0] as number]!;
-    args[i] = ref.length === 1 ? buffer : viewOf(buffer, ref[1], ref[2], ref[3]);
-  }
-  return args;
+    return ref.length === 1 ? buffer : viewOf(buffer, ref[1], ref[2], ref[3]);
+  });
 }
 
 /** A view of a moved buffer; an empty one when the buffer is away on a thread (detached). */
@@ -295,7 +297,7 @@ function plainBytes(args: unknown[]): Buffer | undefined {
 
 /** Decodes {@link ThreadArgs} (on a thread, or on the main thread for a snapshot). */
 export function decodeThreadArgsValue(bytes: Uint8Array, moved: MovedArgs): unknown {
-  if (moved.flat === true) return decodeFlat(bytes, moved);
+  if (moved.flat !== undefined) return decodeFlat(moved.flat, moved);
   const deserializer = new MovingDeserializer(bytes, moved);
   deserializer.readHeader();
   for (const [i, buffer] of moved.buffers.entries()) deserializer.transferArrayBuffer(i, buffer);
