@@ -2,7 +2,7 @@ import { displayModule } from "../caller-module.js";
 import { ErrorCode, type SerializedError, serializeError } from "../errors.js";
 import type { Attempt, AttemptOutcome } from "./attempt.js";
 import { CancelFlag, isWorkerError } from "./protocol.js";
-import { movedIntact } from "./thread-args.js";
+import { type MovedArgs, movedIntact } from "./thread-args.js";
 
 // Errors that no retry can fix: the job fails at once.
 const PERMANENT = new Set<string>([
@@ -102,4 +102,24 @@ function decide(
       ...(crash.stack === undefined ? {} : { stack: crash.stack }),
     },
   };
+}
+
+/**
+ * Why an attempt cannot start at all, ending at once as a permanent error
+ * with no thread: its task's module is known to be broken, or the buffers
+ * moved to the job are gone.
+ */
+export function refusal(
+  spec: { moved?: MovedArgs | undefined },
+  broken: SerializedError | undefined,
+): SerializedError | undefined {
+  if (broken !== undefined) return broken;
+  if (spec.moved !== undefined && !movedIntact(spec.moved)) {
+    return {
+      name: "JobError",
+      code: ErrorCode.PAYLOAD_CORRUPT,
+      message: "the buffers moved to this job with move() are gone (detached): it cannot run again",
+    };
+  }
+  return undefined;
 }

@@ -37,6 +37,8 @@ export interface RunRequest {
   /** With {@link ArgsEncoding.V8_MOVED}: the moved buffers (transferred) and the shared ones. */
   buffers?: ArrayBuffer[];
   shared?: SharedArrayBuffer[];
+  /** With {@link ArgsEncoding.V8_MOVED}: the arguments in the flat form, instead of the bytes (thread-args.ts). */
+  flat?: unknown[];
   /** Attempt number, 1-based. */
   attempt: number;
   /** Cancel-flag slot in the shared buffer. */

@@ -1,5 +1,6 @@
 import { DefaultDeserializer, DefaultSerializer } from "node:v8";
 import { findBuffers, movesPending, unmark } from "../move.js";
+import { decodeFlat, encodeFlat, NO_BYTES, viewOf, viewType } from "./moved-views.js";
 import { ArgsEncoding } from "./protocol.js";
 
 /**
@@ -29,11 +30,21 @@ export interface MovedArgs {
   /** byteLength of each buffer at enqueue: a shorter one now was lost (detached). */
   lengths: number[];
   shared: SharedArrayBuffer[];
+  /**
+   * The arguments in the flat form instead of bytes (see {@link encodeFlat}):
+   * every one a primitive or a whole moved buffer or view.
+   */
+  flat?: unknown[];
 }
 
 /** True when every moved buffer is home (not lost with a thread or given away by the job). */
 export function movedIntact(moved: MovedArgs): boolean {
   return moved.buffers.every((b, i) => b.byteLength === moved.lengths[i]);
+}
+
+/** Puts the argument buffers a thread handed back (by index; missing: given away) home, for a retry. */
+export function putBack(moved: MovedArgs, returned: readonly (ArrayBuffer | undefined)[]): void {
+  for (const [i, buffer] of returned.entries()) if (buffer) moved.buffers[i] = buffer;
 }
 
 // Tags before each typed array or DataView in the V8_MOVED format.
@@ -42,28 +53,6 @@ const MOVED = 1;
 const SHARED = 2;
 /** A bare SharedArrayBuffer, stood in for by a view (v8 offers no hook for those). */
 const BARE_SHARED = 3;
-
-// Our own table of view types (Node's is internal): index ↔ constructor.
-const VIEW_TYPES = [
-  Int8Array,
-  Uint8Array,
-  Uint8ClampedArray,
-  Int16Array,
-  Uint16Array,
-  Int32Array,
-  Uint32Array,
-  Float32Array,
-  Float64Array,
-  DataView,
-  Buffer,
-  BigInt64Array,
-  BigUint64Array,
-] as const;
-
-function viewType(view: ArrayBufferView): number {
-  if (Buffer.isBuffer(view)) return VIEW_TYPES.indexOf(Buffer);
-  return VIEW_TYPES.findIndex((c) => c !== Buffer && view.constructor === c);
-}
 
 // Node's default (de)serializers write typed arrays through these hooks,
 // which its type definitions leave out.
@@ -145,24 +134,12 @@ class MovingDeserializer extends Deserializer {
     if (tag === COPY) return super._readHostObject();
     const id = this.readUint32();
     if (tag === BARE_SHARED) return this.moved.shared[id];
-    const Type = VIEW_TYPES[this.readUint32()]!;
+    const type = this.readUint32();
     const offset = this.readUint32();
     const byteLength = this.readUint32();
     const buffer: ArrayBufferLike =
       tag === MOVED ? this.moved.buffers[id]! : this.moved.shared[id]!;
-    // A moved buffer away on a thread (the main thread decoding for a
-    // snapshot): the view is detached, as the caller's own is.
-    if (buffer.byteLength < offset + byteLength) {
-      return Type === Buffer
-        ? Buffer.alloc(0)
-        : Type === DataView
-          ? new DataView(new ArrayBuffer(0))
-          : new (Type as typeof Uint8Array)(0);
-    }
-    if (Type === Buffer) return Buffer.from(buffer, offset, byteLength);
-    if (Type === DataView) return new DataView(buffer, offset, byteLength);
-    const T = Type as unknown as new (b: ArrayBufferLike, o: number, n: number) => ArrayBufferView;
-    return new T(buffer, offset, byteLength / (Type as typeof Uint8Array).BYTES_PER_ELEMENT);
+    return viewOf(buffer, type, offset, byteLength);
   }
 }
 
@@ -181,6 +158,8 @@ export function encodeThreadArgs(args: unknown[]): ThreadArgs {
     if (bytes !== undefined) return { bytes, encoding: ArgsEncoding.V8 };
     found ??= findBuffers(args, true);
   }
+  const flat = found.shared.length === 0 ? encodeFlat(args, found.moved) : undefined;
+  if (flat !== undefined) return movedArgs(NO_BYTES, found.moved, [], flat);
   const bareShared = new Map<ArrayBufferView, number>();
   const value = found.shared.length === 0 ? args : standIns(args, found.shared, bareShared);
   const serializer = new MovingSerializer(found.moved, found.shared, bareShared);
@@ -189,16 +168,27 @@ export function encodeThreadArgs(args: unknown[]): ThreadArgs {
   for (const [i, buffer] of found.moved.entries()) serializer.transferArrayBuffer(i, buffer);
   serializer.writeHeader();
   serializer.writeValue(value);
-  const bytes = serializer.releaseBuffer();
-  // Only now that the arguments are known to clone: the caller's buffers
-  // are detached (their memory moves into ours; a buffer Node marks as not
-  // transferable, such as a pooled Buffer's, is copied instead).
-  const buffers = found.moved.map((b) => structuredClone(b, { transfer: [b] }));
-  unmark(found.moved);
+  return movedArgs(serializer.releaseBuffer(), found.moved, serializer.shared, undefined);
+}
+
+/**
+ * Only once the arguments are known to clone: the caller's buffers are
+ * detached (their memory moves into ours; a buffer Node marks as not
+ * transferable, such as a pooled Buffer's, is copied instead).
+ */
+function movedArgs(
+  bytes: Uint8Array,
+  moved: ArrayBuffer[],
+  shared: SharedArrayBuffer[],
+  flat: unknown[] | undefined,
+): ThreadArgs {
+  const buffers = moved.map((b) => structuredClone(b, { transfer: [b] }));
+  unmark(moved);
+  const lengths = buffers.map((b) => b.byteLength);
   return {
     bytes,
     encoding: ArgsEncoding.V8_MOVED,
-    moved: { buffers, lengths: buffers.map((b) => b.byteLength), shared: serializer.shared },
+    moved: flat !== undefined ? { buffers, lengths, shared, flat } : { buffers, lengths, shared },
   };
 }
 
@@ -217,6 +207,7 @@ function plainBytes(args: unknown[]): Buffer | undefined {
 
 /** Decodes {@link ThreadArgs} (on a thread, or on the main thread for a snapshot). */
 export function decodeThreadArgsValue(bytes: Uint8Array, moved: MovedArgs): unknown {
+  if (moved.flat !== undefined) return decodeFlat(moved.flat, moved);
   const deserializer = new MovingDeserializer(bytes, moved);
   deserializer.readHeader();
   for (const [i, buffer] of moved.buffers.entries()) deserializer.transferArrayBuffer(i, buffer);

@@ -4,6 +4,7 @@ import { ErrorCode, move } from "rapidai/background";
 import {
   bumpShared,
   doubled,
+  flatArgs,
   inPlace,
   nested,
   type Seen,
@@ -110,6 +111,46 @@ describe("move(): buffers transferred, not copied (in memory)", () => {
       keyed: 7,
       note: "kept",
     });
+  });
+
+  it("hands flat arguments (primitives beside moved views, a DataView, a Buffer, a bare ArrayBuffer) to the job and to its retry as they were", async () => {
+    const queue = openQueue();
+    const shared = new ArrayBuffer(32);
+    const window = new Uint16Array(shared, 8, 4);
+    window[0] = 513;
+    const dvBuffer = new ArrayBuffer(16);
+    const dv = new DataView(dvBuffer, 4, 8);
+    dv.setUint8(0, 9);
+    const bytes = Buffer.from(new TextEncoder().encode("hello").buffer);
+    const raw = new ArrayBuffer(10);
+    new Uint8Array(raw)[1] = 77;
+    const r = await runToEnd(
+      queue,
+      flatArgs,
+      move(window),
+      move(dv),
+      move(bytes),
+      move(raw),
+      "label",
+      3,
+      null,
+    );
+    assert.equal(window.byteLength, 0, "the caller's view is detached");
+    assert.equal(r.status, "completed", r.error);
+    assert.equal(r.attempts, 2);
+    assert.deepEqual(r.result, {
+      window: ["Uint16Array", 8, 4, 513],
+      dv: ["DataView", 8, 9],
+      bytes: [true, "hello"],
+      raw: [10, 77],
+      primitives: ["label", 3, null],
+    });
+    const stored = (await queue.getResult(r.jobId))?.args as unknown[];
+    assert.ok(
+      stored[0] instanceof Uint16Array && stored[0][0] === 513,
+      "a snapshot reads the bytes",
+    );
+    assert.deepEqual(stored.slice(4), ["label", 3, null]);
   });
 
   it("adds no copy of the moved bytes while jobs wait", async () => {

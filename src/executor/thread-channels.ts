@@ -1,0 +1,142 @@
+import { type MessagePort, receiveMessageOnPort } from "node:worker_threads";
+import * as Comlink from "comlink";
+import { serializeError } from "../errors.js";
+import type { WorkerHost } from "../thread-role.js";
+import { hostEndpoint } from "./host-endpoint.js";
+import type {
+  AbortMessage,
+  Answer,
+  HostWire,
+  LogMessage,
+  ProgressMessage,
+  RetireMessage,
+} from "./protocol.js";
+
+/** What the channels hand to the executor. */
+export interface ChannelHooks {
+  /** Handles `task.enqueue()` called inside a job. */
+  host(): WorkerHost;
+  progress(message: ProgressMessage): void;
+  log(message: LogMessage): void;
+  retire(threadId: number): void;
+}
+
+/**
+ * The main thread's ends of each pool thread's two channels: the thread's
+ * own (progress, logs, follow-up enqueues and retire notices up; aborts
+ * down), and its result channel, where each batched attempt's answer waits
+ * until the pool's answer for the batch says to read them.
+ */
+export class ThreadChannels {
+  #hooks: ChannelHooks;
+  #ports = new Set<MessagePort>();
+  /** Each thread's channel with the function that handles its messages. */
+  #deliver = new Map<MessagePort, (data: unknown) => void>();
+  /** Each thread's result channel (batch answers), by threadId. */
+  #results = new Map<number, MessagePort>();
+  /** The host as worker threads call it: errors travel as data, code included. */
+  #hostWire: HostWire = {
+    enqueue: (task, args, options) =>
+      this.#hooks
+        .host()
+        .enqueue(task, args, options)
+        .then(
+          (id) => ({ id }),
+          (error: unknown) => ({ error: serializeError(error) }),
+        ),
+  };
+
+  constructor(hooks: ChannelHooks) {
+    this.#hooks = hooks;
+  }
+
+  /** A thread said hello: its channel and its result channel. */
+  attach(port: MessagePort, threadId: number, results: MessagePort): void {
+    this.#results.set(threadId, results);
+    this.#ports.add(port);
+    const endpoint = hostEndpoint(port, (data) => this.#raw(data));
+    Comlink.expose(this.#hostWire, endpoint);
+    this.#deliver.set(port, endpoint.deliver);
+    port.on("close", () => {
+      this.#ports.delete(port);
+      this.#deliver.delete(port);
+    });
+    port.unref();
+  }
+
+  /** Sends an abort notice to every thread (only the one running the attempt acts on it). */
+  abort(message: AbortMessage): void {
+    for (const port of this.#ports) port.postMessage(message);
+  }
+
+  /** A message on a thread's channel that is not comlink's: true when handled. */
+  #raw(data: unknown): boolean {
+    if (data === null || typeof data !== "object") return false;
+    const message = data as ProgressMessage | LogMessage | RetireMessage;
+    switch (message.kind) {
+      case "progress":
+        this.#hooks.progress(message);
+        return true;
+      case "log":
+        this.#hooks.log(message);
+        return true;
+      case "retire":
+        this.#hooks.retire(message.threadId);
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /**
+   * The result came on the pool's channel (or the result channel), progress
+   * and logs on the thread's own: read what the threads sent before they
+   * answered, so that progress and log lines are delivered while the job
+   * still counts as running, and before `completed`.
+   */
+  drainProgress(): void {
+    for (const [port, deliver] of this.#deliver) {
+      for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
+        deliver(m.message);
+      }
+    }
+  }
+
+  /**
+   * Reads every batched answer waiting on the result channels. With
+   * `alive` given, the channel of a thread that is not alive any more is
+   * closed once read.
+   */
+  drainAnswers(onAnswer: (answer: Answer) => void, alive?: (threadId: number) => boolean): void {
+    for (const [threadId, port] of this.#results) {
+      drain(port, onAnswer);
+      if (alive !== undefined && !alive(threadId)) {
+        this.#results.delete(threadId);
+        port.close();
+      }
+    }
+  }
+
+  /** A thread ended: the answers it gave first, then its result channel goes. */
+  forget(threadId: number, onAnswer: (answer: Answer) => void): void {
+    const port = this.#results.get(threadId);
+    if (port === undefined) return;
+    drain(port, onAnswer);
+    this.#results.delete(threadId);
+    port.close();
+  }
+
+  close(): void {
+    for (const port of this.#ports) port.close();
+    this.#ports.clear();
+    this.#deliver.clear();
+    for (const port of this.#results.values()) port.close();
+    this.#results.clear();
+  }
+}
+
+function drain(port: MessagePort, onAnswer: (answer: Answer) => void): void {
+  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
+    onAnswer(m.message as Answer);
+  }
+}
