@@ -205,7 +205,17 @@ export function createClient(
   // Errors surface through the calls that fail; the client's own event would
   // otherwise be an unhandled 'error' and end the process.
   client.on("error", () => {});
+  client.on("ready", () => connectedOnce.add(client));
   return client;
+}
+
+/** Clients that have been ready at least once (a later wait is a reconnection). */
+const connectedOnce = new WeakSet<RedisClient>();
+
+/** A first attempt that Redis refused outright: waiting longer will not help the caller. */
+function refusedOutright(error: unknown): boolean {
+  const cause = (error as { lastNodeError?: unknown })?.lastNodeError ?? error;
+  return /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH/.test(String(cause));
 }
 
 /**
@@ -228,6 +238,14 @@ export async function closeClient(client: RedisClient): Promise<void> {
  * Resolves once the client is ready, or rejects with
  * `ERR_BACKEND_UNAVAILABLE` after `timeoutMs` (or when the first attempt is
  * refused). Reconnection keeps going in the background.
+ *
+ * The first connection of a client may take up to `connectTimeoutMs`: it is
+ * several round trips (a cluster client connects to a seed, reads the slot
+ * map, checks the cluster state, then reaches the slot's master), which a
+ * busy machine does not fit in one command's timeout although Redis is fine.
+ * A refused first attempt still fails at once, and a client that lost a
+ * connection it had fails after `timeoutMs`, so callers learn quickly that
+ * Redis is down.
  */
 export async function ensureConnected(
   client: RedisClient,
@@ -250,6 +268,10 @@ export async function ensureConnected(
       };
       const onReady = () => done();
       const onError = (error: unknown) => {
+        if (!connectedOnce.has(client) && refusedOutright(error)) {
+          done(error);
+          return;
+        }
         // Authentication and permission errors will not heal by waiting.
         if (
           /NOAUTH|WRONGPASS|NOPERM|invalid password|certificate|self.signed|TLS/i.test(
@@ -266,9 +288,12 @@ export async function ensureConnected(
     ready.catch(() => {});
     readiness.set(client, ready);
   }
+  const waitMs = connectedOnce.has(client)
+    ? timeoutMs
+    : Math.max(timeoutMs, settings.connectTimeoutMs);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs);
+    timer = setTimeout(() => reject(new Error(`no connection within ${waitMs} ms`)), waitMs);
   });
   try {
     await Promise.race([ready, timeout]);

@@ -83,6 +83,20 @@ describeWithRedis("a Redis queue when Redis fails", () => {
     }
   });
 
+  it("waits for a slow first connection past the command timeout (up to connectTimeoutMs)", async () => {
+    // A busy machine: Redis accepts the connection but answers late. The first
+    // connection is several round trips and must not fail on one command's timeout.
+    const s = await server();
+    const q = queue(s.url, { process: false, commandTimeoutMs: 200, connectTimeoutMs: 10_000 });
+    await s.kill("SIGSTOP");
+    const pending = q.enqueue("slow-first", "rq.pid", []);
+    // Resume Redis well after the command timeout has passed.
+    await new Promise((r) => setTimeout(r, 1_000));
+    await s.kill("SIGCONT");
+    assert.equal(await pending, "slow-first");
+    assert.equal((await q.countJobs()).pending, 1);
+  });
+
   it("starts a worker while Redis is down, and runs jobs once it is up", async () => {
     const s = await server();
     const url = s.url;
