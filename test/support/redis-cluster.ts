@@ -7,8 +7,9 @@
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { Redis } from "ioredis";
-import { type RedisHandle, redisBinary, startRedis } from "./redis-server.js";
+import type { Redis } from "ioredis";
+import { ask, type RedisHandle, redisBinary, startRedis } from "./redis-server.js";
+import { until as waitUntil } from "./until.js";
 
 const run = promisify(execFile);
 
@@ -46,24 +47,9 @@ function redisCli(): string {
   return server === undefined ? "redis-cli" : server.replace(/redis-server$/, "redis-cli");
 }
 
-async function ask<T>(port: number, fn: (c: Redis) => Promise<T>): Promise<T> {
-  const c = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 1 });
-  c.on("error", () => {});
-  try {
-    await c.connect();
-    return await fn(c);
-  } finally {
-    c.disconnect();
-  }
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > end) throw new Error(`cluster: ${what} not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** Waits for `check` (a failing check counts as not yet). */
+function until(what: string, check: () => Promise<boolean>, timeoutMs: number) {
+  return waitUntil(`cluster: ${what}`, () => check().catch(() => false), timeoutMs, 100);
 }
 
 /** Starts the six nodes, creates the cluster and waits until it is healthy. */

@@ -14,8 +14,9 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Redis } from "ioredis";
-import { type RedisHandle, startRedis } from "./redis-server.js";
+import type { Redis } from "ioredis";
+import { ask, type RedisHandle, startRedis } from "./redis-server.js";
+import { until as waitUntil } from "./until.js";
 
 /** The master's name in the Sentinels' configuration. */
 export const MASTER_NAME = "mymaster";
@@ -57,24 +58,9 @@ export interface SentinelHandle {
   stop(): Promise<void>;
 }
 
-export async function ask<T>(port: number, fn: (c: Redis) => Promise<T>): Promise<T> {
-  const c = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 1 });
-  c.on("error", () => {});
-  try {
-    await c.connect();
-    return await fn(c);
-  } finally {
-    c.disconnect();
-  }
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check().catch(() => false)) return;
-    if (Date.now() > end) throw new Error(`sentinel: ${what} not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** Waits for `check` (a failing check counts as not yet). */
+function until(what: string, check: () => Promise<boolean>, timeoutMs: number) {
+  return waitUntil(`sentinel: ${what}`, () => check().catch(() => false), timeoutMs, 50);
 }
 
 /** Starts master, replica and three Sentinels; resolves once all Sentinels know both nodes. */

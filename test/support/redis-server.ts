@@ -261,3 +261,15 @@ export function redisFixture(options: StartRedisOptions = {}): RedisFixture {
     },
   };
 }
+
+/** Runs `fn` on a plain, short-lived connection to the server on `port` of this host. */
+export async function ask<T>(port: number, fn: (c: Redis) => Promise<T>): Promise<T> {
+  const c = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 1 });
+  c.on("error", () => {});
+  try {
+    await c.connect();
+    return await fn(c);
+  } finally {
+    c.disconnect();
+  }
+}
