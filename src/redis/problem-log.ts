@@ -1,7 +1,8 @@
 import type { ChangeSink } from "../engine/engine-queue.js";
 import type { QueueLogger } from "../engine/queue-options.js";
 import { ErrorCode, jobError } from "../errors.js";
-import { isConnectionError, redactUrl, redisErrorCode } from "./connection.js";
+import { isConnectionError, redisErrorCode } from "./backend-errors.js";
+import { redactUrl } from "./connection.js";
 import type { RedisLink } from "./redis-link.js";
 
 /**

@@ -1,13 +1,12 @@
 import type { QueueLogger } from "../engine/queue-options.js";
 import { ErrorCode, type JobError, jobError } from "../errors.js";
+import { backendError, isCredentialsRefusal } from "./backend-errors.js";
 import {
-  backendError,
   type ConnectionSettings,
   closeClient,
   createClient,
   describeTarget,
   ensureConnected,
-  isCredentialsRefusal,
   type RedisClient,
 } from "./connection.js";
 import { EventBus } from "./event-bus.js";
