@@ -22,7 +22,10 @@ const only = process.argv.slice(2);
 const selected = only.length ? files.filter((f) => only.some((o) => f.includes(o))) : files;
 const result = spawnSync(
   process.execPath,
-  ["--test", "--test-concurrency=2", "--test-timeout=300000", ...selected],
+  // --test-force-exit: a file whose tests are done exits even if a client it
+  // left behind would keep reconnecting, so a failed test fails the run
+  // instead of hanging it.
+  ["--test", "--test-concurrency=2", "--test-timeout=300000", "--test-force-exit", ...selected],
   { stdio: "inherit" },
 );
 process.exit(result.status ?? 1);

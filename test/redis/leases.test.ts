@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, it } from "node:test";
-import { Redis } from "ioredis";
 import { ErrorCode, RedisQueue, type RetryingEvent, type WarningFields } from "rapidai/background";
 import "../fixtures/redis-tasks.js";
+import { monitorCommands } from "../support/redis-monitor.js";
 import { ScriptedWorker } from "../support/redis-scripts.js";
 import { describeWithRedis, type RedisHandle, startRedis } from "../support/redis-server.js";
 
@@ -175,18 +175,9 @@ describeWithRedis("Redis leases and fencing", () => {
       logger: { warn() {} },
     });
     queues.push(q);
-    const base = new Redis(server.url);
-    // Connected before MONITOR, and always closed: a client left behind
-    // would reconnect for ever once this file stops its server.
-    const monitor = await base
-      .ping()
-      .then(() => base.monitor())
-      .catch((error: unknown) => {
-        base.disconnect();
-        throw error;
-      });
     const renewals: number[] = [];
-    monitor.on("monitor", (_time: string, args: string[]) => {
+    const { port, hostname } = new URL(server.url);
+    const monitor = await monitorCommands(Number(port), hostname, (args) => {
       // EVALSHA <sha> <numkeys=1> <leases key> <prefix> <leaseMs> <N> ...
       if (
         args[0]?.toLowerCase() === "evalsha" &&
@@ -203,8 +194,7 @@ describeWithRedis("Redis leases and fencing", () => {
       );
       await Promise.all(ids.map((id) => q.waitFor(id, { timeoutMs: 10_000 })));
     } finally {
-      monitor.disconnect();
-      base.disconnect();
+      monitor.destroy();
     }
     const ticks = (Date.now() - t0) / 100;
     const full = renewals.filter((n) => n === 8);

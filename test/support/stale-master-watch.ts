@@ -9,6 +9,7 @@
  * script, publish an event.
  */
 import { Redis } from "ioredis";
+import { monitorCommands } from "./redis-monitor.js";
 
 /** Commands Sentinel and this watcher send to a node it watches; anything else is a client's. */
 const OURS = new Set(["ping", "info", "role", "multi", "exec", "hello", "auth", "command"]);
@@ -44,12 +45,7 @@ export async function watchStaleWindow(port: number, timeoutMs = 60_000): Promis
   const t0 = Date.now();
   const foreign: string[] = [];
   let demoted = false;
-  const base = new Redis({ port, host: "127.0.0.1", lazyConnect: true, maxRetriesPerRequest: 1 });
-  base.on("error", () => {});
-  await base.connect();
-  const monitor = await base.monitor();
-  monitor.on("error", () => {});
-  monitor.on("monitor", (_time: string, args: string[]) => {
+  const monitor = await monitorCommands(port, "127.0.0.1", (args) => {
     const cmd = args[0]?.toLowerCase();
     if (cmd === "slaveof" || cmd === "replicaof") demoted = true;
     if (!demoted && !allowed(args)) foreign.push(args.join(" ").slice(0, 200));
@@ -79,8 +75,7 @@ export async function watchStaleWindow(port: number, timeoutMs = 60_000): Promis
     }
     return { windowMs: Date.now() - t0, masterPolls, foreign, executed };
   } finally {
-    monitor.disconnect();
-    base.disconnect();
+    monitor.destroy();
   }
 }
 
