@@ -92,15 +92,30 @@ export async function checkEvents(job: ModelJob, real: Real, j: Journal): Promis
     assert.ok(canTransition(e.from!, e.to), `job ${job.id}: ${e.from} → ${e.to}`);
   }
   assert.equal(status.at(-1)?.to, expectedOf(job).status);
-  // No double claim: attempts started once each, in order.
-  const attempts = (j.started.get(job.id) ?? []).map((e) => e.attempt);
+  // No double claim: attempts started once each, in order. An attempt claimed
+  // but handed back before its thread ran it (a batch mate crashed the
+  // thread) goes back to pending uncounted, and its number starts again:
+  // that is the only repeat allowed, once per such hand-back.
+  const retrying = j.retrying.get(job.id) ?? [];
+  const started = (j.started.get(job.id) ?? []).map((e) => e.attempt);
+  const attempts = started.filter((a, i) => i === 0 || a !== started[i - 1]);
+  // A hand-back un-counts its attempt: the job is pending with one attempt fewer.
+  const handedBack = (i: number) =>
+    status[i]!.from === "running" &&
+    status[i]!.to === "pending" &&
+    status[i]!.attempts < status[i - 1]!.attempts;
+  const handBacks = status.filter((_, i) => i > 0 && handedBack(i)).length;
+  assert.equal(
+    started.length - attempts.length,
+    handBacks,
+    `job ${job.id}: an attempt started again only after it was handed back unstarted (${started})`,
+  );
   assert.deepEqual(
     attempts,
     attempts.map((_, i) => i + 1),
     `job ${job.id}: attempts started`,
   );
   // Backoff times as configured, and the next attempt never before its delay ran out.
-  const retrying = j.retrying.get(job.id) ?? [];
   const expected = EXPECTED_DELAYS[job.task] ?? [];
   assert.deepEqual(
     retrying.map((e) => [e.attempt, e.delayMs]),
@@ -109,7 +124,7 @@ export async function checkEvents(job: ModelJob, real: Real, j: Journal): Promis
   );
   let k = 0;
   status.forEach((e, i) => {
-    if (e.from !== "running" || e.to !== "pending") return;
+    if (e.from !== "running" || e.to !== "pending" || handedBack(i)) return;
     const delayMs = retrying[k++]?.delayMs ?? 0;
     const next = status.slice(i + 1).find((s) => s.to === "running");
     // 1 ms of slack: event times are whole milliseconds.
