@@ -25,23 +25,10 @@ import {
   waitForOutput,
 } from "../support/net-processes.js";
 import { describeWithRedis } from "../support/redis-server.js";
+import { until } from "../support/until.js";
 import { startWorker, type WorkerProcess } from "../support/worker-process.js";
 
 const REDIS_TASKS = fileURLToPath(new URL("../fixtures/redis-tasks.js", import.meta.url));
-
-async function until<T>(
-  what: string,
-  check: () => Promise<T | undefined | false> | T | undefined | false,
-  ms = 10_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const TESTS = {
   fleet: "listWorkers() on the producer host shows each worker with its own host and pid",
