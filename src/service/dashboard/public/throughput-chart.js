@@ -176,6 +176,11 @@ export function createThroughputChart() {
     };
   }
 
+  /** `5 min`: the window chosen, as the select names it. */
+  function windowLabel() {
+    return windowSelect.selectedOptions[0]?.textContent ?? `${windowSeconds} s`;
+  }
+
   function draw() {
     advance(Math.floor(Date.now() / 1000));
     let c = 0;
@@ -185,12 +190,25 @@ export function createThroughputChart() {
       c += completed[slot];
       f += failed[slot];
     }
+    const data = series();
+    // What the window holds in all: unlike the 10 s rate, it does not fade while a slow burst is still counted.
+    const sum = (ys) => Math.round(ys.reduce((a, b) => a + b, 0));
+    const total = el(
+      "span",
+      {
+        className: "window-total",
+        title: "Jobs finished within the chart's window",
+        dataset: { completed: String(sum(data[1])), failed: String(sum(data[2])) },
+      },
+      `${sum(data[1]).toLocaleString("en-US")} completed · ${sum(data[2]).toLocaleString("en-US")} failed in ${windowLabel()}`,
+    );
     setChildren(
       rate,
       el("span", { className: "rate-completed" }, `${(c / RATE_SECONDS).toFixed(1)} completed/s`),
       el("span", { className: "rate-failed" }, `${(f / RATE_SECONDS).toFixed(1)} failed/s`),
+      total,
     );
-    plot?.setData(series());
+    plot?.setData(data);
   }
 
   /** The box's width inside its padding: clientWidth counts the padding too. */
