@@ -185,16 +185,22 @@ export function operatingConformance(backend: Backend): void {
       const old = await q.enqueue(id(), "conf.add", [0, 1]);
       const oldDone = await finished(q, old);
       await until(
-        "the first job to be 300 ms old",
-        () => Date.now() - oldDone.completedAt!.getTime() >= 320,
+        "the first job to be 600 ms old",
+        () => Date.now() - oldDone.completedAt!.getTime() >= 600,
       );
       const recent = [];
       for (let i = 0; i < 3; i++) recent.push(await q.enqueue(id(), "conf.add", [i, 1]));
       const failed = [];
       for (let i = 0; i < 2; i++)
         failed.push(await q.enqueue(id(), "conf.fail", ["x"], { maxRetries: 0 }));
-      await Promise.all([...recent, ...failed].map((jobId) => finished(q, jobId)));
-      assert.equal(await q.clean({ status: "completed", olderThanMs: 300 }), 1);
+      const done = await Promise.all([...recent, ...failed].map((jobId) => finished(q, jobId)));
+      // The cut-off half-way between the old job's end and the first recent
+      // one's, however long the recent ones took on a loaded machine: the old
+      // one is at least 300 ms older than it, the recent ones 300 ms younger.
+      const firstRecent = Math.min(...done.map((j) => j.completedAt!.getTime()));
+      const middle = (oldDone.completedAt!.getTime() + firstRecent) / 2;
+      const olderThanMs = Math.round(Date.now() - middle);
+      assert.equal(await q.clean({ status: "completed", olderThanMs }), 1);
       assert.equal(await q.getResult(old), undefined);
       assert.equal(await q.clean({ status: "completed", olderThanMs: 60_000 }), 0);
       assert.equal(await q.clean({ status: "failed", limit: 1 }), 1);

@@ -21,14 +21,16 @@ after(async () => {
 
 describe("a task module whose import never settles", () => {
   it("fails the job with ERR_TASK_MODULE_IMPORT after importTimeoutMs, marks the module broken and replaces the thread", async () => {
-    const h = openExecutor({ threads: 1, importTimeoutMs: 300 });
+    // Generous: the healthy job after the hung one imports its module on a
+    // new thread within the same limit, on a machine that may be loaded.
+    const h = openExecutor({ threads: 1, importTimeoutMs: 1500 });
     const first = h.run("hangingImportTask", []);
     const outcome = await first.ended;
     assert.equal(outcome.kind, "error");
     assert.ok(outcome.kind === "error");
     assert.equal(outcome.permanent, true);
     assert.equal(outcome.error.code, ErrorCode.TASK_MODULE_IMPORT);
-    assert.match(outcome.error.message, /did not finish within 300 ms/);
+    assert.match(outcome.error.message, /did not finish within 1500 ms/);
     assert.equal(h.errors.length, 1, "the broken module is reported once");
 
     const url = requireTask("hangingImportTask").moduleUrl;
