@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { type BackoffOptions, parseBackoff } from "./backoff.js";
 import { callerModuleUrl, displayModule, toModuleUrl } from "./caller-module.js";
 import { type JobContext, maybeCurrentJob, runWithJob } from "./current-job.js";
@@ -6,6 +5,7 @@ import { scheduleMethodsOf } from "./engine/schedule-api.js";
 import type { ScheduleSpec } from "./engine/schedule-spec.js";
 import { ErrorCode, jobError } from "./errors.js";
 import { defaultQueue } from "./get-queue.js";
+import { newJobId } from "./job-id.js";
 import type { EnqueueOptions, JobQueue, WaitOptions } from "./job-queue.js";
 import type { JobResult } from "./job-result.js";
 import { parseConcurrency, parseRateLimit } from "./operation-options.js";
@@ -177,7 +177,7 @@ function defineTask<F extends TaskFn>(
       if (maybeCurrentJob() === undefined) return Promise.reject(enqueueAtImport(name, def));
       return host.enqueue(name, args, opts);
     }
-    return queue().enqueue(opts?.jobId ?? randomUUID(), name, args, opts);
+    return queue().enqueue(opts?.jobId ?? newJobId(), name, args, opts);
   };
 
   const task = ((...args: Parameters<F>) =>
@@ -218,7 +218,7 @@ const neverAborted = new AbortController().signal;
 /** The context of a direct, in-thread call: it has an id but cannot be cancelled. */
 function directContext(task: string): JobContext {
   return {
-    id: `direct:${randomUUID()}`,
+    id: `direct:${newJobId()}`,
     task,
     attempt: 1,
     signal: neverAborted,

@@ -1,5 +1,5 @@
-import { randomUUID } from "node:crypto";
 import { defaultQueue } from "./get-queue.js";
+import { newJobId } from "./job-id.js";
 import { requireTask } from "./registry.js";
 import type { WorkerHost } from "./thread-role.js";
 
@@ -12,6 +12,6 @@ export const mainThreadHost: WorkerHost = {
   enqueue(task, args, options) {
     const def = requireTask(task);
     const queue = def.queue ?? defaultQueue();
-    return queue.enqueue(options?.jobId ?? randomUUID(), task, args, options);
+    return queue.enqueue(options?.jobId ?? newJobId(), task, args, options);
   },
 };

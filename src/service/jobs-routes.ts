@@ -1,6 +1,6 @@
-import { randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { ErrorCode, jobError } from "../errors.js";
+import { newJobId } from "../job-id.js";
 import type { EnqueueOptions, JobQueue } from "../job-queue.js";
 import { JOB_STATUSES, parseJobStatus } from "../job-status.js";
 import { integerOption, numberOption, validateJobId } from "../validate.js";
@@ -98,7 +98,7 @@ export function installJobRoutes(app: FastifyInstance, ctx: RouteContext): void 
         .send({ error: `Unknown task "${task}"`, code: ErrorCode.UNKNOWN_TASK });
     }
     const { args, options } = parseEnqueueBody(request.body);
-    const jobId = await queue.enqueue(options.jobId ?? randomUUID(), task, args, options);
+    const jobId = await queue.enqueue(options.jobId ?? newJobId(), task, args, options);
     return reply.code(202).send({ job_id: jobId, status: "queued", check_url: `/jobs/${jobId}` });
   });
 
