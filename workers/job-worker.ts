@@ -17,11 +17,12 @@ import {
   type BatchRequest,
   CancelFlag,
   type RunRequest,
+  type WarmMessage,
 } from "../src/executor/protocol.js";
 import { decodeThreadArgsValue } from "../src/executor/thread-args.js";
-import { data, flags, link, logs, owners, running } from "../src/executor/worker-env.js";
+import { data, flags, link, logs, owners, port, running } from "../src/executor/worker-env.js";
 import { stopError, WorkerJob } from "../src/executor/worker-job.js";
-import { load, payload, tasks } from "../src/executor/worker-load.js";
+import { load, payload, tasks, warm } from "../src/executor/worker-load.js";
 import {
   answerOf,
   assertCloneableResult,
@@ -36,6 +37,13 @@ import type { TaskDefinition } from "../src/task-definition.js";
 
 // The main thread's TypeScript loader (see thread-loader.ts), before any task module.
 for (const url of data.preload) await import(url);
+
+// Task modules other threads ran: imported now, not under their first job here.
+port.on("message", (message: WarmMessage) => {
+  if (message?.kind === "warm") warm(message.module);
+});
+// The channel never keeps the thread alive on its own (as in worker-env.ts).
+port.unref();
 
 // An error thrown after a job resolved, or a promise it left rejected,
 // belongs to the job whose async context raised it (AsyncLocalStorage follows

@@ -320,6 +320,7 @@ export class Executor {
     const average = this.#taskMs.get(attempt.task);
     this.#taskMs.set(attempt.task, average === undefined ? ms : average * 0.9 + ms * 0.1);
     const outcome = decideOutcome(attempt, value, error, owner, this.#reportBrokenModule);
+    if (outcome.kind === "ok") this.#channels.warm(attempt.moduleUrl);
     attempt.done(outcome, attempt);
     this.#retiring.reap(this.#pool, this.#workers);
   }

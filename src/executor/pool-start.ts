@@ -45,6 +45,11 @@ export function startPool(
     // Never refuse a task: jobs in flight are bounded by the slots (hasCapacity),
     // and batches or single jobs beyond what the threads hold wait in its queue.
     maxQueue: Number.POSITIVE_INFINITY,
+    // An idle thread waits with Atomics.waitAsync, not in a blocking wait:
+    // its event loop keeps running, so it takes the channel's messages (the
+    // task modules to import ahead of their first job here, see
+    // ThreadChannels.warm) while it has no task.
+    atomics: "async",
     workerData,
     ...(o.resourceLimits ? { resourceLimits: o.resourceLimits } : {}),
   });

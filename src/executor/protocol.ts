@@ -133,6 +133,17 @@ export interface AbortMessage {
   reason: CancelFlag;
 }
 
+/**
+ * Main → every worker on their channels: import this task module now, ahead
+ * of its first job here. Sent for a module once a job of it completed on
+ * some thread (so its import is known to work), and to each thread that
+ * starts later.
+ */
+export interface WarmMessage {
+  kind: "warm";
+  module: string;
+}
+
 /** What a worker throws for a failed attempt: an Error's fields, which clone intact. */
 export interface WorkerErrorPayload {
   rapidaiError: true;

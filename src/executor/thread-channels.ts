@@ -10,6 +10,7 @@ import type {
   LogMessage,
   ProgressMessage,
   RetireMessage,
+  WarmMessage,
 } from "./protocol.js";
 
 /** What the channels hand to the executor. */
@@ -30,6 +31,8 @@ export interface ChannelHooks {
 export class ThreadChannels {
   #hooks: ChannelHooks;
   #ports = new Set<MessagePort>();
+  /** Task modules known to import: every thread imports them ahead of their first job there. */
+  #warm = new Set<string>();
   /** Each thread's channel with the function that handles its messages. */
   #deliver = new Map<MessagePort, (data: unknown) => void>();
   /** Each thread's result channel (batch answers), by threadId. */
@@ -62,6 +65,21 @@ export class ThreadChannels {
       this.#deliver.delete(port);
     });
     port.unref();
+    for (const module of this.#warm)
+      port.postMessage({ kind: "warm", module } satisfies WarmMessage);
+  }
+
+  /**
+   * A job of this module completed: the other threads import it now rather
+   * than under their first job of it. Without this, the first job a thread
+   * gets of a module waits for that import (tens of ms or more), which shows
+   * as the worst latency of a burst that reaches a thread idle until then.
+   */
+  warm(module: string): void {
+    if (module === "" || this.#warm.has(module)) return;
+    this.#warm.add(module);
+    for (const port of this.#ports)
+      port.postMessage({ kind: "warm", module } satisfies WarmMessage);
   }
 
   /** Sends an abort notice to every thread (only the one running the attempt acts on it). */

@@ -28,14 +28,29 @@ export function codedPayload(
 /** Tasks found so far, by name. */
 export const tasks = new Map<string, TaskDefinition>();
 const imports = new Map<string, Promise<unknown>>();
+/** Modules imported ahead of their first job here (see warm), not yet waited on by a job. */
+const warming = new Set<string>();
 
 /**
- * Imports a module, or gives up after `importTimeoutMs`: a top-level await
- * that never settles would hold the job and this thread for good. The import
- * cannot be called off, so the thread retires, and jobs of that module still
- * queued here fail at once.
+ * Starts importing a module that imported fine on another thread, so that
+ * its first job here does not wait for it. Its errors are the first job's
+ * to report (load), under the import time limit from then on.
  */
-function importModule(url: string): Promise<unknown> {
+export function warm(url: string): void {
+  if (imports.has(url)) return;
+  const loading = import(url);
+  loading.catch(() => {});
+  imports.set(url, loading);
+  warming.add(url);
+}
+
+/**
+ * Waits for a module's import, or gives up after `importTimeoutMs`: a
+ * top-level await that never settles would hold the job and this thread for
+ * good. The import cannot be called off, so the thread retires, and jobs of
+ * that module still queued here fail at once.
+ */
+function importModule(loading: Promise<unknown>): Promise<unknown> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
@@ -47,7 +62,7 @@ function importModule(url: string): Promise<unknown> {
       );
     }, data.importTimeoutMs);
   });
-  return Promise.race([import(url), timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([loading, timeout]).finally(() => clearTimeout(timer));
 }
 
 export async function load(req: RunRequest): Promise<TaskDefinition> {
@@ -55,8 +70,8 @@ export async function load(req: RunRequest): Promise<TaskDefinition> {
     throw codedPayload(ErrorCode.UNKNOWN_TASK, `task "${req.task}" has no module to load it from`);
   }
   let loading = imports.get(req.module);
-  if (loading === undefined) {
-    loading = importModule(req.module);
+  if (loading === undefined || warming.delete(req.module)) {
+    loading = importModule(loading ?? import(req.module));
     imports.set(req.module, loading);
   }
   try {
