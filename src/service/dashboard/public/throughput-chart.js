@@ -281,6 +281,8 @@ export function createThroughputChart() {
       // Two reads within a second: keep the older one as the base of the next.
       if (before && before.at >= now.at) return;
       synced = now;
+      // The base the chart counts from is read: what ends from now on is counted exactly.
+      rate.dataset.synced = "true";
       if (!before) return;
       for (const [key, ring] of [
         ["completed", completed],
