@@ -37,8 +37,8 @@ export async function listJobs(link: RedisLink, k: QueueKeys, q: ListQuery): Pro
   return out;
 }
 
-/** Jobs per status: the size of each status index. */
+/** Jobs per status: the size of each status index, pending with the fifo list (the counts script). */
 export async function countJobs(link: RedisLink, k: QueueKeys): Promise<JobCounts> {
-  const counts = await link.command((c) => Promise.all(k.statuses.map((key) => c.zcard(key))));
+  const counts = (await link.run("counts", k.statuses, [])) as number[];
   return Object.fromEntries(JOB_STATUSES.map((s, i) => [s, counts[i]!])) as JobCounts;
 }

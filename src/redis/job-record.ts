@@ -15,6 +15,9 @@ import { isJobStatus } from "../job-status.js";
  * i this job's timeout ms · u its dedupe key · y "1" while it holds a slot
  * of its task's concurrency limit · st the stack of the error that failed
  * it (failed jobs only) · v "1" when it ended while pending (no duration)
+ *
+ * `m`, `p` and `n` are not stored while 0 (a new job has only `t`, `q`, `c`
+ * and `s`, and `a` when it has arguments): a missing one reads as 0.
  */
 export type JobHash = Record<string, Buffer | undefined>;
 

@@ -2,6 +2,7 @@
  * Fresh jobs of priority 0 wait in a list (ids only), everything else that
  * is ready in the sorted set; a pending job cancelled or deleted from the
  * list leaves a stale entry that the claim script skips (no O(n) removal).
+ * The list is those jobs' pending index too: listing and counting read it.
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
@@ -63,6 +64,39 @@ describeWithRedis("the fifo list of ready jobs", () => {
     assert.deepEqual(await claimIds(w, 10), [], "the delayed job is not claimed early");
     assert.equal(await w.status("a"), "pending");
     assert.equal(await w.client.llen(k.fifo), 0);
+  });
+
+  it("is the pending index of its jobs: listed by creation and counted, stale entries neither", async () => {
+    const { w, k, ops } = open();
+    const pending = async () => {
+      const reply = (await w.scripts.run("list", k.statuses, ["pending", 0, -1, ""])) as unknown[];
+      return reply.filter((_, i) => i % 2 === 0);
+    };
+    const counts = async () => (await w.scripts.run("counts", k.statuses, [])) as number[];
+    await w.enqueue([
+      { id: "a" },
+      { id: "b", priority: 2 },
+      { id: "c" },
+      { id: "d", delayMs: 60_000 },
+      { id: "e" },
+      { id: "x" },
+    ]);
+    assert.equal(await w.client.zcard(k.pending), 2, "only b and d have an s:pending entry");
+    assert.equal(await w.cancel("c"), 1);
+    assert.equal(await ops.retry("c"), true);
+    assert.equal(await ops.remove("e"), true);
+    await w.enqueue([{ id: "e" }]);
+    // c waits in the sorted set now and e has a newer entry: both have a stale one.
+    assert.equal(await w.client.llen(k.fifo), 5);
+    assert.deepEqual(await pending(), ["e", "x", "d", "c", "b", "a"]);
+    assert.deepEqual(await counts(), [6, 0, 0, 0, 0]);
+    assert.deepEqual(await claimIds(w, 2), ["b", "c"]);
+    assert.deepEqual(await pending(), ["e", "x", "d", "a"]);
+    assert.deepEqual(await counts(), [4, 2, 0, 0, 0]);
+    assert.deepEqual(await claimIds(w, 10), ["a", "x", "e"]);
+    assert.deepEqual(await pending(), ["d"]);
+    assert.deepEqual(await counts(), [1, 5, 0, 0, 0]);
+    assert.equal(await w.client.exists(k.fifo, k.fifoStale), 0, "no entry and no stale count left");
   });
 
   it("does not mark a cancelled job stale when it waited elsewhere", async () => {

@@ -10,6 +10,8 @@ import { after, it } from "node:test";
 import { Redis } from "ioredis";
 import { ErrorCode, JobError, RedisQueue } from "rapidai/background";
 import "../fixtures/redis-tasks.js";
+import { QueueKeys } from "../../src/redis/queue-keys.js";
+import { pendingInIndexes } from "../support/redis-scripts.js";
 import { describeWithRedis, type RedisHandle, startRedis } from "../support/redis-server.js";
 
 async function until(what: string, ms: number, fn: () => Promise<boolean>): Promise<void> {
@@ -68,10 +70,10 @@ describeWithRedis("a Redis queue when Redis is full (maxmemory, noeviction)", ()
       (e: unknown) => e,
     );
     await until("the worker to report a problem", 10_000, async () => errors.length > 0);
-    const stoppedAt = await raw.zcard(`${prefix}s:pending`);
+    const stoppedAt = await pendingInIndexes(raw, new QueueKeys(prefix));
     // The fault lasts three leases: long enough for any lease left unrenewed to expire.
     await until("three leases to pass", 10_000, async () => Date.now() - fullAt > 3 * leaseMs);
-    const pendingAfter = await raw.zcard(`${prefix}s:pending`);
+    const pendingAfter = await pendingInIndexes(raw, new QueueKeys(prefix));
     const runningDuring = await raw.zcard(`${prefix}leases`);
     await raw.config("SET", "maxmemory", "0");
 

@@ -16,7 +16,7 @@ import {
 import { INCLUDES } from "../../src/redis/embedded-scripts.js";
 import { RedisOperations } from "../../src/redis/operations.js";
 import "../fixtures/redis-tasks.js";
-import { type ClaimedJob, ScriptedWorker } from "../support/redis-scripts.js";
+import { type ClaimedJob, pendingIndexed, ScriptedWorker } from "../support/redis-scripts.js";
 import { describeWithRedis, redisFixture } from "../support/redis-server.js";
 
 type Op =
@@ -151,9 +151,15 @@ describeWithRedis("the Lua scripts and the state machine", () => {
           );
           // Whatever happened, the job sits in exactly the index of its status.
           const k = w.keys;
-          const where = await Promise.all(k.statuses.map((key) => redis.raw.zscore(key, job.id)));
+          const where = await Promise.all(
+            k.statuses.map(async (key) =>
+              key === k.pending
+                ? pendingIndexed(redis.raw, k, job.id)
+                : (await redis.raw.zscore(key, job.id)) !== null,
+            ),
+          );
           assert.deepEqual(
-            where.map((s) => s !== null),
+            where,
             JOB_STATUSES.map((s) => s === to),
             `${op} on a ${from} job: indexes match status ${to}`,
           );

@@ -181,3 +181,25 @@ export class ScriptedWorker {
     this.client.disconnect();
   }
 }
+
+/**
+ * Whether job `id` is in the pending index: an `s:pending` entry, or, for a
+ * pending job, a live entry in the fifo list (its entries there outnumber
+ * its stale ones), which is the index of the fresh jobs it holds.
+ */
+export async function pendingIndexed(client: Redis, k: QueueKeys, id: string): Promise<boolean> {
+  if ((await client.zscore(k.pending, id)) !== null) return true;
+  if ((await client.hget(k.job(id), "s")) !== "pending") return false;
+  const entries = ((await client.lpos(k.fifo, id, "COUNT", 0)) as unknown as number[]).length;
+  return entries > Number((await client.hget(k.fifoStale, id)) ?? 0);
+}
+
+/** The number of pending jobs as the indexes hold them: `s:pending` and the live fifo entries. */
+export async function pendingInIndexes(client: Redis, k: QueueKeys): Promise<number> {
+  const [indexed, listed, stale] = await Promise.all([
+    client.zcard(k.pending),
+    client.llen(k.fifo),
+    client.hget(k.fifoStale, ""),
+  ]);
+  return indexed + listed - Number(stale ?? 0);
+}

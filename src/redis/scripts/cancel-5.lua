@@ -15,18 +15,18 @@
 --@include "dependencies.lua"
 local id = ARGV[2]
 local key = job_key(id)
-local f = redis.call('HMGET', key, 's', 't', 'q', 'n', 'p')
+local f = redis.call('HMGET', key, 's', 't', 'q', 'n')
 if f[1] == 'pending' then
   local now = now_ms()
-  local removed = redis.call('ZREM', KEYS[1], ready_member(f[3], id))
-    + redis.call('ZREM', KEYS[2], id)
-    -- Parked by its task's limits (includes/limits.lua)? Then it waits there.
-    + redis.call('ZREM', PREFIX .. 'wait:' .. (f[2] or ''), ready_member(f[3], id))
-  -- In none of those: its place is in the fifo list (base.lua), left stale.
-  forget_fifo(id, removed, f[4], f[5])
+  redis.call('ZREM', KEYS[1], ready_member(f[3], id))
+  redis.call('ZREM', KEYS[2], id)
+  -- Parked by its task's limits (includes/limits.lua)? Then it waits there.
+  redis.call('ZREM', PREFIX .. 'wait:' .. (f[2] or ''), ready_member(f[3], id))
+  -- Or its place is the fifo list (base.lua): that entry is left stale.
+  forget_fifo(id)
   -- 'v': it ended while pending, so no attempt's duration applies.
   finish(id, key, 'pending', 'cancelled', f[3], now, KEYS[5], 'v', '1')
-  event('X', id, f[2], 'pending', 'cancelled', f[4], now)
+  event('X', id, f[2], 'pending', 'cancelled', num(f[4]), now)
   deps_forget(id)
   deps_finished(id, 'cancelled', now)
   flush()

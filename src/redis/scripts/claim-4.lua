@@ -58,10 +58,11 @@ local function malformed(f)
   if not f[2] or f[2] == '' then
     return "it names no task (field 't' is missing)"
   end
-  if tonumber(f[4]) == nil then
+  -- A missing count is 0 (enqueue leaves zeros out); one that is there must be a number.
+  if f[4] and tonumber(f[4]) == nil then
     return "its attempt count (field 'n') is " .. string.format('%q', tostring(f[4])) .. ', not a number'
   end
-  if tonumber(f[5]) == nil then
+  if f[5] and tonumber(f[5]) == nil then
     return "its retry budget (field 'm') is " .. string.format('%q', tostring(f[5])) .. ', not a number'
   end
   return nil
@@ -128,11 +129,7 @@ local function pop_ready(want)
     for _, id in ipairs(ids) do
       local stale = STALE_ANY and tonumber(redis.call('HGET', STALE, id))
       if stale then
-        if stale > 1 then
-          redis.call('HINCRBY', STALE, id, -1)
-        else
-          redis.call('HDEL', STALE, id)
-        end
+        drop_stale(id, stale)
       else
         local n = #got
         got[n + 1], got[n + 2], got[n + 3] = id, false, 0
@@ -205,7 +202,8 @@ if not paused and count > 0 then
         local f = job_fields(key, 's', 't', 'a', 'n', 'm', 'o', 'i', 'dl', 'tc', 'q')
         -- A job from the fifo list has no sorted-set member: made from its
         -- sequence, should it be parked.
-        if not member then
+        local from_fifo = not member
+        if from_fifo then
           member = ready_member(f and f[10], id)
         end
         local bad = f and f[1] == 'pending' and malformed(f)
@@ -226,9 +224,13 @@ if not paused and count > 0 then
             s.parked[#s.parked + 1] = score
             s.parked[#s.parked + 1] = member
             s.touched = true
+            if from_fifo then
+              -- Out of the list, so into the pending index (base.lua).
+              index_change('ZADD', status_key('pending'), num(f[10]), id)
+            end
             parked_total = parked_total + 1
           else
-            local attempt = tonumber(f[4]) + 1
+            local attempt = num(f[4]) + 1
             local token = worker .. ':' .. attempt
             if s then
               s.c, s.r = s.c - 1, s.r - 1
@@ -248,7 +250,7 @@ if not paused and count > 0 then
             leased[#leased + 1] = expires
             leased[#leased + 1] = id
             local args = f[3] or ''
-            local budget = tonumber(f[5]) + (tonumber(f[6]) or 0)
+            local budget = num(f[5]) + num(f[6])
             local deps, tc = f[8] or '', f[9] or ''
             packed[#packed + 1] = struct.pack('>Hc0I4c0I4c0I4I4I4I4c0I4c0', #id, id, #task, task, #args, args, attempt, budget, tonumber(f[7]) or 0, #deps, deps, #tc, tc)
             event('S', id, task, 'pending', 'running', attempt, now)

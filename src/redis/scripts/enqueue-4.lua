@@ -3,8 +3,9 @@
 -- left alone (idempotent enqueue with your own id). A job with a dedupe key
 -- is not stored while the job that holds the key is pending or running, or
 -- within the key's ttl of that job's creation: the caller gets that job's id.
--- KEYS[1] ready      sorted set of runnable jobs (fresh ones of priority 0 go
---                    to the list PREFIX .. 'fifo' instead, see base.lua)
+-- KEYS[1] ready      sorted set of runnable jobs (fresh ones of priority 0
+--                    go to the list PREFIX .. 'fifo' instead, and into no
+--                    status index, see base.lua)
 -- KEYS[2] delayed    sorted set, score = ms when the job may run
 -- KEYS[3] s:pending  status index, score = creation sequence
 -- KEYS[4] seq        creation sequence counter
@@ -113,15 +114,35 @@ for j = 1, n do
       J[i + 1], J[i + 2], J[i + 3], J[i + 4], J[i + 5], J[i + 6], J[i + 7], J[i + 8], J[i + 10]
     seq = seq + 1
     local key = job_key(id)
-    -- Most jobs have none of the optional fields: no table for them.
-    if timeout == 0 and dkey == '' and tc == '' then
+    -- Held: waits for its dependencies (or one failed already), not runnable yet.
+    local held = deps_hold(id, key, seq, task, now, delay)
+    -- Runnable now and of priority 0: its place is the fifo list, which is
+    -- its index too (no 's:pending' entry, see base.lua).
+    local in_fifo = not held and delay <= 0 and pri == 0
+    local index = seq
+    if in_fifo then
+      index = false
+    end
+    -- Fields that are 0 are not stored (a missing 'm', 'p' or 'n' reads as
+    -- 0 everywhere, through num()): most pending jobs are just 't', 'q', 'c',
+    -- which keeps their hash in a smaller allocation. Most jobs have none of
+    -- the optional fields either: no table for them.
+    if timeout == 0 and dkey == '' and tc == '' and mr == 0 and pri == 0 then
       if args == '' then
-        move(id, key, nil, 'pending', seq, 't', task, 'm', mr, 'p', pri, 'q', seq, 'c', now, 'n', 0)
+        move(id, key, nil, 'pending', index, 't', task, 'q', seq, 'c', now)
       else
-        move(id, key, nil, 'pending', seq, 't', task, 'm', mr, 'p', pri, 'q', seq, 'c', now, 'n', 0, 'a', args)
+        move(id, key, nil, 'pending', index, 't', task, 'q', seq, 'c', now, 'a', args)
       end
     else
-      local fields = { 't', task, 'm', mr, 'p', pri, 'q', seq, 'c', now, 'n', 0 }
+      local fields = { 't', task, 'q', seq, 'c', now }
+      if mr ~= 0 then
+        fields[#fields + 1] = 'm'
+        fields[#fields + 1] = mr
+      end
+      if pri ~= 0 then
+        fields[#fields + 1] = 'p'
+        fields[#fields + 1] = pri
+      end
       if args ~= '' then
         fields[#fields + 1] = 'a'
         fields[#fields + 1] = args
@@ -138,14 +159,14 @@ for j = 1, n do
         fields[#fields + 1] = 'tc'
         fields[#fields + 1] = tc
       end
-      move(id, key, nil, 'pending', seq, unpack(fields))
+      move(id, key, nil, 'pending', index, unpack(fields))
     end
-    if deps_hold(id, key, seq, task, now, delay) then
-      -- Waits for its dependencies (or one failed already): not runnable yet.
+    if held then
+      -- Its dependencies release it (includes/dependencies.lua).
+    elseif in_fifo then
+      fifo[#fifo + 1] = id
     elseif delay > 0 then
       push_delayed(KEYS[2], now + delay, id)
-    elseif pri == 0 then
-      fifo[#fifo + 1] = id
     else
       ready[#ready + 1] = -pri
       ready[#ready + 1] = ready_member(seq, id)

@@ -1,6 +1,7 @@
 #!lua flags=no-writes
 -- list: jobs newest first (by creation sequence), from the per-status
--- indexes only (never KEYS or SCAN), as one consistent snapshot.
+-- indexes and the fifo list only (never KEYS or SCAN), as one consistent
+-- snapshot.
 -- KEYS[1..5] s:pending, leases (the running jobs), s:completed, s:failed, s:cancelled
 -- ARGV[1] prefix
 -- ARGV[2] status to list, or '' for all
@@ -20,6 +21,36 @@ local names = STATUSES
 for i = 1, 5 do
   if want == '' or want == names[i] then
     cursors[#cursors + 1] = { key = KEYS[i], at = 0, buf = {}, pos = 1, done = false, running = i == 2 }
+    if i == 1 then
+      -- Pending jobs in the fifo list have no 's:pending' entry (base.lua).
+      cursors[#cursors + 1] = { key = FIFO, at = 0, buf = {}, pos = 1, done = false, fifo = true, seen = {} }
+    end
+  end
+end
+
+-- The fifo list read from its tail (newest first), a chunk at a time, keeping
+-- the live entries: the newest entry of an id whose job is pending and has
+-- no 's:pending' entry (an older entry of the id, or one of a job indexed
+-- there, is stale). Scored by the job's creation sequence, as the indexes are.
+local function load_fifo(c)
+  c.buf, c.pos = {}, 1
+  while #c.buf == 0 and not c.done do
+    local ids = redis.call('LRANGE', c.key, -(c.at + CHUNK), -(c.at + 1))
+    c.at = c.at + CHUNK
+    if #ids < CHUNK then
+      c.done = true
+    end
+    for i = #ids, 1, -1 do
+      local id = ids[i]
+      if not c.seen[id] then
+        c.seen[id] = true
+        local f = job_fields(job_key(id), 's', 'q')
+        if f and f[1] == 'pending' and redis.call('ZSCORE', KEYS[1], id) == false then
+          c.buf[#c.buf + 1] = id
+          c.buf[#c.buf + 1] = num(f[2])
+        end
+      end
+    end
   end
 end
 
@@ -50,6 +81,12 @@ end
 local function head(c)
   if c.running and not c.done then
     load_running(c)
+  end
+  if c.fifo and c.pos > #c.buf then
+    load_fifo(c)
+    if #c.buf == 0 then
+      return nil
+    end
   end
   if c.pos > #c.buf then
     if c.done then

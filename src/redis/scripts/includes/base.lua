@@ -91,7 +91,9 @@ end
 -- sequence) and writes the status in the same HSET as the caller's other
 -- fields (names and values after `seq`: varargs, no table per job). Running
 -- jobs have no index of their own: the leases set is it, and the callers
--- add and remove leases.
+-- add and remove leases. A job whose place is the fifo list (see below) has
+-- no entry in 's:pending' either: the list is its index. `seq` false stores
+-- such a job (no entry added).
 local ENDED = false
 local function move(id, key, from, to, seq, ...)
   if from == nil then
@@ -110,7 +112,7 @@ local function move(id, key, from, to, seq, ...)
       ENDED = true
     end
   end
-  if to ~= 'running' then
+  if to ~= 'running' and seq ~= false then
     if tonumber(seq) == nil then
       seq = 0
     end
@@ -182,11 +184,16 @@ local CANCELS = {}
 -- waits in the sorted set 'ready', as before. Claim order: 'ready' members
 -- of priority >= 0 (so re-queued jobs keep their place ahead of newer
 -- ones), then the list, then negative priorities.
+-- A job in the list has no 's:pending' entry (the list indexes it, at a
+-- sixth of the memory): every other pending job has one. Counting pending
+-- jobs adds the list's live entries; listing them merges the list in by
+-- creation sequence (list-5.lua, counts-0.lua).
 -- Removing an id from the middle of a list is O(n), so a pending job that
 -- leaves the list otherwise (cancelled, deleted) is counted in the hash
 -- 'fifo:stale' instead (id -> stale entries), and claim skips that many of
 -- its entries. Its stale entry is ahead of any later one (only a fresh
 -- enqueue pushes an id, at the tail), so the entry skipped is the stale one.
+-- The field '' (no job id is empty) holds the total of stale entries.
 local FIFO = PREFIX .. 'fifo'
 local STALE = PREFIX .. 'fifo:stale'
 
@@ -194,13 +201,25 @@ local function ready_empty(ready_key)
   return redis.call('ZCARD', ready_key) == 0 and redis.call('LLEN', FIFO) == 0
 end
 
--- A pending job left the queue without being claimed: if its place was in
--- the list (a fresh job of priority 0: no attempt yet, and `removed`, the
--- count its other places gave back, is 0), mark that entry stale.
-local function forget_fifo(id, removed, attempts, priority)
-  if removed == 0 and num(attempts) == 0 and num(priority) == 0
-    and redis.call('EXISTS', PREFIX .. 'deps:' .. id) == 0 then
+-- A pending job left the queue without being claimed: if its place was the
+-- list (it has no 's:pending' entry), mark that entry stale. Called before
+-- the job's own index change is applied (flush).
+local function forget_fifo(id)
+  if redis.call('ZSCORE', status_key('pending'), id) == false then
     redis.call('HINCRBY', STALE, id, 1)
+    redis.call('HINCRBY', STALE, '', 1)
+  end
+end
+
+-- Claim met a stale entry of `id` (`stale` of them left): one fewer.
+local function drop_stale(id, stale)
+  if stale > 1 then
+    redis.call('HINCRBY', STALE, id, -1)
+  else
+    redis.call('HDEL', STALE, id)
+  end
+  if redis.call('HINCRBY', STALE, '', -1) <= 0 then
+    redis.call('HDEL', STALE, '')
   end
 end
 

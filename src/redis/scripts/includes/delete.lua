@@ -19,7 +19,7 @@ local function delete_jobs(ids, finished_only, tail, now, done_key)
   for _, id in ipairs(ids) do
     local key = job_key(id)
     -- A key of another type is not a job: left alone (only its index entries go).
-    local h = job_fields(key, 's', 'u', 'c', 'q', 't', 'n', 'p') or {}
+    local h = job_fields(key, 's', 'u', 'c', 'q', 't') or {}
     local status = h[1]
     if h[1] == nil or status == 'running' or (finished_only and status == 'pending') then
       h = {}
@@ -39,11 +39,11 @@ local function delete_jobs(ids, finished_only, tail, now, done_key)
         -- What it still waited for (includes/dependencies.lua), if anything.
         keys[#keys + 1] = PREFIX .. 'deps:' .. id
         local member = ready_member(h[4], id)
-        local removed = redis.call('ZREM', PREFIX .. 'ready', member)
-          + redis.call('ZREM', PREFIX .. 'delayed', id)
-          + redis.call('ZREM', PREFIX .. 'wait:' .. (h[5] or ''), member)
-        -- Before its deps key goes (with the others, below).
-        forget_fifo(id, removed, h[6], h[7])
+        redis.call('ZREM', PREFIX .. 'ready', member)
+        redis.call('ZREM', PREFIX .. 'delayed', id)
+        redis.call('ZREM', PREFIX .. 'wait:' .. (h[5] or ''), member)
+        -- Before its 's:pending' entry goes (with the others, below).
+        forget_fifo(id)
       end
     end
     if h[2] then
