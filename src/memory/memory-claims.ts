@@ -47,7 +47,9 @@ export class MemoryClaims {
       if (!this.#p.limits.admit(job, now)) continue;
       this.#p.limits.started(job.def, now);
       job.attempts++;
-      job.startedAt = this.#p.table.clock();
+      // The time the limits counted (a start stamped later could seem to
+      // break a rate window by the time the loop or a preemption took).
+      job.startedAt = this.#p.table.clock(now);
       this.#p.life.move(job, "running", "started", NO_FACTS);
       out.push({
         id: job.id,
