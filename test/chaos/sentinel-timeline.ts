@@ -99,7 +99,13 @@ export async function sentinelTimeline(
     await deployment.kill(oldMaster.port);
     const killedAt = Date.now();
     let resumedFrom: number | undefined;
-    while (resumedFrom === undefined) resumedFrom = (await counts())?.completed;
+    // Paced: while the master is down a count can fail at once, and a loop
+    // of immediate failures would never give the client a turn to notice.
+    for (;;) {
+      resumedFrom = (await counts())?.completed;
+      if (resumedFrom !== undefined) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
     await completedAtLeast(resumedFrom + 5, 60_000);
     const resumedMs = Date.now() - killedAt;
     await deployment.waitForMaster(replica.port);
