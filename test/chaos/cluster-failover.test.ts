@@ -18,6 +18,7 @@ import {
   startCluster,
 } from "../support/redis-cluster.js";
 import { describeWithRedis } from "../support/redis-server.js";
+import { until } from "../support/until.js";
 import { startWorker, type WorkerProcess } from "../support/worker-process.js";
 import { ChaosLog, FULL } from "./checker.js";
 
@@ -88,13 +89,13 @@ describeWithRedis("chaos: the queue's master fails over in a Redis Cluster", () 
         const inFlight = (await counts())?.running ?? 0;
         await fault();
         const at = Date.now();
-        let before: number | undefined;
         // Paced: a count can fail at once while a master is down (see sentinel-timeline.ts).
-        for (;;) {
-          before = (await counts())?.completed;
-          if (before !== undefined) break;
-          await new Promise((r) => setTimeout(r, 25));
-        }
+        const before = await until(
+          "a count after the fault",
+          async () => (await counts())?.completed,
+          60_000,
+          25,
+        );
         await completedAtLeast(before + 5, 60_000);
         return { resumedMs: Date.now() - at, inFlight };
       };

@@ -22,6 +22,7 @@ import { RedisQueue } from "rapidai/background";
 import "../fixtures/redis-tasks.js";
 import { DOWN_AFTER_MS, MASTER_NAME, type SentinelHandle } from "../support/redis-sentinel.js";
 import { watchStaleWindow } from "../support/stale-master-watch.js";
+import { until } from "../support/until.js";
 import { startWorker, type WorkerProcess } from "../support/worker-process.js";
 import type { ChaosLog } from "./checker.js";
 
@@ -98,14 +99,14 @@ export async function sentinelTimeline(
     const inFlight = (await counts())?.running ?? 0;
     await deployment.kill(oldMaster.port);
     const killedAt = Date.now();
-    let resumedFrom: number | undefined;
     // Paced: while the master is down a count can fail at once, and a loop
     // of immediate failures would never give the client a turn to notice.
-    for (;;) {
-      resumedFrom = (await counts())?.completed;
-      if (resumedFrom !== undefined) break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
+    const resumedFrom = await until(
+      "a count after the kill",
+      async () => (await counts())?.completed,
+      60_000,
+      25,
+    );
     await completedAtLeast(resumedFrom + 5, 60_000);
     const resumedMs = Date.now() - killedAt;
     await deployment.waitForMaster(replica.port);

@@ -194,12 +194,12 @@ export async function pendingIndexed(client: Redis, k: QueueKeys, id: string): P
   return entries > Number((await client.hget(k.fifoStale, id)) ?? 0);
 }
 
-/** The number of pending jobs as the indexes hold them: `s:pending` and the live fifo entries. */
+/** The number of pending jobs as the indexes hold them, read by the queue's own counts script. */
 export async function pendingInIndexes(client: Redis, k: QueueKeys): Promise<number> {
-  const [indexed, listed, stale] = await Promise.all([
-    client.zcard(k.pending),
-    client.llen(k.fifo),
-    client.hget(k.fifoStale, ""),
-  ]);
-  return indexed + listed - Number(stale ?? 0);
+  const counts = (await new ScriptRunner(client, k.prefix).run(
+    "counts",
+    k.statuses,
+    [],
+  )) as number[];
+  return counts[0]!;
 }

@@ -242,6 +242,8 @@ if not paused and count > 0 then
                 s.starts[#s.starts + 1] = id .. ':' .. attempt
               end
             end
+            -- move() also drops an 's:pending' entry: a job from the list has
+            -- none, unless an earlier build stored it (docs/redis.md, key layout).
             if s and s.climit then
               move(id, key, 'pending', 'running', nil, 'n', attempt, 'b', now, 'w', token, 'y', '1')
             else

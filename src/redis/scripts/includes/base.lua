@@ -187,7 +187,7 @@ local CANCELS = {}
 -- A job in the list has no 's:pending' entry (the list indexes it, at a
 -- sixth of the memory): every other pending job has one. Counting pending
 -- jobs adds the list's live entries; listing them merges the list in by
--- creation sequence (list-5.lua, counts-0.lua).
+-- creation sequence (list-5.lua, counts-5.lua).
 -- Removing an id from the middle of a list is O(n), so a pending job that
 -- leaves the list otherwise (cancelled, deleted) is counted in the hash
 -- 'fifo:stale' instead (id -> stale entries), and claim skips that many of
