@@ -22,6 +22,12 @@ export interface Profile {
     /** `fib(n)`: about 17 ms at n = 32 on a 2020s server core. */
     fibN: number;
     jobs: number;
+    /**
+     * Measured rounds of serial batch + pool batch (after `warmup`): more
+     * than the throughput batches get, since the speedup is a median of
+     * per-round ratios.
+     */
+    rounds: number;
   };
   eventLoop: { fibN: number; jobs: number };
   latency: {
@@ -54,7 +60,7 @@ const quick: Profile = {
   iterations: 3,
   warmup: 1,
   throughput: { fast: 20_000, redis: 10_000, sandboxed: 2_000 },
-  cpu: { fibN: 32, jobs: 48 },
+  cpu: { fibN: 32, jobs: 48, rounds: 7 },
   eventLoop: { fibN: 32, jobs: 96 },
   latency: { idleJobs: 300, loadMs: 1_500 },
   memory: { counts: [100_000], redisJobs: 20_000 },
@@ -67,7 +73,7 @@ const full: Profile = {
   iterations: 10,
   warmup: 2,
   throughput: { fast: 100_000, redis: 50_000, sandboxed: 10_000 },
-  cpu: { fibN: 32, jobs: 200 },
+  cpu: { fibN: 32, jobs: 200, rounds: 12 },
   eventLoop: { fibN: 32, jobs: 400 },
   latency: { idleJobs: 2_000, loadMs: 10_000 },
   memory: { counts: [100_000, 1_000_000], redisJobs: 100_000 },
@@ -80,7 +86,7 @@ const smoke: Profile = {
   iterations: 1,
   warmup: 0,
   throughput: { fast: 200, redis: 100, sandboxed: 20 },
-  cpu: { fibN: 20, jobs: 4 },
+  cpu: { fibN: 20, jobs: 4, rounds: 1 },
   eventLoop: { fibN: 25, jobs: 20 },
   latency: { idleJobs: 5, loadMs: 100 },
   memory: { counts: [1_000], redisJobs: 100 },

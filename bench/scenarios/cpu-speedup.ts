@@ -6,7 +6,7 @@
 import { fibonacci } from "../cpu.js";
 import { openEngine } from "../engines/index.js";
 import { fmtInt, fmtNum, fmtPct, fmtRate, fmtRatio, statusOf } from "../format.js";
-import { interleave, rateOf } from "../stats.js";
+import { interleave, median, rateOf } from "../stats.js";
 import type { CaseSpec } from "../types.js";
 import type { Scenario } from "./scenario.js";
 
@@ -22,8 +22,9 @@ export const cpuSpeedup: Scenario = {
   method:
     "N jobs of naive recursive `fib(n)` (the same function everywhere). In each case's process a serial " +
     "batch (the N calls on the main thread) and a pool batch (N jobs on T threads) run in turn, round after " +
-    "round, so both meet the same background load; the first round is warm-up. speedup = pool jobs/s ÷ " +
-    "serial jobs/s over the measured rounds; per core = speedup ÷ cores.",
+    "round, so both meet the same background load; the first round is warm-up. speedup = the median over " +
+    "the measured rounds of serial time ÷ pool time in the same round (this VM's speed drifts between " +
+    "rounds; each round's two batches are seconds apart); per core = speedup ÷ cores.",
 
   plan({ profile, threads }) {
     return ENTRIES.map(
@@ -52,7 +53,7 @@ export const cpuSpeedup: Scenario = {
     };
     try {
       const [serialMs, poolMs] = await interleave([serial, () => engine.run(size)], {
-        rounds: ctx.profile.iterations,
+        rounds: ctx.profile.cpu.rounds,
         warmup: Math.max(1, ctx.profile.warmup),
         onRound: (done, total) => ctx.progress(done, total, "rounds"),
       });
@@ -64,7 +65,7 @@ export const cpuSpeedup: Scenario = {
         figures: {
           serialJobsPerSec: s.perSecond,
           jobsPerSec: p.perSecond,
-          speedup: p.perSecond / s.perSecond,
+          speedup: median(pairs),
           speedupMin: Math.min(...pairs),
           speedupMax: Math.max(...pairs),
         },
@@ -107,7 +108,7 @@ export const cpuSpeedup: Scenario = {
       ]),
       footnotes: [
         `per core: speedup ÷ ${cores} cores. Serial and pool batches alternate in one process; ` +
-          "range: lowest and highest speedup of a single round.",
+          "speedup: the median round's; range: lowest and highest speedup of a single round.",
         ...results
           .filter((r) => r.stats?.jobsPerSec !== undefined)
           .map(
