@@ -33,6 +33,8 @@ const WARMUP_JOBS = 50;
  * rate, ours; 3.10 against 0.96 and 0.73 ms, Piscina's).
  */
 const WARMUP_LOAD_MS = 1_000;
+/** A short pause after each load run, so one run's backlog and garbage do not start the next. */
+const SETTLE_MS = 200;
 /** Longest the backlog of one load point may take to drain after its offer ended. */
 const DRAIN_LIMIT_MS = 30_000;
 
@@ -144,8 +146,8 @@ export const latency: Scenario = {
     "and `completed`; bee-queue: `succeeded`, it reports no start; Piscina: the `run()` promise). Idle: one " +
     "no-op job at a time, the next submitted after the previous was done. Under load: no-op jobs offered at " +
     "a steady rate, paced by a 1 ms timer, for a fixed time, then drained, after an unmeasured second at the " +
-    "lowest rate; the rates are 10 %, 25 %, 50 % and " +
-    "80 % of each engine's no-op throughput measured earlier in the same run, and our InMemoryQueue is also " +
+    "lowest rate; the rates are 10 %, 25 %, 50 % and 80 % of each engine's no-op throughput measured " +
+    "earlier in the same run, and our InMemoryQueue is also " +
     "offered Piscina's rates. The chart plots →done p99 against the offered rate.",
 
   plan({ profile, threads, previous }) {
@@ -213,7 +215,7 @@ export const latency: Scenario = {
           points[0]!.rate,
           Math.min(WARMUP_LOAD_MS, Number(spec.params.loadMs)),
         );
-        await sleep(200);
+        await sleep(SETTLE_MS);
       }
       for (const [i, p] of points.entries()) {
         ctx.progress(WARMUP_JOBS + idleJobs + i, total, `${p.rate} jobs/s`);
@@ -236,8 +238,7 @@ export const latency: Scenario = {
             `at ${fmtInt(p.rate)} jobs/s it fell behind: the last job was done ${Math.round(r.backlogMs)} ms after the last submit`,
           );
         }
-        // A short pause, so one point's backlog and garbage do not start the next.
-        await sleep(200);
+        await sleep(SETTLE_MS);
       }
       ctx.progress(total, total, "done");
       return { figures, ...(notes.length > 0 ? { notes } : {}) };
