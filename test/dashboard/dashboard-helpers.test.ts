@@ -56,6 +56,9 @@ test("a Prometheus counter is summed over its labels, and only that counter", as
   assert.equal(metricSum(text, "rapidai_jobs_completed_total"), 28);
   assert.equal(metricSum(text, "rapidai_job_failures_total"), 2);
   assert.equal(metricSum(text, "rapidai_job_retries_total"), undefined);
+  // Declared, with no job counted yet: zero, not unknown.
+  const declared = "# HELP x_total X.\n# TYPE x_total counter\n# TYPE x_total_other counter";
+  assert.equal(metricSum(declared, "x_total"), 0);
 });
 
 test("times are on a 24-hour clock, with the date only when not today and the year only when not this year", async () => {

@@ -40,11 +40,16 @@ const axisClock = (sec, withSeconds) => clock(new Date(sec * 1000), { seconds: w
 
 /**
  * Sum of a Prometheus counter over all its labels, from the text format;
- * undefined when the metric is absent.
+ * undefined when the metric is absent. A counter declared (its `# TYPE`
+ * line) with no sample yet is 0: a labelled counter has no sample until a
+ * first job of some task counts in it, and taking that for "unknown" would
+ * lose from the chart every job of a burst whose events the stream dropped.
  */
 export function metricSum(text, name) {
   let sum;
+  const declared = `# TYPE ${name} `;
   for (const line of text.split("\n")) {
+    if (line.startsWith(declared)) sum ??= 0;
     if (!line.startsWith(name)) continue;
     const next = line[name.length];
     if (next !== "{" && next !== " ") continue;
