@@ -3,7 +3,7 @@
  * A target whose figures were not measured in the run is `met: null`, never
  * guessed from an older run.
  */
-import { pointCount } from "./scenarios/latency.js";
+import { HEAD_TO_HEAD_ID, headToHeadP99, rateCount } from "./scenarios/latency-head-to-head.js";
 import { payloadRatio } from "./scenarios/payload.js";
 import { throughputRatio } from "./scenarios/throughput.js";
 import type { CaseResult, TargetResult } from "./types.js";
@@ -174,43 +174,27 @@ export function evaluateTargets(results: readonly CaseResult[], cores: number): 
  * most 1. At idle, our RedisQueue's →done p50 ÷ BullMQ's, at most 1.
  */
 function latencyTargets(results: readonly CaseResult[]): TargetResult[] {
-  const ours = find(results, "latency", "rapidai-memory");
-  const piscina = find(results, "latency", "piscina");
+  const both = find(results, "latency", HEAD_TO_HEAD_ID);
   const out: TargetResult[] = [];
-  const p99At = (r: CaseResult | undefined, rate: number): number | undefined => {
-    if (r === undefined) return undefined;
-    for (let i = 0; i < pointCount(r); i++) {
-      if (r.figures[`p${i}:offeredRate`] === rate) return r.figures[`p${i}:doneP99Ms`];
-    }
-    return undefined;
-  };
-  const rates: { rate: number; fraction: number }[] = [];
-  if (piscina !== undefined) {
-    for (let i = 0; i < pointCount(piscina); i++) {
-      rates.push({
-        rate: piscina.figures[`p${i}:offeredRate`]!,
-        fraction: piscina.figures[`p${i}:fraction`]!,
-      });
-    }
-  }
-  for (const { rate, fraction } of rates) {
-    const mine = p99At(ours, rate);
-    const theirs = p99At(piscina, rate);
+  const rates = both === undefined ? 0 : rateCount(both);
+  for (let i = 0; i < rates; i++) {
+    const h = headToHeadP99(both!, i);
+    if (h === undefined) continue;
     out.push(
       judge(
         {
-          id: `latency-p99-vs-piscina-${Math.round(fraction * 100)}`,
-          description: `in-memory enqueue → done p99 ≤ Piscina's at ${Math.round(fraction * 100)} % of Piscina's throughput`,
+          id: `latency-p99-vs-piscina-${Math.round(h.fraction * 100)}`,
+          description: `in-memory enqueue → done p99 ≤ Piscina's at ${Math.round(h.fraction * 100)} % of Piscina's throughput`,
           unit: "×",
           threshold: 1,
           comparator: "<=",
-          basis: `latency: rapidai InMemoryQueue →done p99 ÷ piscina.run() →done p99, both offered ${rate} jobs/s`,
+          basis: `latency, head to head: rapidai InMemoryQueue →done p99 ÷ piscina.run() →done p99, both offered ${h.rate} jobs/s in turn, medians of ${both!.figures[`h${i}:rounds`]} runs each`,
         },
-        mine === undefined || theirs === undefined ? undefined : mine / theirs,
+        h.ours / h.piscina,
       ),
     );
   }
-  if (rates.length === 0) {
+  if (out.length === 0) {
     out.push(
       judge(
         {

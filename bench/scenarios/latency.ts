@@ -2,15 +2,21 @@
  * Scenario 4: latency of single jobs, enqueue → start and enqueue → done, at
  * idle (one job at a time) and as a curve under a steady offered load: 10 %,
  * 25 %, 50 % and 80 % of each engine's no-op throughput measured earlier in
- * the same run. Our InMemoryQueue is also offered Piscina's rates, so the two
- * compare at the same load.
+ * the same run. Our InMemoryQueue and Piscina also meet head to head, in
+ * one process, at Piscina's rates (latency-head-to-head.ts).
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { fmtInt, fmtMs, statusOf } from "../format.js";
-import { type LatencySubject, openSubject } from "../latency-subjects.js";
-import { summarize } from "../stats.js";
+import { idleSeries, loadPoint, SETTLE_MS, WARMUP_JOBS, WARMUP_LOAD_MS } from "../latency-load.js";
+import { openSubject } from "../latency-subjects.js";
 import type { CaseResult, CaseSpec } from "../types.js";
-import type { RunContext, Scenario } from "./scenario.js";
+import {
+  HEAD_TO_HEAD_ID,
+  headToHeadCase,
+  headToHeadRows,
+  runHeadToHead,
+} from "./latency-head-to-head.js";
+import type { Scenario } from "./scenario.js";
 
 /** Shares of the measured throughput offered, in order. */
 export const LOAD_FRACTIONS = [0.1, 0.25, 0.5, 0.8];
@@ -23,21 +29,6 @@ const ENTRIES = [
   { engine: "bee-queue", label: "bee-queue in-process", redis: true, defaultRate: 8_000 },
 ];
 
-/** Unmeasured jobs before the idle series: threads started, code warm. */
-const WARMUP_JOBS = 50;
-/**
- * Unmeasured load before the curve, at its lowest rate: the first seconds
- * under load run code the idle series never reached (batching, the pool's
- * queue) before it is optimised, and whichever point came first carried
- * that (p99 5.95 against 2.14 and 2.01 ms in the two after it at the same
- * rate, ours; 3.10 against 0.96 and 0.73 ms, Piscina's).
- */
-const WARMUP_LOAD_MS = 1_000;
-/** A short pause after each load run, so one run's backlog and garbage do not start the next. */
-const SETTLE_MS = 200;
-/** Longest the backlog of one load point may take to drain after its offer ended. */
-const DRAIN_LIMIT_MS = 30_000;
-
 /** One point of the curve to measure: a rate, and what it is a share of. */
 interface Point {
   rate: number;
@@ -49,76 +40,6 @@ interface Point {
 function measured(previous: readonly CaseResult[], engine: string): number | undefined {
   return previous.find((r) => r.scenario === "throughput" && r.engine === engine)?.figures
     .jobsPerSec;
-}
-
-/** Runs one job at a time, the next once the previous was done. */
-async function idleSeries(s: LatencySubject, jobs: number, ctx: RunContext, total: number) {
-  const starts: number[] = [];
-  const dones: number[] = [];
-  for (let i = 0; i < WARMUP_JOBS + jobs; i++) {
-    // Let the pool and the event loop settle: "idle" means nothing else is in flight.
-    await new Promise((r) => setImmediate(r));
-    const t0 = performance.now();
-    await new Promise<void>((resolve) =>
-      s.submit((startedAt, doneAt) => {
-        if (i >= WARMUP_JOBS) {
-          if (startedAt !== undefined) starts.push(startedAt - t0);
-          dones.push(doneAt - t0);
-        }
-        resolve();
-      }),
-    );
-    const failure = s.failure();
-    if (failure !== undefined) throw failure;
-    if (i % 50 === 0) ctx.progress(i, total, "idle jobs");
-  }
-  return { start: summarize(starts), done: summarize(dones) };
-}
-
-/** Offers `rate` jobs/s for `ms`, paced by a 1 ms timer, then waits for the backlog to drain. */
-async function loadPoint(s: LatencySubject, rate: number, ms: number) {
-  const jobs = Math.max(1, Math.round((rate * ms) / 1000));
-  const starts: number[] = [];
-  const dones: number[] = [];
-  let resolveAll: () => void = () => {};
-  const all = new Promise<void>((r) => {
-    resolveAll = r;
-  });
-  const t0 = performance.now();
-  let sent = 0;
-  while (sent < jobs) {
-    const due = Math.min(jobs, Math.floor(((performance.now() - t0) * rate) / 1000) + 1);
-    for (; sent < due; sent++) {
-      const at = performance.now();
-      s.submit((startedAt, doneAt) => {
-        if (startedAt !== undefined) starts.push(startedAt - at);
-        dones.push(doneAt - at);
-        if (dones.length === jobs) resolveAll();
-      });
-    }
-    await sleep(1);
-  }
-  const offeredMs = performance.now() - t0;
-  let timer: NodeJS.Timeout | undefined;
-  const drained = await Promise.race([
-    all.then(() => true),
-    new Promise<false>((r) => {
-      timer = setTimeout(() => r(false), DRAIN_LIMIT_MS);
-    }),
-  ]);
-  clearTimeout(timer);
-  const failure = s.failure();
-  if (failure !== undefined) throw failure;
-  if (!drained)
-    throw new Error(`${jobs - dones.length} of ${jobs} jobs at ${rate} jobs/s never ended`);
-  const totalMs = performance.now() - t0;
-  return {
-    start: summarize(starts),
-    done: summarize(dones),
-    achieved: (jobs * 1000) / offeredMs,
-    completed: (jobs * 1000) / totalMs,
-    backlogMs: totalMs - offeredMs,
-  };
 }
 
 /** The curve's points of a latency case, from its params (`rates`, `fractions`, `of`: comma lists). */
@@ -147,28 +68,20 @@ export const latency: Scenario = {
     "no-op job at a time, the next submitted after the previous was done. Under load: no-op jobs offered at " +
     "a steady rate, paced by a 1 ms timer, for a fixed time, then drained, after an unmeasured second at the " +
     "lowest rate; the rates are 10 %, 25 %, 50 % and 80 % of each engine's no-op throughput measured " +
-    "earlier in the same run, and our InMemoryQueue is also " +
-    "offered Piscina's rates. The chart plots →done p99 against the offered rate.",
+    "earlier in the same run. Head to head (the target): our InMemoryQueue and Piscina in one process, " +
+    "offered Piscina's rates point by point in turn (each round starting with the other engine), after " +
+    "2 s of unmeasured load each; each engine's figure at a rate is its median over the rounds. The chart " +
+    "plots each engine's own curve, →done p99 against the offered rate.",
 
   plan({ profile, threads, previous }) {
     const piscina = measured(previous, "piscina");
-    return ENTRIES.map((e): CaseSpec => {
+    const cases = ENTRIES.map((e): CaseSpec => {
       const own = measured(previous, e.engine);
       const points: Point[] = LOAD_FRACTIONS.map((fraction) => ({
         rate: Math.max(1, Math.round((own ?? e.defaultRate) * fraction)),
         fraction,
         of: own === undefined ? "default" : e.engine,
       }));
-      if (e.engine === "rapidai-memory" && piscina !== undefined) {
-        for (const fraction of LOAD_FRACTIONS) {
-          points.push({
-            rate: Math.max(1, Math.round(piscina * fraction)),
-            fraction,
-            of: "piscina",
-          });
-        }
-      }
-      points.sort((a, b) => a.rate - b.rate);
       return {
         scenario: "latency",
         id: e.engine,
@@ -185,9 +98,20 @@ export const latency: Scenario = {
         },
       };
     });
+    const shares = LOAD_FRACTIONS.map((fraction) => ({
+      rate: Math.max(1, Math.round((piscina ?? 20_000) * fraction)),
+      fraction,
+    }));
+    cases.splice(
+      2,
+      0,
+      headToHeadCase(shares, piscina === undefined ? "default" : "piscina", profile, threads),
+    );
+    return cases;
   },
 
   async run(spec, ctx) {
+    if (spec.id === HEAD_TO_HEAD_ID) return runHeadToHead(spec, ctx);
     const subject = await openSubject(spec.engine, {
       threads: ctx.threads,
       redisUrl: ctx.redisUrl,
@@ -196,7 +120,7 @@ export const latency: Scenario = {
       const idleJobs = Number(spec.params.idleJobs);
       const points = pointsOf(spec);
       const total = WARMUP_JOBS + idleJobs + points.length;
-      const idle = await idleSeries(subject, idleJobs, ctx, total);
+      const idle = await idleSeries(subject, idleJobs, ctx.progress, total);
       const figures: Record<string, number> = {
         idleDoneP50Ms: idle.done.p50,
         idleDoneP99Ms: idle.done.p99,
@@ -253,6 +177,10 @@ export const latency: Scenario = {
       const status = statusOf(r);
       if (status !== undefined) {
         rows.push([r.label, "–", status, "", "", "", ""]);
+        continue;
+      }
+      if (r.id === HEAD_TO_HEAD_ID) {
+        rows.push(...headToHeadRows(r));
         continue;
       }
       const f = r.figures;
