@@ -10,11 +10,16 @@
  * seconds apart), and each case runs in its own process, minutes from the
  * other. A ratio of two such points says more about the VM's moment than
  * about the engines. In turn, each pair of points meets the same moment.
+ * Each engine still runs in a process of its own (bench/latency-side.ts),
+ * idle while the other runs: in one process, the finished jobs our queue
+ * keeps (100,000 by default) would lengthen the collections Piscina's
+ * points meet.
  */
+import { type ChildProcess, fork } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fmtInt, fmtMs, fmtNum } from "../format.js";
-import { idleSeries, loadPoint, SETTLE_MS } from "../latency-load.js";
-import { type LatencySubject, openSubject } from "../latency-subjects.js";
+import { SETTLE_MS } from "../latency-load.js";
+import type { SideReply, SideRequest } from "../latency-side.js";
 import type { Profile } from "../profile.js";
 import { median } from "../stats.js";
 import type { CaseResult, CaseSpec } from "../types.js";
@@ -58,6 +63,61 @@ export function headToHeadCase(
   };
 }
 
+const sideUrl = new URL("../latency-side.js", import.meta.url);
+
+/** One engine's process: asked one thing at a time. */
+class Side {
+  readonly #child: ChildProcess;
+  #waiting: ((reply: SideReply) => void) | undefined;
+  #exited: string | undefined;
+
+  private constructor(engine: string, threads: number) {
+    this.#child = fork(sideUrl, [engine, String(threads)], { execArgv: process.execArgv });
+    this.#child.on("message", (reply: SideReply) => this.#answer(reply));
+    this.#child.on("exit", (code, signal) => {
+      this.#exited = `the ${engine} process exited (${signal ?? code})`;
+      this.#answer({ kind: "error", message: this.#exited });
+    });
+  }
+
+  static async open(engine: string, threads: number): Promise<Side> {
+    const side = new Side(engine, threads);
+    await side.#next();
+    return side;
+  }
+
+  /** Runs one request in the engine's process: the load point's figures. */
+  async ask(request: SideRequest): Promise<{ p50: number; p99: number; backlogMs: number }> {
+    if (this.#exited !== undefined) throw new Error(this.#exited);
+    const reply = this.#next();
+    this.#child.send(request);
+    const r = await reply;
+    if (r.kind !== "done") throw new Error("the engine's process answered out of turn");
+    return r;
+  }
+
+  #next(): Promise<SideReply> {
+    return new Promise((resolve, reject) => {
+      this.#waiting = (reply) =>
+        reply.kind === "error" ? reject(new Error(reply.message)) : resolve(reply);
+    });
+  }
+
+  #answer(reply: SideReply): void {
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    waiting?.(reply);
+  }
+
+  /** Hangs up: the engine closes and its process ends. */
+  async close(): Promise<void> {
+    if (this.#exited !== undefined) return;
+    const exited = new Promise((resolve) => this.#child.once("exit", resolve));
+    this.#child.disconnect();
+    await exited;
+  }
+}
+
 /** One engine's figures at one rate, a value per round. */
 interface Runs {
   p50: number[];
@@ -69,14 +129,13 @@ export async function runHeadToHead(spec: CaseSpec, ctx: RunContext): Promise<Ca
   const fractions = String(spec.params.fractions).split(",").map(Number);
   const rounds = Number(spec.params.rounds);
   const loadMs = Number(spec.params.loadMs);
-  const subjects: LatencySubject[] = [];
+  const subjects: Side[] = [];
   try {
-    for (const side of SIDES)
-      subjects.push(await openSubject(side.engine, { threads: ctx.threads, redisUrl: undefined }));
+    for (const side of SIDES) subjects.push(await Side.open(side.engine, ctx.threads));
     const total = rounds * rates.length * SIDES.length;
     for (const s of subjects) {
-      await idleSeries(s, 0, () => {}, 0);
-      await loadPoint(s, rates[0]!, WARMUP_MS);
+      await s.ask({ kind: "warm" });
+      await s.ask({ kind: "load", rate: rates[0]!, ms: WARMUP_MS });
       await sleep(SETTLE_MS);
     }
     const runs = SIDES.map(() => rates.map((): Runs => ({ p50: [], p99: [] })));
@@ -88,9 +147,9 @@ export async function runHeadToHead(spec: CaseSpec, ctx: RunContext): Promise<Ca
       for (const [i, rate] of rates.entries()) {
         for (const side of order) {
           ctx.progress(done++, total, `${SIDES[side]!.key} at ${rate} jobs/s`);
-          const r = await loadPoint(subjects[side]!, rate, loadMs);
-          runs[side]![i]!.p50.push(r.done.p50);
-          runs[side]![i]!.p99.push(r.done.p99);
+          const r = await subjects[side]!.ask({ kind: "load", rate, ms: loadMs });
+          runs[side]![i]!.p50.push(r.p50);
+          runs[side]![i]!.p99.push(r.p99);
           if (r.backlogMs > 100 + loadMs * 0.1) {
             notes.push(
               `${SIDES[side]!.label} at ${fmtInt(rate)} jobs/s, round ${round + 1}, fell behind: ` +
@@ -119,7 +178,7 @@ export async function runHeadToHead(spec: CaseSpec, ctx: RunContext): Promise<Ca
     }
     return { figures, ...(notes.length > 0 ? { notes } : {}) };
   } finally {
-    for (const s of subjects) await s.close();
+    await Promise.all(subjects.map((s) => s.close()));
   }
 }
 
