@@ -94,7 +94,7 @@ const NOOP_PROVIDER = (
  * True once an SDK registered a tracer provider. Checked on every job, so
  * that with none (the common case) a job costs no span objects at all.
  */
-function tracing(): boolean {
+export function tracing(): boolean {
   const provider = trace.getTracerProvider() as { getDelegate?: () => unknown };
   return provider.getDelegate === undefined || provider.getDelegate() !== NOOP_PROVIDER;
 }

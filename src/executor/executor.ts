@@ -35,6 +35,8 @@ const PREFETCH_BELOW_MS = 1;
 // Jobs one thread may hold queued beyond those it runs, while all are short:
 // two full batches, so a thread has the next batch in hand when one ends.
 const PREFETCH_DEPTH = 32;
+/** The queue options of every prefetched task: one object, not one per job. */
+const PREFETCHED = Object.freeze({ prefetch: true });
 
 /**
  * The Piscina pool and everything around it: cancel flags in shared memory,
@@ -199,8 +201,8 @@ export class Executor {
       attempt: spec.attempt,
       slot,
       encodeResult: spec.encodeResult,
-      ...(spec.dependencies === undefined ? {} : { dependencies: spec.dependencies }),
     };
+    if (spec.dependencies !== undefined) request.dependencies = spec.dependencies;
     if (spec.timeoutMs !== undefined) this.watchTimeout(attempt, spec.timeoutMs);
     attempt.short = (this.#taskMs.get(spec.task.name) ?? PREFETCH_BELOW_MS) < PREFETCH_BELOW_MS;
     if (spec.moved !== undefined) {
@@ -231,7 +233,7 @@ export class Executor {
     attempts: Attempt[],
     transferList?: Transferable[],
   ): void {
-    if (prefetch) (request as unknown as Record<symbol, unknown>)[QUEUE_OPTIONS] = { prefetch };
+    if (prefetch) (request as unknown as Record<symbol, unknown>)[QUEUE_OPTIONS] = PREFETCHED;
     const single = !("batch" in request);
     this.#pool!.run(request, transferList === undefined ? undefined : { transferList }).then(
       (value) => {

@@ -27,7 +27,9 @@ export type SendTask = (
  * by one when few did.
  */
 export class Outbox {
-  #jobs: [Attempt, RunRequest][] = [];
+  // Two arrays side by side, not one of pairs: no pair to allocate per job.
+  #attempts: Attempt[] = [];
+  #requests: RunRequest[] = [];
   #send: SendTask;
   #threads: () => number;
   /** Called instead of sending when the pool closed in the same turn. */
@@ -40,25 +42,28 @@ export class Outbox {
   }
 
   add(attempt: Attempt, request: RunRequest): void {
-    if (this.#jobs.push([attempt, request]) === 1) queueMicrotask(this.#flush);
+    this.#requests.push(request);
+    if (this.#attempts.push(attempt) === 1) queueMicrotask(this.#flush);
   }
 
   readonly #flush = (): void => {
-    const jobs = this.#jobs;
-    this.#jobs = [];
-    if (this.#closed(jobs.map(([attempt]) => attempt))) return;
+    const attempts = this.#attempts;
+    const requests = this.#requests;
+    this.#attempts = [];
+    this.#requests = [];
+    if (this.#closed(attempts)) return;
     const threads = Math.max(1, this.#threads());
-    if (jobs.length <= threads * BATCH_ABOVE_PER_THREAD) {
-      for (const [attempt, request] of jobs) this.#send(request, true, [attempt]);
+    if (attempts.length <= threads * BATCH_ABOVE_PER_THREAD) {
+      for (let i = 0; i < attempts.length; i++) this.#send(requests[i]!, true, [attempts[i]!]);
       return;
     }
-    const size = Math.min(BATCH_MAX, Math.ceil(jobs.length / threads));
-    for (let i = 0; i < jobs.length; i += size) {
-      const chunk = jobs.slice(i, i + size);
+    const size = Math.min(BATCH_MAX, Math.ceil(attempts.length / threads));
+    for (let i = 0; i < attempts.length; i += size) {
+      const chunk = attempts.slice(i, i + size);
       this.#send(
-        chunk.length === 1 ? chunk[0]![1] : { batch: chunk.map(([, r]) => r) },
+        chunk.length === 1 ? requests[i]! : { batch: requests.slice(i, i + size) },
         true,
-        chunk.map(([attempt]) => attempt),
+        chunk,
       );
     }
   };
