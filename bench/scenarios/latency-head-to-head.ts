@@ -1,7 +1,7 @@
 /**
  * The part of the latency scenario that decides its target: our
- * InMemoryQueue and Piscina in one process, offered the same rates (shares
- * of Piscina's throughput), point by point in turn, round after round. An
+ * InMemoryQueue and Piscina offered the same rates (shares of Piscina's
+ * throughput), point by point in turn, round after round. An
  * engine's figure at a rate is its median over the rounds.
  *
  * Why not the two engines' own cases: on this kind of VM the same engine at

@@ -2,8 +2,8 @@
  * Scenario 4: latency of single jobs, enqueue → start and enqueue → done, at
  * idle (one job at a time) and as a curve under a steady offered load: 10 %,
  * 25 %, 50 % and 80 % of each engine's no-op throughput measured earlier in
- * the same run. Our InMemoryQueue and Piscina also meet head to head, in
- * one process, at Piscina's rates (latency-head-to-head.ts).
+ * the same run. Our InMemoryQueue and Piscina also meet head to head at
+ * Piscina's rates, taking turns (latency-head-to-head.ts).
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { fmtInt, fmtMs, statusOf } from "../format.js";
@@ -68,10 +68,11 @@ export const latency: Scenario = {
     "no-op job at a time, the next submitted after the previous was done. Under load: no-op jobs offered at " +
     "a steady rate, paced by a 1 ms timer, for a fixed time, then drained, after an unmeasured second at the " +
     "lowest rate; the rates are 10 %, 25 %, 50 % and 80 % of each engine's no-op throughput measured " +
-    "earlier in the same run. Head to head (the target): our InMemoryQueue and Piscina in one process, " +
-    "offered Piscina's rates point by point in turn (each round starting with the other engine), after " +
-    "2 s of unmeasured load each; each engine's figure at a rate is its median over the rounds. The chart " +
-    "plots each engine's own curve, →done p99 against the offered rate.",
+    "earlier in the same run. Head to head (the target): our InMemoryQueue and Piscina, each in a process " +
+    "of its own, offered Piscina's rates point by point in turn (each round starting with the other " +
+    "engine; the other process idle meanwhile), after 2 s of unmeasured load each; each engine's figure " +
+    "at a rate is its median over the rounds. The chart plots each engine's own curve, →done p99 " +
+    "against the offered rate.",
 
   plan({ profile, threads, previous }) {
     const piscina = measured(previous, "piscina");
