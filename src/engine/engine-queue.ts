@@ -19,11 +19,12 @@ import type { JobStatus } from "../job-status.js";
 import { parseCleanOptions } from "../operation-options.js";
 import { requireTask } from "../registry.js";
 import { TimerQueue } from "../timer-queue.js";
-import { enqueueSpan, tracing } from "../tracing.js";
+import { tracing } from "../tracing.js";
 import type { WorkerInfo } from "../worker-info.js";
+import type { ChangeSink } from "./change-sink.js";
 import { type Change, emitChange, isFinal } from "./changes.js";
 import { IdleWatch } from "./idle-watch.js";
-import { prepareJob, scheduledJob } from "./new-job.js";
+import { insertTraced, prepareJob, scheduledJob } from "./new-job.js";
 import type { Runner, RunnerLog } from "./runner.js";
 import { buildRunner } from "./runner-setup.js";
 import { listSchedules, scheduleJob, unscheduleJob } from "./schedule-api.js";
@@ -31,24 +32,6 @@ import type { ScheduleSpec } from "./schedule-spec.js";
 import type { ScheduleInfo } from "./schedule-store.js";
 import { Scheduler } from "./scheduler.js";
 import type { JobStore, NewJob } from "./store.js";
-
-/** What a store reports to the queue it serves. */
-export interface ChangeSink {
-  /** A change was applied (here, or with Redis in any process). */
-  change(c: Change): void;
-  /** A running job reported progress. */
-  progress(jobId: string, task: string, value: unknown): void;
-  /** The queue was paused or resumed. */
-  paused(paused: boolean, at: number): void;
-  /** A problem outside any one job. */
-  error(error: Error): void;
-  /** Another process changed the schedules (Redis). */
-  schedulesChanged(): void;
-  /** True while no listener or `waitFor` would see a change: a store may skip reporting it. */
-  quiet(): boolean;
-  /** A job ended or went back to pending (reported even when quiet, for `onIdle`). */
-  ended(): void;
-}
 
 export interface EngineSettings {
   executor: ExecutorOptions;
@@ -160,23 +143,7 @@ export abstract class EngineQueue extends JobQueue {
   /** Stores jobs, each within its enqueue span (OpenTelemetry; with no SDK, none). */
   #insert(jobs: NewJob[]): string[] | Promise<string[]> {
     if (!tracing()) return this.store.insert(jobs);
-    return this.#insertTraced(jobs);
-  }
-
-  async #insertTraced(jobs: NewJob[]): Promise<string[]> {
-    const spans = jobs.map((job) => {
-      const span = enqueueSpan({ task: job.task.name, jobId: job.id, backend: this.backend });
-      if (span.carrier !== undefined) job.trace = span.carrier;
-      return span;
-    });
-    try {
-      const ids = await this.store.insert(jobs);
-      for (const span of spans) span.end();
-      return ids;
-    } catch (error) {
-      for (const span of spans) span.end(error);
-      throw error;
-    }
+    return insertTraced(this.store, jobs, this.backend);
   }
 
   /** True when the next enqueue must start the runner first. */

@@ -1,6 +1,7 @@
 import { ErrorCode, jobError } from "../errors.js";
 import { type EnqueueOptions, parseEnqueueOptions, type TaskRef, taskName } from "../job-queue.js";
 import { requireTask } from "../registry.js";
+import { enqueueSpan, type TraceBackend } from "../tracing.js";
 import { validateJobId } from "../validate.js";
 import type { ScheduledJob } from "./scheduler.js";
 import type { JobStore, NewJob } from "./store.js";
@@ -59,4 +60,28 @@ function dependsOnOf(jobId: string, ids: string[] | undefined): string[] | undef
     throw jobError(ErrorCode.INVALID_OPTION, `\`dependsOn\` names the job itself (${jobId})`);
   }
   return ids;
+}
+
+/**
+ * Stores jobs, each within its enqueue span (OpenTelemetry): the span's
+ * context goes with the job, and the span ends once the store answered.
+ */
+export async function insertTraced(
+  store: JobStore,
+  jobs: NewJob[],
+  backend: TraceBackend,
+): Promise<string[]> {
+  const spans = jobs.map((job) => {
+    const span = enqueueSpan({ task: job.task.name, jobId: job.id, backend });
+    if (span.carrier !== undefined) job.trace = span.carrier;
+    return span;
+  });
+  try {
+    const ids = await store.insert(jobs);
+    for (const span of spans) span.end();
+    return ids;
+  } catch (error) {
+    for (const span of spans) span.end(error);
+    throw error;
+  }
 }

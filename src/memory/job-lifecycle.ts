@@ -1,10 +1,10 @@
+import type { ChangeSink } from "../engine/change-sink.js";
 import type { Change, ChangeKind } from "../engine/changes.js";
 import {
   classifyDependencies,
   dependencyFailure,
   dependencyNotFound,
 } from "../engine/dependencies.js";
-import type { ChangeSink } from "../engine/engine-queue.js";
 import type { NewJob, RunnerPort } from "../engine/store.js";
 import { errorMessage, type SerializedError } from "../errors.js";
 import type { JobStatus } from "../job-status.js";

@@ -1,4 +1,4 @@
-import type { ChangeSink } from "../engine/engine-queue.js";
+import type { ChangeSink } from "../engine/change-sink.js";
 import type { ClaimedJob, Ending, SettleReply } from "../engine/store.js";
 import type { TraceCarrier } from "../tracing.js";
 import type { DelayedJobs } from "./delayed-jobs.js";

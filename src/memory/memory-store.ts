@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { decodeThreadArgs } from "../codec.js";
-import type { ChangeSink } from "../engine/engine-queue.js";
+import type { ChangeSink } from "../engine/change-sink.js";
 import type { QueueLogger } from "../engine/queue-options.js";
 import type {
   CancelOutcome,

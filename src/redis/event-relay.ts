@@ -1,6 +1,6 @@
 import { decodeMsgpack } from "../codec.js";
+import type { ChangeSink } from "../engine/change-sink.js";
 import type { Change, ChangeKind } from "../engine/changes.js";
-import type { ChangeSink } from "../engine/engine-queue.js";
 import type { JobStatus } from "../job-status.js";
 import { type ConnectionSettings, ensureConnected, type RedisClient } from "./connection.js";
 import type { EventBus } from "./event-bus.js";

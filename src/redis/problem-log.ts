@@ -1,4 +1,4 @@
-import type { ChangeSink } from "../engine/engine-queue.js";
+import type { ChangeSink } from "../engine/change-sink.js";
 import type { QueueLogger } from "../engine/queue-options.js";
 import { ErrorCode, jobError } from "../errors.js";
 import { isConnectionError, redisErrorCode } from "./backend-errors.js";

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import type { ChangeSink } from "../engine/engine-queue.js";
+import type { ChangeSink } from "../engine/change-sink.js";
 import type { Pace } from "../engine/pace-meter.js";
 import type {
   CancelOutcome,

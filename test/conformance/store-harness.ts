@@ -6,8 +6,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { background } from "rapidai/background";
+import type { ChangeSink } from "../../src/engine/change-sink.js";
 import type { Change, ChangeKind } from "../../src/engine/changes.js";
-import type { ChangeSink } from "../../src/engine/engine-queue.js";
 import type { ClaimedJob, JobStore, ListQuery, NewJob } from "../../src/engine/store.js";
 import { requireTask } from "../../src/registry.js";
 import { until } from "../support/until.js";
