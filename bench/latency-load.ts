@@ -31,16 +31,17 @@ export async function idleSeries(
   jobs: number,
   progress: Progress,
   total: number,
+  warmup = WARMUP_JOBS,
 ) {
   const starts: number[] = [];
   const dones: number[] = [];
-  for (let i = 0; i < WARMUP_JOBS + jobs; i++) {
+  for (let i = 0; i < warmup + jobs; i++) {
     // Let the pool and the event loop settle: "idle" means nothing else is in flight.
     await new Promise((r) => setImmediate(r));
     const t0 = performance.now();
     await new Promise<void>((resolve) =>
       s.submit((startedAt, doneAt) => {
-        if (i >= WARMUP_JOBS) {
+        if (i >= warmup) {
           if (startedAt !== undefined) starts.push(startedAt - t0);
           dones.push(doneAt - t0);
         }
@@ -51,7 +52,9 @@ export async function idleSeries(
     if (failure !== undefined) throw failure;
     if (i % 50 === 0) progress(i, total, "idle jobs");
   }
-  return { start: summarize(starts), done: summarize(dones) };
+  // summarize() sorts in place: the samples are every job's, in that order.
+  const samples = dones.slice();
+  return { start: summarize(starts), done: summarize(dones), samples };
 }
 
 /** Offers `rate` jobs/s for `ms`, paced by a 1 ms timer, then waits for the backlog to drain. */

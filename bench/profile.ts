@@ -37,6 +37,8 @@ export interface Profile {
     loadMs: number;
     /** Rounds of the head-to-head points, ours and Piscina's in turn: each figure is their median. */
     rounds: number;
+    /** Rounds of the Redis idle head to head, ours and BullMQ's in turn: `idleJobs` split among them. */
+    idleRounds: number;
   };
   memory: {
     /** Pending in-memory job counts to measure. */
@@ -64,7 +66,7 @@ const quick: Profile = {
   throughput: { fast: 20_000, redis: 10_000, sandboxed: 2_000 },
   cpu: { fibN: 32, jobs: 48, rounds: 7 },
   eventLoop: { fibN: 32, jobs: 96 },
-  latency: { idleJobs: 300, loadMs: 1_500, rounds: 3 },
+  latency: { idleJobs: 300, loadMs: 1_500, rounds: 3, idleRounds: 6 },
   memory: { counts: [100_000], redisJobs: 20_000 },
   scaling: { noopJobs: 10_000, cpuJobs: 32, redisJobs: 4_000, maxProcesses: 4 },
   payload: { bytesPerBatch: 512 * 1024 * 1024 },
@@ -77,7 +79,7 @@ const full: Profile = {
   throughput: { fast: 100_000, redis: 50_000, sandboxed: 10_000 },
   cpu: { fibN: 32, jobs: 200, rounds: 12 },
   eventLoop: { fibN: 32, jobs: 400 },
-  latency: { idleJobs: 2_000, loadMs: 10_000, rounds: 3 },
+  latency: { idleJobs: 2_000, loadMs: 10_000, rounds: 3, idleRounds: 10 },
   memory: { counts: [100_000, 1_000_000], redisJobs: 100_000 },
   scaling: { noopJobs: 50_000, cpuJobs: 120, redisJobs: 20_000, maxProcesses: 4 },
   payload: { bytesPerBatch: 2048 * 1024 * 1024 },
@@ -90,7 +92,7 @@ const smoke: Profile = {
   throughput: { fast: 200, redis: 100, sandboxed: 20 },
   cpu: { fibN: 20, jobs: 4, rounds: 1 },
   eventLoop: { fibN: 25, jobs: 20 },
-  latency: { idleJobs: 5, loadMs: 100, rounds: 1 },
+  latency: { idleJobs: 5, loadMs: 100, rounds: 1, idleRounds: 1 },
   memory: { counts: [1_000], redisJobs: 100 },
   scaling: { noopJobs: 100, cpuJobs: 4, redisJobs: 50, maxProcesses: 2 },
   payload: { bytesPerBatch: 4 * 1024 * 1024 },

@@ -15,11 +15,10 @@
  * keeps (100,000 by default) would lengthen the collections Piscina's
  * points meet.
  */
-import { type ChildProcess, fork } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fmtInt, fmtMs, fmtNum } from "../format.js";
 import { SETTLE_MS } from "../latency-load.js";
-import type { SideReply, SideRequest } from "../latency-side.js";
+import { Side } from "../latency-sides.js";
 import type { Profile } from "../profile.js";
 import { median } from "../stats.js";
 import type { CaseResult, CaseSpec } from "../types.js";
@@ -63,61 +62,6 @@ export function headToHeadCase(
   };
 }
 
-const sideUrl = new URL("../latency-side.js", import.meta.url);
-
-/** One engine's process: asked one thing at a time. */
-class Side {
-  readonly #child: ChildProcess;
-  #waiting: ((reply: SideReply) => void) | undefined;
-  #exited: string | undefined;
-
-  private constructor(engine: string, threads: number) {
-    this.#child = fork(sideUrl, [engine, String(threads)], { execArgv: process.execArgv });
-    this.#child.on("message", (reply: SideReply) => this.#answer(reply));
-    this.#child.on("exit", (code, signal) => {
-      this.#exited = `the ${engine} process exited (${signal ?? code})`;
-      this.#answer({ kind: "error", message: this.#exited });
-    });
-  }
-
-  static async open(engine: string, threads: number): Promise<Side> {
-    const side = new Side(engine, threads);
-    await side.#next();
-    return side;
-  }
-
-  /** Runs one request in the engine's process: the load point's figures. */
-  async ask(request: SideRequest): Promise<{ p50: number; p99: number; backlogMs: number }> {
-    if (this.#exited !== undefined) throw new Error(this.#exited);
-    const reply = this.#next();
-    this.#child.send(request);
-    const r = await reply;
-    if (r.kind !== "done") throw new Error("the engine's process answered out of turn");
-    return r;
-  }
-
-  #next(): Promise<SideReply> {
-    return new Promise((resolve, reject) => {
-      this.#waiting = (reply) =>
-        reply.kind === "error" ? reject(new Error(reply.message)) : resolve(reply);
-    });
-  }
-
-  #answer(reply: SideReply): void {
-    const waiting = this.#waiting;
-    this.#waiting = undefined;
-    waiting?.(reply);
-  }
-
-  /** Hangs up: the engine closes and its process ends. */
-  async close(): Promise<void> {
-    if (this.#exited !== undefined) return;
-    const exited = new Promise((resolve) => this.#child.once("exit", resolve));
-    this.#child.disconnect();
-    await exited;
-  }
-}
-
 /** One engine's figures at one rate, a value per round. */
 interface Runs {
   p50: number[];
@@ -131,7 +75,7 @@ export async function runHeadToHead(spec: CaseSpec, ctx: RunContext): Promise<Ca
   const loadMs = Number(spec.params.loadMs);
   const subjects: Side[] = [];
   try {
-    for (const side of SIDES) subjects.push(await Side.open(side.engine, ctx.threads));
+    for (const side of SIDES) subjects.push(await Side.open(side.engine, ctx.threads, undefined));
     const total = rounds * rates.length * SIDES.length;
     for (const s of subjects) {
       await s.ask({ kind: "warm" });

@@ -16,6 +16,7 @@ import {
   headToHeadRows,
   runHeadToHead,
 } from "./latency-head-to-head.js";
+import { REDIS_IDLE_ID, redisIdleCase, redisIdleRows, runRedisIdle } from "./latency-redis-idle.js";
 import type { Scenario } from "./scenario.js";
 
 /** Shares of the measured throughput offered, in order. */
@@ -108,11 +109,13 @@ export const latency: Scenario = {
       0,
       headToHeadCase(shares, piscina === undefined ? "default" : "piscina", profile, threads),
     );
+    cases.push(redisIdleCase(profile, threads));
     return cases;
   },
 
   async run(spec, ctx) {
     if (spec.id === HEAD_TO_HEAD_ID) return runHeadToHead(spec, ctx);
+    if (spec.id === REDIS_IDLE_ID) return runRedisIdle(spec, ctx);
     const subject = await openSubject(spec.engine, {
       threads: ctx.threads,
       redisUrl: ctx.redisUrl,
@@ -180,8 +183,8 @@ export const latency: Scenario = {
         rows.push([r.label, "–", status, "", "", "", ""]);
         continue;
       }
-      if (r.id === HEAD_TO_HEAD_ID) {
-        rows.push(...headToHeadRows(r));
+      if (r.id === HEAD_TO_HEAD_ID || r.id === REDIS_IDLE_ID) {
+        rows.push(...(r.id === HEAD_TO_HEAD_ID ? headToHeadRows(r) : redisIdleRows(r)));
         continue;
       }
       const f = r.figures;
