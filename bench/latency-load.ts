@@ -22,6 +22,15 @@ export const WARMUP_JOBS = 50;
 export const WARMUP_LOAD_MS = 1_000;
 /** A short pause after each load run, so one run's backlog and garbage do not start the next. */
 export const SETTLE_MS = 200;
+/**
+ * True when a load point's backlog (the time from its last submit to its
+ * last job done) says the engine did not keep up with the offered rate:
+ * its figures then include a queue's wait.
+ */
+export function fellBehind(backlogMs: number, loadMs: number): boolean {
+  return backlogMs > 100 + loadMs * 0.1;
+}
+
 /** Longest the backlog of one load point may take to drain after its offer ended. */
 const DRAIN_LIMIT_MS = 30_000;
 

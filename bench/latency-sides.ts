@@ -60,3 +60,24 @@ export class Side {
     await exited;
   }
 }
+
+/**
+ * Opens one process per engine into `into`, in order; those opened stay
+ * there for the caller to close even when a later one fails.
+ */
+export async function openSides(
+  into: Side[],
+  engines: readonly { engine: string }[],
+  threads: number,
+  redisUrl: string | undefined,
+): Promise<void> {
+  for (const { engine } of engines) into.push(await Side.open(engine, threads, redisUrl));
+}
+
+/**
+ * The order of the two engines in a round: each round starts with the
+ * other one, so neither always runs right after the other's settle pause.
+ */
+export function turnOrder(round: number): readonly [number, number] {
+  return round % 2 === 0 ? [0, 1] : [1, 0];
+}

@@ -17,8 +17,8 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { fmtInt, fmtMs, fmtNum } from "../format.js";
-import { SETTLE_MS } from "../latency-load.js";
-import { Side } from "../latency-sides.js";
+import { fellBehind, SETTLE_MS } from "../latency-load.js";
+import { openSides, type Side, turnOrder } from "../latency-sides.js";
 import type { Profile } from "../profile.js";
 import { median } from "../stats.js";
 import type { CaseResult, CaseSpec } from "../types.js";
@@ -75,7 +75,7 @@ export async function runHeadToHead(spec: CaseSpec, ctx: RunContext): Promise<Ca
   const loadMs = Number(spec.params.loadMs);
   const subjects: Side[] = [];
   try {
-    for (const side of SIDES) subjects.push(await Side.open(side.engine, ctx.threads, undefined));
+    await openSides(subjects, SIDES, ctx.threads, undefined);
     const total = rounds * rates.length * SIDES.length;
     for (const s of subjects) {
       await s.ask({ kind: "warm" });
@@ -86,15 +86,13 @@ export async function runHeadToHead(spec: CaseSpec, ctx: RunContext): Promise<Ca
     const notes: string[] = [];
     let done = 0;
     for (let round = 0; round < rounds; round++) {
-      // Each round starts with the other engine, so neither always runs right after a settle.
-      const order = round % 2 === 0 ? [0, 1] : [1, 0];
       for (const [i, rate] of rates.entries()) {
-        for (const side of order) {
+        for (const side of turnOrder(round)) {
           ctx.progress(done++, total, `${SIDES[side]!.key} at ${rate} jobs/s`);
           const r = await subjects[side]!.ask({ kind: "load", rate, ms: loadMs });
           runs[side]![i]!.p50.push(r.p50);
           runs[side]![i]!.p99.push(r.p99);
-          if (r.backlogMs > 100 + loadMs * 0.1) {
+          if (fellBehind(r.backlogMs, loadMs)) {
             notes.push(
               `${SIDES[side]!.label} at ${fmtInt(rate)} jobs/s, round ${round + 1}, fell behind: ` +
                 `the last job was done ${Math.round(r.backlogMs)} ms after the last submit`,

@@ -13,7 +13,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { fmtInt, fmtMs, fmtNum } from "../format.js";
 import { SETTLE_MS } from "../latency-load.js";
-import { Side } from "../latency-sides.js";
+import { openSides, type Side, turnOrder } from "../latency-sides.js";
 import type { Profile } from "../profile.js";
 import { summarize } from "../stats.js";
 import type { CaseResult, CaseSpec } from "../types.js";
@@ -43,13 +43,13 @@ export async function runRedisIdle(spec: CaseSpec, ctx: RunContext): Promise<Cas
   const jobs = Number(spec.params.jobsPerRound);
   const sides: Side[] = [];
   try {
-    for (const side of SIDES) sides.push(await Side.open(side.engine, ctx.threads, ctx.redisUrl));
+    await openSides(sides, SIDES, ctx.threads, ctx.redisUrl);
     for (const s of sides) await s.ask({ kind: "warm" });
     const samples = SIDES.map((): number[] => []);
     const roundP50s = SIDES.map((): number[] => []);
     for (let round = 0; round < rounds; round++) {
       ctx.progress(round, rounds, "rounds");
-      for (const side of round % 2 === 0 ? [0, 1] : [1, 0]) {
+      for (const side of turnOrder(round)) {
         const r = await sides[side]!.ask({ kind: "idle", jobs });
         samples[side]!.push(...(r.samples ?? []));
         roundP50s[side]!.push(r.p50);

@@ -2,12 +2,21 @@
  * Scenario 4: latency of single jobs, enqueue → start and enqueue → done, at
  * idle (one job at a time) and as a curve under a steady offered load: 10 %,
  * 25 %, 50 % and 80 % of each engine's no-op throughput measured earlier in
- * the same run. Our InMemoryQueue and Piscina also meet head to head at
- * Piscina's rates, taking turns (latency-head-to-head.ts).
+ * the same run. The targets are judged head to head, the engines taking
+ * turns: our InMemoryQueue against Piscina at Piscina's rates
+ * (latency-head-to-head.ts), our RedisQueue against BullMQ at idle
+ * (latency-redis-idle.ts).
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { fmtInt, fmtMs, statusOf } from "../format.js";
-import { idleSeries, loadPoint, SETTLE_MS, WARMUP_JOBS, WARMUP_LOAD_MS } from "../latency-load.js";
+import {
+  fellBehind,
+  idleSeries,
+  loadPoint,
+  SETTLE_MS,
+  WARMUP_JOBS,
+  WARMUP_LOAD_MS,
+} from "../latency-load.js";
 import { openSubject } from "../latency-subjects.js";
 import type { CaseResult, CaseSpec } from "../types.js";
 import {
@@ -161,7 +170,7 @@ export const latency: Scenario = {
         figures[`${k}doneP50Ms`] = r.done.p50;
         figures[`${k}doneP99Ms`] = r.done.p99;
         figures[`${k}doneMaxMs`] = r.done.max;
-        if (r.backlogMs > 100 + Number(spec.params.loadMs) * 0.1) {
+        if (fellBehind(r.backlogMs, Number(spec.params.loadMs))) {
           notes.push(
             `at ${fmtInt(p.rate)} jobs/s it fell behind: the last job was done ${Math.round(r.backlogMs)} ms after the last submit`,
           );
