@@ -17,6 +17,7 @@ import {
   openQueue,
   osThreadCount,
   recordEvents,
+  settledThreadCount,
   startBody,
 } from "./helpers.js";
 
@@ -63,11 +64,13 @@ describe("close()", () => {
   });
 
   it("closes a queue that never started without starting a thread", async () => {
-    const before = osThreadCount();
+    const before = await settledThreadCount();
     const queue = new InMemoryQueue({ threads: 2 });
     await queue.close();
     assert.equal(queue.closed, true);
-    assert.equal(osThreadCount(), before);
+    // Fewer is an earlier pool's thread leaving late; more would be ours.
+    const after = osThreadCount();
+    if (before !== undefined && after !== undefined) assert.ok(after <= before, `${before} → ${after}`);
   });
 
   it("takes no new work: a job still waiting when close() is called never starts", async () => {

@@ -9,7 +9,13 @@ import {
   resetDefaultQueue,
 } from "rapidai/background";
 import { identity } from "../fixtures/core-tasks.js";
-import { adoptQueue, caught, closeQueues, osThreadCount } from "./helpers.js";
+import {
+  adoptQueue,
+  caught,
+  closeQueues,
+  osThreadCount,
+  settledThreadCount,
+} from "./helpers.js";
 
 after(() => closeQueues());
 
@@ -32,8 +38,8 @@ describe("getQueue()", () => {
     );
   });
 
-  it("builds the default queue, a background() task and a queue with no I/O and no thread", () => {
-    const threads = osThreadCount();
+  it("builds the default queue, a background() task and a queue with no I/O and no thread", async () => {
+    const threads = await settledThreadCount();
     const handles = resources();
     const q = getQueue("memory", { threads: 2 });
     const own = new InMemoryQueue({ threads: 3 });

@@ -132,6 +132,22 @@ export function osThreadCount(): number | undefined {
   }
 }
 
+/**
+ * The OS thread count once it has stopped changing: a pool closed by an earlier
+ * test lets its threads exit a moment after close() resolves, so a count read at
+ * once can drop by one under the next test's feet.
+ */
+export async function settledThreadCount(): Promise<number | undefined> {
+  let last = osThreadCount();
+  for (let i = 0; i < 80 && last !== undefined; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    const now = osThreadCount();
+    if (now === last) return now;
+    last = now;
+  }
+  return last;
+}
+
 /** Runs `fn` and returns the JobError it throws (or rejects with), failing if it does not. */
 export async function caught(fn: () => unknown): Promise<Error & { code?: string }> {
   try {
