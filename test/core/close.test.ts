@@ -70,7 +70,8 @@ describe("close()", () => {
     assert.equal(queue.closed, true);
     // Fewer is an earlier pool's thread leaving late; more would be ours.
     const after = osThreadCount();
-    if (before !== undefined && after !== undefined) assert.ok(after <= before, `${before} → ${after}`);
+    if (before !== undefined && after !== undefined)
+      assert.ok(after <= before, `${before} → ${after}`);
   });
 
   it("takes no new work: a job still waiting when close() is called never starts", async () => {

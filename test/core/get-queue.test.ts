@@ -9,13 +9,7 @@ import {
   resetDefaultQueue,
 } from "rapidai/background";
 import { identity } from "../fixtures/core-tasks.js";
-import {
-  adoptQueue,
-  caught,
-  closeQueues,
-  osThreadCount,
-  settledThreadCount,
-} from "./helpers.js";
+import { adoptQueue, caught, closeQueues, osThreadCount, settledThreadCount } from "./helpers.js";
 
 after(() => closeQueues());
 
