@@ -56,6 +56,8 @@ export interface Profile {
   payload: {
     /** Bytes carried per batch: jobs per batch = this ÷ array size. */
     bytesPerBatch: number;
+    /** Unmeasured time each contender runs first, ms, past the profile's warm-up rounds. */
+    warmupMs: number;
   };
 }
 
@@ -69,7 +71,7 @@ const quick: Profile = {
   latency: { idleJobs: 300, loadMs: 1_500, rounds: 3, idleRounds: 6 },
   memory: { counts: [100_000], redisJobs: 20_000 },
   scaling: { noopJobs: 10_000, cpuJobs: 32, redisJobs: 4_000, maxProcesses: 4 },
-  payload: { bytesPerBatch: 512 * 1024 * 1024 },
+  payload: { bytesPerBatch: 512 * 1024 * 1024, warmupMs: 2_000 },
 };
 
 const full: Profile = {
@@ -82,7 +84,7 @@ const full: Profile = {
   latency: { idleJobs: 2_000, loadMs: 10_000, rounds: 3, idleRounds: 10 },
   memory: { counts: [100_000, 1_000_000], redisJobs: 100_000 },
   scaling: { noopJobs: 50_000, cpuJobs: 120, redisJobs: 20_000, maxProcesses: 4 },
-  payload: { bytesPerBatch: 2048 * 1024 * 1024 },
+  payload: { bytesPerBatch: 2048 * 1024 * 1024, warmupMs: 3_000 },
 };
 
 const smoke: Profile = {
@@ -95,7 +97,7 @@ const smoke: Profile = {
   latency: { idleJobs: 5, loadMs: 100, rounds: 1, idleRounds: 1 },
   memory: { counts: [1_000], redisJobs: 100 },
   scaling: { noopJobs: 100, cpuJobs: 4, redisJobs: 50, maxProcesses: 2 },
-  payload: { bytesPerBatch: 4 * 1024 * 1024 },
+  payload: { bytesPerBatch: 4 * 1024 * 1024, warmupMs: 0 },
 };
 
 export const PROFILES: Record<ProfileName, Profile> = { smoke, quick, full };

@@ -103,22 +103,36 @@ export async function timeBatches(
  * first, and returns each one's measured durations (ms), warm-up rounds left
  * out. Interleaving puts every contender under the same background load, so
  * a ratio between them survives a machine that is busy with other work.
+ * With `warmupMs`, warm-up goes on past `warmup` rounds until every batch
+ * has run that long unmeasured: on two busy cores, the compiler threads
+ * that optimize an engine's code get little time, and an engine with more
+ * code on the hot path needs more seconds, not more rounds, to reach the
+ * speed it keeps.
  */
 export async function interleave(
   batches: (() => Promise<void>)[],
-  o: { rounds: number; warmup: number; onRound?: (done: number, total: number) => void },
+  o: {
+    rounds: number;
+    warmup: number;
+    warmupMs?: number;
+    onRound?: (done: number, total: number) => void;
+  },
 ): Promise<number[][]> {
   const durations: number[][] = batches.map(() => []);
-  const total = o.warmup + o.rounds;
-  for (let round = 0; round < total; round++) {
+  const warmedMs = batches.map(() => 0);
+  const warm = () => warmedMs.every((ms) => ms >= (o.warmupMs ?? 0));
+  let warmup = o.warmup;
+  for (let round = 0; round < warmup + o.rounds; round++) {
     for (let k = 0; k < batches.length; k++) {
       const i = (round + k) % batches.length;
       const t0 = performance.now();
       await batches[i]!();
       const ms = performance.now() - t0;
-      if (round >= o.warmup) durations[i]!.push(ms);
+      if (round >= warmup) durations[i]!.push(ms);
+      else warmedMs[i]! += ms;
     }
-    o.onRound?.(round + 1, total);
+    if (round === warmup - 1 && !warm()) warmup++;
+    o.onRound?.(Math.max(0, round + 1 - warmup), o.rounds);
   }
   return durations;
 }

@@ -106,8 +106,9 @@ export const payload: Scenario = {
     "Each job takes a Float64Array (64 KiB, 1 MiB, 4 MiB), makes one pass over it (scales it in place) " +
     "and returns it; 4 jobs per thread stay in flight and each returned array is the next job's argument. " +
     "Ours with move() both ways, Piscina with a transfer list both ways (Piscina.move for the result) and " +
-    "Piscina copying both ways share one process per size and run batch after batch in turn (first round " +
-    "warm-up); ours without move() runs alone. held ÷ in flight: the most ArrayBuffer memory the process " +
+    "Piscina copying both ways share one process per size and run batch after batch in turn; the first " +
+    "rounds are warm-up, until each contender has run 2 s unmeasured (3 s in the full profile); ours " +
+    "without move() runs alone. held ÷ in flight: the most ArrayBuffer memory the process " +
     "held while the contender ran (sampled every 8 jobs, minus what it held before) ÷ (jobs in flight × " +
     "array size): 0 means no copy beyond the arrays in flight, 1 one copy more of each.",
 
@@ -160,6 +161,7 @@ export const payload: Scenario = {
         {
           rounds: ctx.profile.iterations,
           warmup: 1,
+          warmupMs: ctx.profile.payload.warmupMs,
           onRound: (done, total) => ctx.progress(done, total, "rounds"),
         },
       );
