@@ -68,7 +68,7 @@ const quick: Profile = {
   throughput: { fast: 20_000, redis: 10_000, sandboxed: 2_000 },
   cpu: { fibN: 32, jobs: 48, rounds: 7 },
   eventLoop: { fibN: 32, jobs: 96 },
-  latency: { idleJobs: 300, loadMs: 1_500, rounds: 3, idleRounds: 6 },
+  latency: { idleJobs: 300, loadMs: 1_500, rounds: 5, idleRounds: 6 },
   memory: { counts: [100_000], redisJobs: 20_000 },
   scaling: { noopJobs: 10_000, cpuJobs: 32, redisJobs: 4_000, maxProcesses: 4 },
   payload: { bytesPerBatch: 512 * 1024 * 1024, warmupMs: 2_000 },

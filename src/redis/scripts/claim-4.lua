@@ -261,6 +261,10 @@ if not paused and count > 0 then
         end
       end
     end
+    -- Fewer than asked for: every source ran dry, another pass finds nothing.
+    if #popped < want * 3 then
+      break
+    end
   end
   if #leftover > 0 then
     redis.call('ZADD', KEYS[1], unpack(leftover))
