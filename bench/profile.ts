@@ -58,6 +58,12 @@ export interface Profile {
     bytesPerBatch: number;
     /** Unmeasured time each contender runs first, ms, past the profile's warm-up rounds. */
     warmupMs: number;
+    /**
+     * Measured rounds: more than the throughput batches get, since a batch
+     * of large arrays lasts a fraction of a second (512 jobs of 1 MiB,
+     * about 0.15 s, in the quick profile).
+     */
+    rounds: number;
   };
 }
 
@@ -71,7 +77,7 @@ const quick: Profile = {
   latency: { idleJobs: 300, loadMs: 1_500, rounds: 5, idleRounds: 6 },
   memory: { counts: [100_000], redisJobs: 20_000 },
   scaling: { noopJobs: 10_000, cpuJobs: 32, redisJobs: 4_000, maxProcesses: 4 },
-  payload: { bytesPerBatch: 512 * 1024 * 1024, warmupMs: 2_000 },
+  payload: { bytesPerBatch: 512 * 1024 * 1024, warmupMs: 2_000, rounds: 8 },
 };
 
 const full: Profile = {
@@ -84,7 +90,7 @@ const full: Profile = {
   latency: { idleJobs: 2_000, loadMs: 10_000, rounds: 3, idleRounds: 10 },
   memory: { counts: [100_000, 1_000_000], redisJobs: 100_000 },
   scaling: { noopJobs: 50_000, cpuJobs: 120, redisJobs: 20_000, maxProcesses: 4 },
-  payload: { bytesPerBatch: 2048 * 1024 * 1024, warmupMs: 3_000 },
+  payload: { bytesPerBatch: 2048 * 1024 * 1024, warmupMs: 3_000, rounds: 10 },
 };
 
 const smoke: Profile = {
@@ -97,7 +103,7 @@ const smoke: Profile = {
   latency: { idleJobs: 5, loadMs: 100, rounds: 1, idleRounds: 1 },
   memory: { counts: [1_000], redisJobs: 100 },
   scaling: { noopJobs: 100, cpuJobs: 4, redisJobs: 50, maxProcesses: 2 },
-  payload: { bytesPerBatch: 4 * 1024 * 1024, warmupMs: 0 },
+  payload: { bytesPerBatch: 4 * 1024 * 1024, warmupMs: 0, rounds: 1 },
 };
 
 export const PROFILES: Record<ProfileName, Profile> = { smoke, quick, full };

@@ -107,8 +107,8 @@ export const payload: Scenario = {
     "and returns it; 4 jobs per thread stay in flight and each returned array is the next job's argument. " +
     "Ours with move() both ways, Piscina with a transfer list both ways (Piscina.move for the result) and " +
     "Piscina copying both ways share one process per size and run batch after batch in turn; the first " +
-    "rounds are warm-up, until each contender has run 2 s unmeasured (3 s in the full profile); ours " +
-    "without move() runs alone. held ÷ in flight: the most ArrayBuffer memory the process " +
+    "rounds are warm-up, until each contender has run 2 s unmeasured (3 s in the full profile), then 8 " +
+    "measured rounds (10 full); ours without move() runs alone. held ÷ in flight: the most ArrayBuffer memory the process " +
     "held while the contender ran (sampled every 8 jobs, minus what it held before) ÷ (jobs in flight × " +
     "array size): 0 means no copy beyond the arrays in flight, 1 one copy more of each.",
 
@@ -159,7 +159,7 @@ export const payload: Scenario = {
           held[i] = Math.max(held[i]!, (peak - before) / (window * bytes));
         }),
         {
-          rounds: ctx.profile.iterations,
+          rounds: ctx.profile.payload.rounds,
           warmup: 1,
           warmupMs: ctx.profile.payload.warmupMs,
           onRound: (done, total) => ctx.progress(done, total, "rounds"),

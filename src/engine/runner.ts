@@ -4,26 +4,14 @@ import type { Executor } from "../executor/executor.js";
 import { CancelFlag } from "../executor/protocol.js";
 import { findTask } from "../registry.js";
 import type { TaskDefinition } from "../task-definition.js";
-import { type AttemptTrace, attemptSpan } from "../tracing.js";
+import { attemptSpan } from "../tracing.js";
+import { type Held, HeldJobs } from "./held-jobs.js";
 import { endingOf, spanEnd, unknownTaskEnding } from "./outcome.js";
 import { PaceMeter } from "./pace-meter.js";
 import type { QueueLogger } from "./queue-options.js";
 import { runSpecOf, settlesWithin, warnDropped, warnLost, warnRefused } from "./runner-notes.js";
 import type { ClaimedJob, Ending, JobStore, Refusal, RunnerPort } from "./store.js";
 import { WriteBack } from "./write-back.js";
-
-/** One claimed job while this runner holds it. */
-interface Held {
-  readonly job: ClaimedJob;
-  state: "waiting" | "running" | "ending";
-  run: Attempt | undefined;
-  /** The claim was lost (why): whatever this attempt answers is dropped. */
-  lost: Refusal | undefined;
-  /** Handed back at close: its outcome is dropped. */
-  handedBack: boolean;
-  /** The attempt's span (OpenTelemetry; a no-op without an SDK). */
-  span: AttemptTrace | undefined;
-}
 
 export type RunnerLog = QueueLogger;
 
@@ -41,8 +29,7 @@ export class Runner implements RunnerPort {
   readonly #store: JobStore;
   readonly #executor: Executor;
   readonly #log: RunnerLog;
-  readonly #held = new Map<string, Held>();
-  readonly #waiting: Held[] = [];
+  readonly #held = new HeldJobs();
   readonly #pace: PaceMeter;
   readonly #writes: WriteBack;
   #active = 0;
@@ -66,7 +53,7 @@ export class Runner implements RunnerPort {
       // Batch endings only while more are coming: at idle (no other job
       // running or claimed here) an ending waits on no timer.
       waitMs: (pending) =>
-        this.#active + this.#waiting.length === 0
+        this.#active + this.#held.waiting === 0
           ? 0
           : store.flushWaitMs(pending, this.#pace.msPerJob),
       written: (endings, applied) => this.#written(endings, applied),
@@ -97,7 +84,7 @@ export class Runner implements RunnerPort {
     const h = this.#held.get(jobId);
     if (h === undefined || h.lost || h.handedBack) return;
     if (h.state === "waiting") {
-      this.#unwait(h);
+      this.#held.unwait(h);
       this.#end({ job: h.job, kind: "cancelled", durationMs: undefined });
     } else if (h.state === "running" && h.run !== undefined) {
       this.#executor.stop(h.run, CancelFlag.CANCELLED);
@@ -105,7 +92,7 @@ export class Runner implements RunnerPort {
   }
 
   release(): void {
-    const notStarted = this.#waiting.splice(0);
+    const notStarted = this.#held.takeLine();
     if (notStarted.length > 0) void this.#handBack(notStarted);
   }
 
@@ -116,7 +103,7 @@ export class Runner implements RunnerPort {
     h.lost = why;
     warnLost(this.#log, h.job, why);
     if (h.state === "waiting") {
-      this.#unwait(h);
+      this.#held.unwait(h);
       this.#held.delete(jobId);
     } else if (h.run !== undefined) {
       this.#executor.stop(h.run, CancelFlag.CANCELLED);
@@ -160,11 +147,11 @@ export class Runner implements RunnerPort {
     if (this.#claiming || this.#closing || !this.#maybeMore) return;
     const capacity = this.#executor.concurrency;
     const limit = capacity + this.#store.prefetch(capacity, this.#pace);
-    const want = Math.min(limit - this.#waiting.length - this.#active, MAX_CLAIM);
+    const want = Math.min(limit - this.#held.waiting - this.#active, MAX_CLAIM);
     if (want <= 0) return;
     // While jobs still wait here, top up only once half the room is free:
     // many tiny claims cost more than a few large ones.
-    if (this.#waiting.length > 0 && want < Math.ceil(limit / 2)) return;
+    if (this.#held.waiting > 0 && want < Math.ceil(limit / 2)) return;
     this.#claiming = true;
     const gen = this.#wakeGen;
     const t0 = performance.now();
@@ -191,22 +178,7 @@ export class Runner implements RunnerPort {
     // lease expired meanwhile, say while this process stalled): that
     // attempt lost its claim, and must not take the new one's place.
     if (this.#held.has(job.id)) this.lost(job.id);
-    const h: Held = {
-      job,
-      state: "waiting",
-      run: undefined,
-      lost: undefined,
-      handedBack: false,
-      span: undefined,
-    };
-    this.#held.set(job.id, h);
-    this.#waiting.push(h);
-    return h;
-  }
-
-  #unwait(h: Held): void {
-    const i = this.#waiting.indexOf(h);
-    if (i >= 0) this.#waiting.splice(i, 1);
+    return this.#held.add(job);
   }
 
   // ---- running -------------------------------------------------------------
@@ -215,7 +187,7 @@ export class Runner implements RunnerPort {
     const executor = this.#executor;
     const inline = this.#store.claimsInline;
     while (!this.#closing && executor.hasCapacity) {
-      let h = this.#waiting.shift();
+      let h = this.#held.next();
       if (h === undefined) {
         if (!inline || !this.#maybeMore) return;
         const [job] = this.#store.claim(1) as ClaimedJob[];
@@ -224,7 +196,7 @@ export class Runner implements RunnerPort {
           return;
         }
         h = this.#hold(job);
-        this.#waiting.shift();
+        this.#held.next();
       }
       this.#start(h);
     }
@@ -267,7 +239,7 @@ export class Runner implements RunnerPort {
     this.#pace.jobEnded(now, durationMs, this.#active);
     if (h.lost || h.handedBack) {
       h.span?.end({ outcome: "retrying" });
-      this.#forget(h.job);
+      this.#held.forget(h.job);
       if (h.lost && outcome.kind !== "cancelled") warnDropped(this.#log, h.job, h.lost);
     } else {
       const ending = endingOf(h.job, def, outcome, durationMs, timeoutMs);
@@ -292,7 +264,7 @@ export class Runner implements RunnerPort {
   #written(endings: readonly Ending[], applied: readonly (boolean | Refusal)[]): void {
     for (let i = 0; i < endings.length; i++) {
       const e = endings[i]!;
-      this.#forget(e.job);
+      this.#held.forget(e.job);
       const a = applied[i]!;
       if (a !== true) warnRefused(this.#log, e.job, a);
     }
@@ -311,7 +283,7 @@ export class Runner implements RunnerPort {
   async close(timeoutMs: number | undefined): Promise<void> {
     this.#closing = true;
     await this.#claimDone;
-    const notStarted = this.#waiting.splice(0);
+    const notStarted = this.#held.takeLine();
     if (notStarted.length > 0) await this.#handBack(notStarted);
     if (this.#active > 0) {
       const idle = new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
@@ -327,11 +299,6 @@ export class Runner implements RunnerPort {
     await this.#writes.drain();
     await this.#store.detach();
     await this.#executor.close();
-  }
-
-  /** Forgets the claim, unless a newer claim of its job is held now. */
-  #forget(job: ClaimedJob): void {
-    if (this.#held.get(job.id)?.job === job) this.#held.delete(job.id);
   }
 
   async #handBack(held: Held[]): Promise<void> {

@@ -83,3 +83,54 @@ export class Fleet {
     return out.sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());
   }
 }
+
+/**
+ * This process's place in the fleet while its runner claims: a record
+ * renewed every check, which lives three checks (one late beat does not
+ * drop it), expires on its own if the process dies, and is removed at once
+ * on a graceful stop.
+ */
+export class FleetMember {
+  readonly #fleet: Fleet;
+  readonly #workerId: string;
+  readonly #threads: number;
+  readonly #checkMs: number;
+  readonly #problem: (what: string, error: unknown) => void;
+  #timer: NodeJS.Timeout | undefined;
+  #since = 0;
+
+  constructor(
+    fleet: Fleet,
+    workerId: string,
+    threads: number,
+    checkMs: number,
+    problem: (what: string, error: unknown) => void,
+  ) {
+    this.#fleet = fleet;
+    this.#workerId = workerId;
+    this.#threads = threads;
+    this.#checkMs = checkMs;
+    this.#problem = problem;
+  }
+
+  /** Joins the fleet, reporting how many jobs `running` says are held, and renews every check. */
+  join(running: () => number): void {
+    this.#since = Date.now();
+    const beat = () =>
+      this.#fleet
+        .beatAs(this.#workerId, this.#threads, this.#since, running(), this.#ttlMs)
+        .catch((error) => this.#problem("registering the worker", error));
+    void beat();
+    this.#timer = setInterval(beat, this.#checkMs);
+    this.#timer.unref();
+  }
+
+  async leave(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.#fleet.leave(this.#workerId).catch(() => {});
+  }
+
+  get #ttlMs(): number {
+    return Math.max(1_000, 3 * this.#checkMs);
+  }
+}

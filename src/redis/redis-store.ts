@@ -23,7 +23,7 @@ import { claimJobs } from "./claimer.js";
 import { handBack, writeEndings } from "./endings.js";
 import { Enqueuer, encodeRedisArgs } from "./enqueuer.js";
 import { EventRelay } from "./event-relay.js";
-import { Fleet } from "./fleet.js";
+import { Fleet, FleetMember } from "./fleet.js";
 import { countJobs, listJobs, readJob } from "./job-reads.js";
 import { RedisOperations } from "./operations.js";
 import { flushWaitMs, prefetchFor } from "./pacing.js";
@@ -60,8 +60,7 @@ export class RedisStore implements JobStore {
   readonly #enqueuer: Enqueuer;
   readonly #problems: ProblemLog;
   readonly #fleet: Fleet;
-  #beatTimer: NodeJS.Timeout | undefined;
-  #attachedAt = 0;
+  readonly #member: FleetMember;
   /** The runner claiming from this store, while attached. */
   #runner: RunnerPort | undefined;
   /** Claim calls in flight. */
@@ -74,6 +73,13 @@ export class RedisStore implements JobStore {
     this.#sink = sink;
     this.link = new RedisLink(options.connection, options.keys.prefix, options.worker.logger);
     this.#fleet = new Fleet(options.keys, () => this.link.client);
+    this.#member = new FleetMember(
+      this.#fleet,
+      this.workerId,
+      options.common.threads,
+      options.worker.checkIntervalMs,
+      (what, error) => this.problem(what, error),
+    );
     this.#relay = new EventRelay(
       options.keys,
       options.connection,
@@ -268,30 +274,13 @@ export class RedisStore implements JobStore {
 
   // ---- the worker side ----
 
-  /** How long a worker record lives without renewal: three checks, so one late beat does not drop it. */
-  get workerTtlMs(): number {
-    return Math.max(1_000, 3 * this.#o.worker.checkIntervalMs);
-  }
-
   listWorkers(): Promise<WorkerInfo[]> {
     return this.#op(() => this.#fleet.list());
   }
 
-  /** Registers (or renews) this process in the queue's fleet. */
-  #beat(runner: RunnerPort): void {
-    const { threads } = this.#o.common;
-    const running = [...runner.held()].length;
-    this.#fleet
-      .beatAs(this.workerId, threads, this.#attachedAt, running, this.workerTtlMs)
-      .catch((error) => this.problem("registering the worker", error));
-  }
-
   attach(runner: RunnerPort): void {
     this.#runner = runner;
-    this.#attachedAt = Date.now();
-    this.#beat(runner);
-    this.#beatTimer = setInterval(() => this.#beat(runner), this.#o.worker.checkIntervalMs);
-    this.#beatTimer.unref();
+    this.#member.join(() => [...runner.held()].length);
     const link = this.link;
     const client = link.client;
     if (client.status === "wait") client.connect().catch(() => {});
@@ -312,10 +301,9 @@ export class RedisStore implements JobStore {
 
   async detach(): Promise<void> {
     this.#runner = undefined;
-    clearInterval(this.#beatTimer);
     await this.#upkeep?.stop();
     // A graceful stop leaves the fleet at once; a killed process after its TTL.
-    await this.#fleet.leave(this.workerId).catch(() => {});
+    await this.#member.leave();
   }
 
   async close(): Promise<void> {
