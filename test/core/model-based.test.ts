@@ -31,7 +31,9 @@ function modelSuite(name: string, open: () => JobQueue, numRuns: number): void {
           await fc.asyncModelRun(() => ({ model, real }), cmds);
           for (const job of model.jobs) await checkEvents(job, real, journal);
         }),
-        { numRuns },
+        // verbose: a failure names the assertion or error that broke the run,
+        // not only the command sequence (a rare one must be readable from CI's log).
+        { numRuns, verbose: 1 },
       );
       const counts = await queue.countJobs();
       assert.equal(counts.pending + counts.running, 0, "nothing left pending or running");
