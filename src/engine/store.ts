@@ -210,7 +210,12 @@ export interface LogEntry {
 
 /** What a store may ask of the runner that claimed from it. */
 export interface RunnerPort {
-  /** There may be runnable jobs now. */
+  /**
+   * There may be runnable jobs now. A store calls it whenever a job becomes
+   * claimable (enqueued, due, retried, handed back, released by its
+   * dependencies): once a claim came back short, the runner claims again
+   * only when woken.
+   */
   wake(): void;
   /** A running job was cancelled (here or by another process): stop it here if held. */
   cancel(jobId: string): void;

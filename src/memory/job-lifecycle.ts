@@ -87,11 +87,15 @@ export class JobLifecycle {
     this.#p.runner()?.wake();
   }
 
-  /** A claim that never ran goes back, its attempt not counted. */
+  /**
+   * A claim that never ran goes back, its attempt not counted, and the
+   * runner hears of it: it may have found nothing to claim since, and
+   * would not look again before the next wake.
+   */
   requeue(job: MemoryJob): void {
     job.attempts--;
     this.move(job, "pending", "requeued", NO_FACTS);
-    this.#p.ready.push(job, job.priority);
+    this.ready(job);
   }
 
   /** The one place a job's status changes: checked against the state machine, counted, reported. */

@@ -94,8 +94,9 @@ export class MemoryClaims {
             ...errorFacts(e.error),
             delayMs: e.delayMs,
           });
+          // No backoff: runnable at once, and the runner must hear of it.
           if (e.delayMs > 0) this.#p.delayed.hold(job, Date.now() + e.delayMs);
-          else this.#p.ready.push(job, job.priority);
+          else this.#p.life.ready(job);
           break;
         case "requeued":
           this.#p.life.requeue(job);

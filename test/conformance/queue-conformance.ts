@@ -163,6 +163,25 @@ export function queueConformance(backend: string, factory: QueueFactory): void {
       assert.match(retrying[0]!.e.error, /flaky attempt 1/);
     });
 
+    it("retries at once when the backoff is zero, with nothing else going on to wake the queue", async () => {
+      // Two threads: while the job runs, the free one makes the queue look
+      // for more and find nothing, so only the retry itself can wake it.
+      const q = await open({ threads: 2 });
+      const j = journal(q);
+      const jobId = await q.enqueue(id(), "conf.flakyNow", []);
+      const r = await wait(q, jobId);
+      assert.equal(r.status, "completed");
+      assert.equal(r.attempts, 3);
+      const retrying = await until("two retrying events", () => {
+        const e = j.of(jobId).filter((x) => x.name === "retrying");
+        return e.length === 2 && e;
+      });
+      assert.deepEqual(
+        retrying.map((x) => x.e.delayMs),
+        [0, 0],
+      );
+    });
+
     it("fails a job for good once no retry is left, keeping the last error", async () => {
       const q = await open();
       const j = journal(q);
