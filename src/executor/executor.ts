@@ -239,11 +239,16 @@ export class Executor {
       (value) => {
         if (single) this.#settle(attempts[0]!, value, undefined);
         else this.#settleBatch(attempts, undefined);
+        // Piscina counts the task off its thread only now: a retired thread
+        // whose last attempts ended earlier (their answers read from the
+        // result channel, or under another batch's answer) is free to go.
+        this.#retiring.reap(this.#pool, this.#workers);
       },
       (error) => {
         const reason = error ?? new Error("attempt failed");
         if (single) this.#settle(attempts[0]!, undefined, reason);
         else this.#settleBatch(attempts, reason);
+        this.#retiring.reap(this.#pool, this.#workers);
       },
     );
   }
@@ -285,11 +290,19 @@ export class Executor {
     this.#workers.clear();
   }
 
-  /** A thread ended (idle, retired, crashed or terminated): its answers first, then its state. */
+  /**
+   * A thread ended (idle, retired, crashed or terminated): its answers
+   * first, then its state. A thread that exited before Piscina reported it
+   * reads as id -1 by then, so the threads are also found by their ids
+   * going stale: each is kept under the id it had when it started.
+   */
   #forgetThread(threadId: number): void {
-    this.#workers.delete(threadId);
-    this.#retiring.forget(threadId);
-    this.#channels.forget(threadId, this.#answered);
+    for (const [id, worker] of this.#workers) {
+      if (id !== threadId && worker.id === id) continue;
+      this.#workers.delete(id);
+      this.#retiring.forget(id);
+      this.#channels.forget(id, this.#answered);
+    }
   }
 
   #settle(attempt: Attempt, value: unknown, error: unknown): void {

@@ -41,6 +41,18 @@ describe("the elastic pool", () => {
     assert.equal(threads[2], threads[3]);
     assert.equal(threads[4], threads[5]);
     assert.equal(new Set(threads).size, 3, `threads: ${threads.join(", ")}`);
+    // The retired threads are forgotten, though they exited before the pool
+    // reported them (their ids read -1 by then): one thread is left, not three.
+    await until(() => h.executor.liveThreads === 1, "only the live thread counted");
+  });
+
+  it("forgets a thread that crashed under its job: the pool counts the threads it has", async () => {
+    const h = openExecutor({ threads: 1 });
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await h.run("compute.exitThread", []).ended).kind, "crashed");
+    }
+    assert.equal((await h.run("compute.threadAfter", [0]).ended).kind, "ok");
+    assert.equal(h.executor.liveThreads, 1);
   });
 
   it("replaces a thread whose heap is over maxThreadHeapMb after a job, failing none", async () => {
