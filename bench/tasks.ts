@@ -38,3 +38,8 @@ export const payload = background({ maxRetries: 0, name: "bench.payload" })(func
   scaleInPlace(values);
   return moveBack ? move(values) : values;
 });
+
+/** The moment the job ran, on the clock every thread shares (ms since the epoch, µs precision). */
+export const stamp = background({ maxRetries: 0, name: "bench.stamp" })(function stamp(): number {
+  return performance.timeOrigin + performance.now();
+});

@@ -38,7 +38,8 @@ export function balancer(
     const limit = options?.prefetch === true ? perThread + PREFETCH_TASKS : perThread;
     let best: (typeof workers)[number] | null = null;
     for (const worker of workers) {
-      if (worker.currentUsage >= limit || worker.terminating) continue;
+      // A destroyed thread is still listed while Piscina reports its end.
+      if (worker.currentUsage >= limit || worker.terminating || worker.destroyed) continue;
       if (best !== null && worker.currentUsage >= best.currentUsage) continue;
       if (inRetiringTable(retiringTable, worker.id) || retired.has(worker.id)) continue;
       best = worker;

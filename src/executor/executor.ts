@@ -12,8 +12,9 @@ import {
 import { Outbox } from "./outbox.js";
 import { decideOutcome, refusal } from "./outcome.js";
 import { startPool } from "./pool-start.js";
+import { PoolThreads } from "./pool-threads.js";
 import type { Answer, BatchRequest, CancelFlag, RunRequest, WorkerHello } from "./protocol.js";
-import { type PoolWorker, RetiringThreads } from "./retiring.js";
+import { RetiringThreads } from "./retiring.js";
 import { AttemptSlots } from "./slots.js";
 import { Stopper } from "./stopping.js";
 import { putBack } from "./thread-args.js";
@@ -21,7 +22,7 @@ import { ThreadChannels } from "./thread-channels.js";
 
 export type { ExecutorOptions } from "./executor-options.js";
 
-import type { ExecutorHooks, RunSpec } from "./run-spec.js";
+import { type ExecutorHooks, type RunSpec, requestOf } from "./run-spec.js";
 
 export type { ExecutorHooks, RunSpec } from "./run-spec.js";
 
@@ -58,8 +59,8 @@ export class Executor {
   #pool: Piscina | undefined;
   #slots: AttemptSlots;
   #retiring: RetiringThreads;
-  /** Live pool threads by threadId, as Piscina's events report them. */
-  #workers = new Map<number, PoolWorker>();
+  /** Live pool threads. */
+  #threads = new PoolThreads();
   #channels: ThreadChannels;
   #stopper: Stopper;
   /** Short jobs to send at the end of this turn. */
@@ -90,7 +91,7 @@ export class Executor {
       },
       retire: (threadId) => {
         this.#retiring.said.add(threadId);
-        this.#retiring.reap(this.#pool, this.#workers);
+        this.#retiring.reap(this.#pool, this.#threads.byId);
       },
     });
     this.#stopper = new Stopper(
@@ -102,7 +103,7 @@ export class Executor {
     );
     this.#outbox = new Outbox(
       (request, prefetch, attempts) => this.#send(request, prefetch, attempts),
-      () => this.#workers.size,
+      () => this.#threads.size,
       (attempts) => {
         if (this.#pool !== undefined) return false;
         // Closed in the same turn: these never reached a thread (not started).
@@ -120,7 +121,7 @@ export class Executor {
 
   /** Threads alive now (between minThreads and maxThreads once started). */
   get liveThreads(): number {
-    return this.#workers.size;
+    return this.#threads.size;
   }
 
   /**
@@ -155,8 +156,11 @@ export class Executor {
     if (this.#pool !== undefined) return;
     const pool = startPool(this.#options, this.#slots, this.#retiring, this.#hooks);
     this.#pool = pool;
-    pool.on("workerCreate", (worker: PoolWorker) => this.#workers.set(worker.id, worker));
-    pool.on("workerDestroy", (worker: PoolWorker) => this.#forgetThread(worker.id));
+    // A thread ended (idle, retired, crashed or terminated): its answers first, then its state.
+    this.#threads.follow(pool, (threadId) => {
+      this.#retiring.forget(threadId);
+      this.#channels.forget(threadId, this.#answered);
+    });
     pool.on("message", (message: unknown) => {
       const hello = message as WorkerHello;
       if (hello !== null && typeof hello === "object" && hello.rapidaiHello !== undefined)
@@ -192,17 +196,7 @@ export class Executor {
     const attempt = new Attempt(spec.jobId, spec.task.name, moduleUrl, slot, done, now());
     attempt.number = spec.attempt;
     this.#slots.hold(attempt);
-    const request: RunRequest = {
-      jobId: spec.jobId,
-      task: spec.task.name,
-      module: moduleUrl,
-      args: spec.args,
-      encoding: spec.encoding,
-      attempt: spec.attempt,
-      slot,
-      encodeResult: spec.encodeResult,
-    };
-    if (spec.dependencies !== undefined) request.dependencies = spec.dependencies;
+    const request = requestOf(spec, slot);
     if (spec.timeoutMs !== undefined) this.watchTimeout(attempt, spec.timeoutMs);
     attempt.short = (this.#taskMs.get(spec.task.name) ?? PREFETCH_BELOW_MS) < PREFETCH_BELOW_MS;
     if (spec.moved !== undefined) {
@@ -242,13 +236,13 @@ export class Executor {
         // Piscina counts the task off its thread only now: a retired thread
         // whose last attempts ended earlier (their answers read from the
         // result channel, or under another batch's answer) is free to go.
-        this.#retiring.reap(this.#pool, this.#workers);
+        this.#retiring.reap(this.#pool, this.#threads.byId);
       },
       (error) => {
         const reason = error ?? new Error("attempt failed");
         if (single) this.#settle(attempts[0]!, undefined, reason);
         else this.#settleBatch(attempts, reason);
-        this.#retiring.reap(this.#pool, this.#workers);
+        this.#retiring.reap(this.#pool, this.#threads.byId);
       },
     );
   }
@@ -260,7 +254,10 @@ export class Executor {
    */
   #settleBatch(attempts: Attempt[], error: unknown): void {
     this.#channels.drainProgress();
-    this.#channels.drainAnswers(this.#answered, error === undefined ? undefined : this.#alive);
+    this.#channels.drainAnswers(
+      this.#answered,
+      error === undefined ? undefined : this.#threads.alive,
+    );
     const missing = error ?? new Error("the batch ended with no answer for this job");
     for (const attempt of attempts) {
       if (this.#slots.holds(attempt)) this.#end(attempt, undefined, missing);
@@ -275,11 +272,6 @@ export class Executor {
     this.#end(attempt, answer.value, answer.error);
   };
 
-  readonly #alive = (threadId: number): boolean => {
-    for (const worker of this.#pool?.threads ?? []) if (worker.threadId === threadId) return true;
-    return false;
-  };
-
   /** Ends the pool. Running attempts are terminated. */
   async close(): Promise<void> {
     const pool = this.#pool;
@@ -287,22 +279,7 @@ export class Executor {
     this.#channels.close();
     this.#retiring.said.clear();
     if (pool !== undefined) await pool.destroy();
-    this.#workers.clear();
-  }
-
-  /**
-   * A thread ended (idle, retired, crashed or terminated): its answers
-   * first, then its state. A thread that exited before Piscina reported it
-   * reads as id -1 by then, so the threads are also found by their ids
-   * going stale: each is kept under the id it had when it started.
-   */
-  #forgetThread(threadId: number): void {
-    for (const [id, worker] of this.#workers) {
-      if (id !== threadId && worker.id === id) continue;
-      this.#workers.delete(id);
-      this.#retiring.forget(id);
-      this.#channels.forget(id, this.#answered);
-    }
+    this.#threads.clear();
   }
 
   #settle(attempt: Attempt, value: unknown, error: unknown): void {
@@ -337,7 +314,7 @@ export class Executor {
     const outcome = decideOutcome(attempt, value, error, owner, this.#reportBrokenModule);
     if (outcome.kind === "ok") this.#channels.warm(attempt.moduleUrl);
     attempt.done(outcome, attempt);
-    this.#retiring.reap(this.#pool, this.#workers);
+    this.#retiring.reap(this.#pool, this.#threads.byId);
   }
 
   readonly #reportBrokenModule = (attempt: Attempt, error: SerializedError): void => {

@@ -1,7 +1,7 @@
 import type { TaskDefinition } from "../task-definition.js";
 import type { WorkerHost } from "../thread-role.js";
 import type { TimerQueue } from "../timer-queue.js";
-import type { ArgsEncoding } from "./protocol.js";
+import type { ArgsEncoding, RunRequest } from "./protocol.js";
 import type { MovedArgs } from "./thread-args.js";
 
 /** What the executor needs from its queue, beside the options. */
@@ -41,4 +41,20 @@ export interface RunSpec {
   dependencies?: Record<string, unknown>;
   /** Stop the attempt with `ERR_JOB_TIMEOUT` after this many ms of running (the job's or its task's). */
   timeoutMs?: number;
+}
+
+/** What the thread is sent for one attempt of `spec`, run in `slot`. */
+export function requestOf(spec: RunSpec, slot: number): RunRequest {
+  const request: RunRequest = {
+    jobId: spec.jobId,
+    task: spec.task.name,
+    module: spec.task.moduleUrl ?? "",
+    args: spec.args,
+    encoding: spec.encoding,
+    attempt: spec.attempt,
+    slot,
+    encodeResult: spec.encodeResult,
+  };
+  if (spec.dependencies !== undefined) request.dependencies = spec.dependencies;
+  return request;
 }
