@@ -230,21 +230,19 @@ export class Executor {
     if (prefetch) (request as unknown as Record<symbol, unknown>)[QUEUE_OPTIONS] = PREFETCHED;
     const single = !("batch" in request);
     this.#pool!.run(request, transferList === undefined ? undefined : { transferList }).then(
-      (value) => {
-        if (single) this.#settle(attempts[0]!, value, undefined);
-        else this.#settleBatch(attempts, undefined);
-        // Piscina counts the task off its thread only now: a retired thread
-        // whose last attempts ended earlier (their answers read from the
-        // result channel, or under another batch's answer) is free to go.
-        this.#retiring.reap(this.#pool, this.#threads.byId);
-      },
-      (error) => {
-        const reason = error ?? new Error("attempt failed");
-        if (single) this.#settle(attempts[0]!, undefined, reason);
-        else this.#settleBatch(attempts, reason);
-        this.#retiring.reap(this.#pool, this.#threads.byId);
-      },
+      (value) => this.#taskDone(single, attempts, value, undefined),
+      (error) => this.#taskDone(single, attempts, undefined, error ?? new Error("attempt failed")),
     );
+  }
+
+  /** A pool task (one attempt or a batch) answered or failed. */
+  #taskDone(single: boolean, attempts: Attempt[], value: unknown, error: unknown): void {
+    if (single) this.#settle(attempts[0]!, value, error);
+    else this.#settleBatch(attempts, error);
+    // Piscina counts the task off its thread only now, so this is where a
+    // retired thread holding nothing more is let go (its last attempts may
+    // have ended earlier, their answers read under another batch's).
+    this.#retiring.reap(this.#pool, this.#threads.byId);
   }
 
   /**
@@ -314,7 +312,6 @@ export class Executor {
     const outcome = decideOutcome(attempt, value, error, owner, this.#reportBrokenModule);
     if (outcome.kind === "ok") this.#channels.warm(attempt.moduleUrl);
     attempt.done(outcome, attempt);
-    this.#retiring.reap(this.#pool, this.#threads.byId);
   }
 
   readonly #reportBrokenModule = (attempt: Attempt, error: SerializedError): void => {

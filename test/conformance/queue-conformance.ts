@@ -168,7 +168,7 @@ export function queueConformance(backend: string, factory: QueueFactory): void {
       // for more and find nothing, so only the retry itself can wake it.
       const q = await open({ threads: 2 });
       const j = journal(q);
-      const jobId = await q.enqueue(id(), "conf.flakyNow", []);
+      const jobId = await q.enqueue(id(), "conf.flakyNow", [2]);
       const r = await wait(q, jobId);
       assert.equal(r.status, "completed");
       assert.equal(r.attempts, 3);
