@@ -36,7 +36,7 @@ export class Attempt {
   readonly startedAt: number;
   /** The job's attempt number (1 for the first). */
   number = 0;
-  /** How long it ran on its thread, when the thread said (batched jobs). */
+  /** How long it ran on its thread, when the thread said (see EngineWorkerData.ran). */
   ranMs: number | undefined = undefined;
 
   constructor(

@@ -93,6 +93,7 @@ export class Executor {
         this.#retiring.said.add(threadId);
         this.#retiring.reap(this.#pool, this.#threads.byId);
       },
+      answer: (answer) => this.#answered(answer),
     });
     this.#stopper = new Stopper(
       this.#slots,
@@ -111,6 +112,7 @@ export class Executor {
         for (const attempt of attempts) this.#end(attempt, undefined, closed);
         return true;
       },
+      (on) => this.#channels.stream(on),
     );
   }
 
@@ -292,9 +294,8 @@ export class Executor {
     this.#end(attempt, value, error);
   }
 
-  /** Records an answer's run time and puts the argument buffers it handed back home, for a retry. */
+  /** Puts the argument buffers an answer handed back home, for a retry. */
   #takeBack(attempt: Attempt, answer: Answer): void {
-    attempt.ranMs = answer.ranMs;
     if (answer.returned !== undefined && attempt.moved !== undefined)
       putBack(attempt.moved, answer.returned);
   }

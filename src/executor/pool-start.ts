@@ -25,6 +25,7 @@ export function startPool(
     rapidai: true,
     flags: slots.flagsBuffer,
     owners: slots.ownersBuffer,
+    ran: slots.ranBuffer,
     retiring: retiring.buffer,
     perThread: o.concurrencyPerThread,
     preload: threadPreloads(),

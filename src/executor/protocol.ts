@@ -67,8 +67,6 @@ export interface BatchRequest {
 export interface Answer {
   slot: number;
   jobId: string;
-  /** How long it ran on the thread once it had its turn, in ms. */
-  ranMs: number;
   /** The result (absent when `error` is set). */
   value?: unknown;
   /** The error, when the attempt failed. */
@@ -177,6 +175,12 @@ export interface EngineWorkerData {
    * to know which thread to terminate, and whether a job had started.
    */
   owners: SharedArrayBuffer;
+  /**
+   * Float64 run times, one per slot: how long the slot's job ran on its
+   * thread, in ms, from its turn (its task's module loaded) to its end,
+   * written before the thread answers; -1 until then.
+   */
+  ran: SharedArrayBuffer;
   /**
    * Int32 threadIds of threads that retire (see {@link RetireMessage}), in
    * any free (0) cell: the load balancer gives them no new task.

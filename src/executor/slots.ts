@@ -12,8 +12,10 @@ import { CancelFlag } from "./protocol.js";
 export class AttemptSlots {
   readonly flagsBuffer: SharedArrayBuffer;
   readonly ownersBuffer: SharedArrayBuffer;
+  readonly ranBuffer: SharedArrayBuffer;
   readonly #flags: Int32Array;
   readonly #owners: Int32Array;
+  readonly #ran: Float64Array;
   readonly #attempts: (Attempt | undefined)[];
   readonly #free: number[];
 
@@ -22,6 +24,8 @@ export class AttemptSlots {
     this.#flags = new Int32Array(this.flagsBuffer);
     this.ownersBuffer = new SharedArrayBuffer(slots * Int32Array.BYTES_PER_ELEMENT);
     this.#owners = new Int32Array(this.ownersBuffer);
+    this.ranBuffer = new SharedArrayBuffer(slots * Float64Array.BYTES_PER_ELEMENT);
+    this.#ran = new Float64Array(this.ranBuffer).fill(-1);
     this.#attempts = new Array(slots).fill(undefined);
     this.#free = Array.from({ length: slots }, (_, i) => slots - 1 - i);
   }
@@ -68,10 +72,16 @@ export class AttemptSlots {
     Atomics.store(this.#flags, slot, why);
   }
 
-  /** Frees the attempt's slot; returns the owner it had (see decideOutcome). */
+  /**
+   * Frees the attempt's slot; returns the owner it had (see decideOutcome).
+   * The run time its thread wrote, if it wrote one, goes on the attempt.
+   */
   release(attempt: Attempt): number {
     const slot = attempt.slot;
     this.#attempts[slot] = undefined;
+    const ranMs = this.#ran[slot]!;
+    if (ranMs >= 0) attempt.ranMs = ranMs;
+    this.#ran[slot] = -1;
     const owner = Atomics.load(this.#owners, slot);
     Atomics.store(this.#owners, slot, 0);
     Atomics.store(this.#flags, slot, CancelFlag.NONE);

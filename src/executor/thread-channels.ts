@@ -20,13 +20,20 @@ export interface ChannelHooks {
   progress(message: ProgressMessage): void;
   log(message: LogMessage): void;
   retire(threadId: number): void;
+  /** A batched attempt's answer, as soon as it arrives. */
+  answer(answer: Answer): void;
 }
 
 /**
  * The main thread's ends of each pool thread's two channels: the thread's
  * own (progress, logs, follow-up enqueues and retire notices up; aborts
- * down), and its result channel, where each batched attempt's answer waits
- * until the pool's answer for the batch says to read them.
+ * down), and its result channel, where each batched attempt posts its
+ * answer the moment it ends. While batches are small (light load, see
+ * {@link stream}) answers are read as they arrive, so a job is done as soon
+ * as it ends, not when the last job of its batch does. Otherwise, and in
+ * any case when the pool's answer for a batch comes, what waits on the
+ * channel is read at once (drainAnswers): one wake of the main thread per
+ * batch, not per job.
  */
 export class ThreadChannels {
   #hooks: ChannelHooks;
@@ -37,6 +44,13 @@ export class ThreadChannels {
   #deliver = new Map<MessagePort, (data: unknown) => void>();
   /** Each thread's result channel (batch answers), by threadId. */
   #results = new Map<number, MessagePort>();
+  /** Answers are read as they arrive (see stream). */
+  #streaming = false;
+  readonly #onAnswer = (answer: Answer): void => {
+    // Progress and log lines posted before the answer go first.
+    this.drainProgress();
+    this.#hooks.answer(answer);
+  };
   /** The host as worker threads call it: errors travel as data, code included. */
   #hostWire: HostWire = {
     enqueue: (task, args, options) =>
@@ -56,6 +70,7 @@ export class ThreadChannels {
   /** A thread said hello: its channel and its result channel. */
   attach(port: MessagePort, threadId: number, results: MessagePort): void {
     this.#results.set(threadId, results);
+    if (this.#streaming) listen(results, this.#onAnswer);
     this.#ports.add(port);
     const endpoint = hostEndpoint(port, (data) => this.#raw(data));
     Comlink.expose(this.#hostWire, endpoint);
@@ -80,6 +95,22 @@ export class ThreadChannels {
     this.#warm.add(module);
     for (const port of this.#ports)
       port.postMessage({ kind: "warm", module } satisfies WarmMessage);
+  }
+
+  /**
+   * Reads batched answers as they arrive (true) or only when their batch
+   * ends (false). A 'message' event per answer costs the main thread about
+   * a fifth of its peak rate in no-op jobs, so it is worth it only while
+   * batches are small and the wait for the rest of a batch is what a job's
+   * latency is made of.
+   */
+  stream(on: boolean): void {
+    if (on === this.#streaming) return;
+    this.#streaming = on;
+    for (const results of this.#results.values()) {
+      if (on) listen(results, this.#onAnswer);
+      else results.off("message", this.#onAnswer);
+    }
   }
 
   /** Sends an abort notice to every thread (only the one running the attempt acts on it). */
@@ -151,6 +182,12 @@ export class ThreadChannels {
     for (const port of this.#results.values()) port.close();
     this.#results.clear();
   }
+}
+
+function listen(results: MessagePort, onAnswer: (answer: Answer) => void): void {
+  results.on("message", onAnswer);
+  // Like the thread's own channel, it never keeps the process alive.
+  results.unref();
 }
 
 function drain(port: MessagePort, onAnswer: (answer: Answer) => void): void {

@@ -24,6 +24,7 @@ const KNOWN_CODES = new Set<string>(Object.values(ErrorCode));
 export const data = workerData as EngineWorkerData;
 export const flags = new Int32Array(data.flags);
 export const owners = new Int32Array(data.owners);
+export const ran = new Float64Array(data.ran);
 
 // The thread's one channel to the main thread: progress and follow-up
 // enqueues go up it, aborts come down it. Its far end travels in a hello

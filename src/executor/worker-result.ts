@@ -83,27 +83,21 @@ function handBack(req: RunRequest, transfer: ArrayBuffer[]): (ArrayBuffer | unde
 /** An attempt's answer as data, with the buffers to transfer along: its result's, and the arguments'. */
 export function answerOf(
   req: RunRequest,
-  ms: number,
   outcome: Outcome | undefined,
   error: unknown,
 ): { answer: Answer; transfer: ArrayBuffer[] } {
   const transfer = outcome?.transfer ?? [];
   const answer: Answer =
     error === undefined
-      ? { slot: req.slot, jobId: req.jobId, ranMs: ms, value: outcome?.value }
-      : { slot: req.slot, jobId: req.jobId, ranMs: ms, error: error as WorkerErrorPayload };
+      ? { slot: req.slot, jobId: req.jobId, value: outcome?.value }
+      : { slot: req.slot, jobId: req.jobId, error: error as WorkerErrorPayload };
   if (req.buffers !== undefined) answer.returned = handBack(req, transfer);
   return { answer, transfer };
 }
 
 /** Posts a batched attempt's answer on the result channel, its buffers transferred. */
-export function postAnswer(
-  req: RunRequest,
-  ms: number,
-  outcome: Outcome | undefined,
-  error: unknown,
-): void {
-  const { answer, transfer } = answerOf(req, ms, outcome, error);
+export function postAnswer(req: RunRequest, outcome: Outcome | undefined, error: unknown): void {
+  const { answer, transfer } = answerOf(req, outcome, error);
   try {
     results.postMessage(answer, transfer);
   } catch (cloneError) {
