@@ -32,7 +32,7 @@ const RETRY_MS = 250;
  * call is outstanding go out together once it returns, and while short jobs
  * end in quick succession it waits a little (a few ms at most) to fill a
  * batch; at idle (the hook says 0) nothing waits on a timer: the ending
- * goes out at the end of the turn. An inline store (memory) is written
+ * goes out once this turn's microtasks ran. An inline store (memory) is written
  * synchronously, so a job's end is visible in the same turn it ended.
  * Endings the store could not write are kept and tried again: their claims
  * are still held meanwhile.
@@ -79,6 +79,10 @@ export class WriteBack {
     }
     this.#queued = true;
     if (wait >= 1) this.#hold = setTimeout(this.#run, wait);
+    // At once: after this turn's other endings (one call for what ended
+    // together), but before the event loop goes round (an idle job's end
+    // waits on nothing else).
+    else if (wait === 0) queueMicrotask(this.#run);
     else setImmediate(this.#run);
   }
 
