@@ -15,6 +15,7 @@ import { startPool } from "./pool-start.js";
 import { PoolThreads } from "./pool-threads.js";
 import type { Answer, BatchRequest, CancelFlag, RunRequest, WorkerHello } from "./protocol.js";
 import { RetiringThreads } from "./retiring.js";
+import { hasRoom, PREFETCH_DEPTH, PREFETCHED, ShortTasks } from "./short-tasks.js";
 import { AttemptSlots } from "./slots.js";
 import { Stopper } from "./stopping.js";
 import { putBack } from "./thread-args.js";
@@ -25,19 +26,6 @@ export type { ExecutorOptions } from "./executor-options.js";
 import { type ExecutorHooks, type RunSpec, requestOf } from "./run-spec.js";
 
 export type { ExecutorHooks, RunSpec } from "./run-spec.js";
-
-// Jobs of tasks that take less than this on average are batched: several go
-// to a thread in one message, and each thread gets more queued behind the
-// one it runs, so it starts the next job without a round trip to the main
-// thread and the main thread seldom pays to wake it. Longer jobs gain
-// nothing from it, and a queued job could wait behind a long one while
-// another thread is free.
-const PREFETCH_BELOW_MS = 1;
-// Jobs one thread may hold queued beyond those it runs, while all are short:
-// two full batches, so a thread has the next batch in hand when one ends.
-const PREFETCH_DEPTH = 32;
-/** The queue options of every prefetched task: one object, not one per job. */
-const PREFETCHED = Object.freeze({ prefetch: true });
 
 /**
  * The Piscina pool and everything around it: cancel flags in shared memory,
@@ -66,8 +54,8 @@ export class Executor {
   /** Short jobs to send at the end of this turn. */
   #outbox: Outbox;
   #reportedModules = new Map<string, SerializedError>();
-  /** Moving average of each task's attempt times, in ms; decides prefetching. */
-  #taskMs = new Map<string, number>();
+  /** Which tasks are short enough to batch and prefetch. */
+  #short = new ShortTasks();
 
   constructor(options: ExecutorOptions, hooks: ExecutorHooks) {
     const o = parseExecutorOptions(options as Record<string, unknown>);
@@ -126,16 +114,9 @@ export class Executor {
     return this.#threads.size;
   }
 
-  /**
-   * Room for another attempt: one per concurrent job, plus PREFETCH_DEPTH
-   * per thread while every job in flight is of a task known to be short and has not
-   * yet run long, so a prefetched job never waits behind a long one.
-   */
+  /** Room for another attempt (see hasRoom). */
   get hasCapacity(): boolean {
-    const active = this.#slots.active;
-    if (active < this.concurrency) return true;
-    if (active >= this.#slots.size) return false;
-    return this.#slots.allShort(PREFETCH_BELOW_MS);
+    return hasRoom(this.#slots, this.concurrency);
   }
 
   /** Stops the attempt with `ERR_JOB_TIMEOUT` once it has run `timeoutMs` (see Stopper). */
@@ -200,7 +181,7 @@ export class Executor {
     this.#slots.hold(attempt);
     const request = requestOf(spec, slot);
     if (spec.timeoutMs !== undefined) this.watchTimeout(attempt, spec.timeoutMs);
-    attempt.short = (this.#taskMs.get(spec.task.name) ?? PREFETCH_BELOW_MS) < PREFETCH_BELOW_MS;
+    attempt.short = this.#short.isShort(spec.task.name);
     if (spec.moved !== undefined) {
       // Its buffers go in the transfer list and come back with its answer
       // (an Answer, errors included): sent alone, and only to a
@@ -307,9 +288,7 @@ export class Executor {
     const owner = this.#slots.release(attempt);
     this.#hooks.timers.remove(attempt.timeoutEntry);
     this.#hooks.timers.remove(attempt.graceEntry);
-    const ms = attempt.elapsedMs();
-    const average = this.#taskMs.get(attempt.task);
-    this.#taskMs.set(attempt.task, average === undefined ? ms : average * 0.9 + ms * 0.1);
+    this.#short.record(attempt.task, attempt.elapsedMs());
     const outcome = decideOutcome(attempt, value, error, owner, this.#reportBrokenModule);
     if (outcome.kind === "ok") this.#channels.warm(attempt.moduleUrl);
     attempt.done(outcome, attempt);

@@ -1,9 +1,83 @@
 import { decodeMsgpack } from "../codec.js";
-import type { ClaimedJob } from "../engine/store.js";
+import type { ClaimedJob, NewJob, RunnerPort } from "../engine/store.js";
 import { ArgsEncoding } from "../executor/protocol.js";
 import { type ClaimedRecord, unpackClaims } from "./packed.js";
 import type { RedisLink } from "./redis-link.js";
 import type { ParsedRedisOptions } from "./redis-options.js";
+
+/** What the claims of one store need from it. */
+export interface ClaimHooks {
+  /** Resolves when a claim may go out (limits in Redis, events listened to). */
+  ready(): Promise<void>;
+  /** The runner claiming from the store, while attached. */
+  runner(): RunnerPort | undefined;
+  /** The first delayed job or throttled task is due at this time (ms). */
+  due(at: number): void;
+}
+
+/**
+ * This process's claims: each one script call, and one sent right behind a
+ * local enqueue of a job that can run at once.
+ */
+export class Claims {
+  readonly #link: RedisLink;
+  readonly #o: ParsedRedisOptions;
+  readonly #workerId: string;
+  readonly #hooks: ClaimHooks;
+  /** Claim calls in flight. */
+  #claiming = 0;
+  /** A wake-up behind a local enqueue is due (one at a time). */
+  #wakeQueued = false;
+
+  constructor(link: RedisLink, o: ParsedRedisOptions, workerId: string, hooks: ClaimHooks) {
+    this.#link = link;
+    this.#o = o;
+    this.#workerId = workerId;
+    this.#hooks = hooks;
+  }
+
+  async claim(n: number): Promise<ClaimedJob[]> {
+    this.#claiming++;
+    try {
+      if (this.#link.refused !== undefined) throw this.#link.refused;
+      await this.#hooks.ready();
+      return await claimJobs(this.#link, this.#o, this.#workerId, n, this.#hooks.due);
+    } finally {
+      this.#claiming--;
+    }
+  }
+
+  /**
+   * Jobs were just sent to be stored. One this process can run at once is
+   * claimed right behind the enqueue, on the same connection, so Redis runs
+   * the claim just after it (no round trip to wait for the enqueue's reply
+   * or its wake-up message). The enqueue goes out in this turn's
+   * microtasks; setImmediate comes after. Should the claim arrive first
+   * after all, the wake-up message the enqueue publishes claims again.
+   * Only at idle: while a claim is out, its return claims again anyway.
+   */
+  inserted(jobs: readonly NewJob[]): void {
+    if (
+      this.#hooks.runner() !== undefined &&
+      this.#claiming === 0 &&
+      !this.#wakeQueued &&
+      jobs.some(runsAtOnce)
+    ) {
+      this.#wakeQueued = true;
+      setImmediate(this.#wakeLocal);
+    }
+  }
+
+  readonly #wakeLocal = () => {
+    this.#wakeQueued = false;
+    if (this.#claiming === 0) this.#hooks.runner()?.wake();
+  };
+}
+
+/** Ready once stored: no delay, no dependencies to wait for. */
+function runsAtOnce(job: NewJob): boolean {
+  return job.delayMs <= 0 && (job.dependsOn === undefined || job.dependsOn.length === 0);
+}
 
 /**
  * Claims up to `n` jobs with one claim script call: each is now running

@@ -19,7 +19,7 @@ import { JobError } from "../errors.js";
 import type { JobCounts } from "../job-queue.js";
 import type { JobResult } from "../job-result.js";
 import type { WorkerInfo } from "../worker-info.js";
-import { claimJobs } from "./claimer.js";
+import { Claims } from "./claimer.js";
 import { handBack, writeEndings } from "./endings.js";
 import { Enqueuer, encodeRedisArgs } from "./enqueuer.js";
 import { EventRelay } from "./event-relay.js";
@@ -63,10 +63,7 @@ export class RedisStore implements JobStore {
   readonly #member: FleetMember;
   /** The runner claiming from this store, while attached. */
   #runner: RunnerPort | undefined;
-  /** Claim calls in flight. */
-  #claiming = 0;
-  /** A wake-up behind a local enqueue is due (one at a time). */
-  #wakeQueued = false;
+  readonly #claims: Claims;
 
   constructor(options: ParsedRedisOptions, sink: ChangeSink) {
     this.#o = options;
@@ -90,6 +87,16 @@ export class RedisStore implements JobStore {
     this.#problems = new ProblemLog(options.worker.logger, this.link, sink);
     this.#enqueuer = new Enqueuer(this.link, options.keys, options.replicationTimeoutMs);
     this.#progress = new ProgressWriter(this.link, options.keys);
+    this.#claims = new Claims(this.link, options, this.workerId, {
+      // No job of a limited task may start before its limits are in Redis, and
+      // the changes of this claim must reach the listeners registered here.
+      ready: async () => {
+        await this.#upkeep?.limitsShared;
+        await this.#front();
+      },
+      runner: () => this.#runner,
+      due: (at) => this.#upkeep?.scheduleDue(at),
+    });
     this.link.onReady(() => {
       this.#problems.connected();
       void this.#relay.mark().catch(() => {});
@@ -137,52 +144,16 @@ export class RedisStore implements JobStore {
 
   insert(jobs: NewJob[]): Promise<string[]> {
     const stored = this.#front().then(() => this.#enqueuer.insert(jobs));
-    // A job this process can run at once: claim right behind the enqueue, on
-    // the same connection, so Redis runs the claim just after it (no round
-    // trip to wait for the enqueue's reply or its wake-up message). The
-    // enqueue goes out in this turn's microtasks; setImmediate comes after.
-    // Should the claim arrive first after all, the wake-up message the
-    // enqueue publishes claims again.
-    // Only at idle: while a claim is out, its return claims again anyway.
-    if (
-      this.#runner !== undefined &&
-      this.#claiming === 0 &&
-      !this.#wakeQueued &&
-      jobs.some(runsAtOnce)
-    ) {
-      this.#wakeQueued = true;
-      setImmediate(this.#wakeLocal);
-    }
+    this.#claims.inserted(jobs);
     return stored;
   }
-
-  readonly #wakeLocal = () => {
-    this.#wakeQueued = false;
-    if (this.#claiming === 0) this.#runner?.wake();
-  };
 
   problem(what: string, error: unknown): void {
     this.#problems.report(what, error);
   }
 
-  async claim(n: number): Promise<ClaimedJob[]> {
-    this.#claiming++;
-    try {
-      return await this.#claim(n);
-    } finally {
-      this.#claiming--;
-    }
-  }
-
-  async #claim(n: number): Promise<ClaimedJob[]> {
-    if (this.link.refused !== undefined) throw this.link.refused;
-    // No job of a limited task may start before its limits are in Redis, and
-    // the changes of this claim must reach the listeners registered here.
-    await this.#upkeep?.limitsShared;
-    await this.#front();
-    return claimJobs(this.link, this.#o, this.workerId, n, (at: number) =>
-      this.#upkeep?.scheduleDue(at),
-    );
+  claim(n: number): Promise<ClaimedJob[]> {
+    return this.#claims.claim(n);
   }
 
   /** Events of what this call does must reach listeners already registered here. */
@@ -332,9 +303,4 @@ export class RedisStore implements JobStore {
   async handBack(jobs: readonly ClaimedJob[]): Promise<void> {
     await handBack(this.link.scripts, this.#o.keys, jobs);
   }
-}
-
-/** Ready once stored: no delay, no dependencies to wait for. */
-function runsAtOnce(job: NewJob): boolean {
-  return job.delayMs <= 0 && (job.dependsOn === undefined || job.dependsOn.length === 0);
 }
