@@ -31,7 +31,7 @@ import {
   type Outcome,
   postAnswer,
 } from "../src/executor/worker-result.js";
-import { acquire, checkLimits, release } from "../src/executor/worker-turns.js";
+import { acquire, checkLimits, release, retired } from "../src/executor/worker-turns.js";
 import { findBuffers, forgetMoves, movesPending, unmark } from "../src/move.js";
 import type { TaskDefinition } from "../src/task-definition.js";
 
@@ -160,6 +160,15 @@ async function runJob(
 ): Promise<Outcome> {
   const wait = acquire();
   if (wait !== undefined) await wait;
+  if (retired()) {
+    // This thread ran its share (maxJobsPerThread, maxThreadHeapMb) while
+    // this job waited here, prefetched: it goes back unstarted (its slot
+    // never owned, so its attempt does not count) and runs on another thread.
+    const refused = new Error("the thread retired before this job started");
+    post?.(req, undefined, refused);
+    release(posted);
+    throw refused;
+  }
   let t0 = performance.now();
   let outcome: Outcome | undefined;
   let error: unknown;

@@ -1,3 +1,4 @@
+import { parseListArgs, taskName } from "../call-args.js";
 import { ErrorCode, type JobError, jobError } from "../errors.js";
 import type { ExecutorOptions } from "../executor/executor.js";
 import { defaultQueueIfExists } from "../get-queue.js";
@@ -9,9 +10,7 @@ import {
   type JobCounts,
   JobQueue,
   type ListOptions,
-  parseListArgs,
   type TaskRef,
-  taskName,
   type WaitOptions,
 } from "../job-queue.js";
 import type { JobResult } from "../job-result.js";

@@ -1,5 +1,6 @@
+import { parseEnqueueOptions, taskName } from "../call-args.js";
 import { ErrorCode, jobError } from "../errors.js";
-import { type EnqueueOptions, parseEnqueueOptions, type TaskRef, taskName } from "../job-queue.js";
+import type { EnqueueOptions, TaskRef } from "../job-queue.js";
 import { requireTask } from "../registry.js";
 import { enqueueSpan, type TraceBackend } from "../tracing.js";
 import { validateJobId } from "../validate.js";

@@ -37,7 +37,8 @@ let saidRetired = false;
  * This thread runs no new task from now on: its threadId in a free cell of
  * the shared table keeps the load balancer off it at once (a message could
  * arrive after the pool handed it the next task). Jobs already queued here
- * still run; once none is left, the main thread is told to terminate it.
+ * go back unstarted (runJob); once none is left, the main thread is told to
+ * terminate it.
  */
 export function retire(): void {
   if (retiring) return;
@@ -46,6 +47,11 @@ export function retire(): void {
     if (Atomics.compareExchange(retiringCells, i, 0, threadId) === 0) break;
   }
   sayRetiredWhenIdle();
+}
+
+/** True once this thread retired: it starts no job from now on (see runJob). */
+export function retired(): boolean {
+  return retiring;
 }
 
 function sayRetiredWhenIdle(): void {

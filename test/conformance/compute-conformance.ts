@@ -108,6 +108,23 @@ export function computeConformance(backend: Backend): void {
       assert.deepEqual([...perThread.values()], [2, 2, 2], "three threads, two jobs each");
     });
 
+    it("maxJobsPerThread holds for short jobs prefetched onto a thread: none runs more than its share, none fails", async () => {
+      const q = await open({ threads: 1, maxJobsPerThread: 3 });
+      // Known to be short first, so the rest go in batches, queued on the thread.
+      await finished(q, await q.enqueue(id(), "compute.threadAfter", [0]));
+      const ids = Array.from({ length: 30 }, () => id());
+      await q.enqueueMany(ids.map((jobId) => ({ jobId, task: "compute.threadAfter", args: [0] })));
+      const results = await Promise.all(ids.map((jobId) => finished(q, jobId)));
+      const perThread = new Map<unknown, number>();
+      for (const r of results) {
+        assert.equal(r.status, "completed", r.error);
+        assert.equal(r.attempts, 1, "a job given back unstarted keeps its attempt");
+        perThread.set(r.result, (perThread.get(r.result) ?? 0) + 1);
+      }
+      for (const [thread, jobs] of perThread)
+        assert.ok(jobs <= 3, `thread ${thread} ran ${jobs} of these jobs`);
+    });
+
     it("the failed event carries durationMs when the job ran", async () => {
       const q = await open();
       const j = journal(q);
