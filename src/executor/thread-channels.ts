@@ -43,14 +43,9 @@ export class ThreadChannels {
   /** Each thread's channel with the function that handles its messages. */
   #deliver = new Map<MessagePort, (data: unknown) => void>();
   /** Each thread's result channel (batch answers), by threadId. */
-  #results = new Map<number, MessagePort>();
+  #results = new Map<number, ResultChannel>();
   /** Answers are read as they arrive (see stream). */
   #streaming = false;
-  readonly #onAnswer = (answer: Answer): void => {
-    // Progress and log lines posted before the answer go first.
-    this.drainProgress();
-    this.#hooks.answer(answer);
-  };
   /** The host as worker threads call it: errors travel as data, code included. */
   #hostWire: HostWire = {
     enqueue: (task, args, options) =>
@@ -69,10 +64,21 @@ export class ThreadChannels {
 
   /** A thread said hello: its channel and its result channel. */
   attach(port: MessagePort, threadId: number, results: MessagePort): void {
-    this.#results.set(threadId, results);
-    if (this.#streaming) listen(results, this.#onAnswer);
     this.#ports.add(port);
     const endpoint = hostEndpoint(port, (data) => this.#raw(data));
+    // What this thread sent before an answer, read once that answer was:
+    // the thread posted it first, so it is there by then.
+    const before = () => drain(port, endpoint.deliver);
+    const channel: ResultChannel = {
+      port: results,
+      before,
+      onAnswer: (answer) => {
+        before();
+        this.#hooks.answer(answer);
+      },
+    };
+    this.#results.set(threadId, channel);
+    if (this.#streaming) listen(channel);
     Comlink.expose(this.#hostWire, endpoint);
     this.#deliver.set(port, endpoint.deliver);
     port.on("close", () => {
@@ -107,9 +113,9 @@ export class ThreadChannels {
   stream(on: boolean): void {
     if (on === this.#streaming) return;
     this.#streaming = on;
-    for (const results of this.#results.values()) {
-      if (on) listen(results, this.#onAnswer);
-      else results.off("message", this.#onAnswer);
+    for (const channel of this.#results.values()) {
+      if (on) listen(channel);
+      else channel.port.off("message", channel.onAnswer);
     }
   }
 
@@ -144,54 +150,69 @@ export class ThreadChannels {
    * still counts as running, and before `completed`.
    */
   drainProgress(): void {
-    for (const [port, deliver] of this.#deliver) {
-      for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
-        deliver(m.message);
-      }
-    }
+    for (const [port, deliver] of this.#deliver) drain(port, deliver);
   }
 
   /**
-   * Reads every batched answer waiting on the result channels. With
-   * `alive` given, the channel of a thread that is not alive any more is
-   * closed once read.
+   * Reads every batched answer waiting on the result channels, each after
+   * what its thread sent before it (the threads still run: progress a
+   * thread posts after an earlier drain, then the answer of the same job,
+   * must not find the job ended). With `alive` given, the channel of a
+   * thread that is not alive any more is closed once read.
    */
   drainAnswers(onAnswer: (answer: Answer) => void, alive?: (threadId: number) => boolean): void {
-    for (const [threadId, port] of this.#results) {
-      drain(port, onAnswer);
+    for (const [threadId, channel] of this.#results) {
+      drainAnswers(channel, onAnswer);
       if (alive !== undefined && !alive(threadId)) {
         this.#results.delete(threadId);
-        port.close();
+        channel.port.close();
       }
     }
   }
 
   /** A thread ended: the answers it gave first, then its result channel goes. */
   forget(threadId: number, onAnswer: (answer: Answer) => void): void {
-    const port = this.#results.get(threadId);
-    if (port === undefined) return;
-    drain(port, onAnswer);
+    const channel = this.#results.get(threadId);
+    if (channel === undefined) return;
+    drainAnswers(channel, onAnswer);
     this.#results.delete(threadId);
-    port.close();
+    channel.port.close();
   }
 
   close(): void {
     for (const port of this.#ports) port.close();
     this.#ports.clear();
     this.#deliver.clear();
-    for (const port of this.#results.values()) port.close();
+    for (const channel of this.#results.values()) channel.port.close();
     this.#results.clear();
   }
 }
 
-function listen(results: MessagePort, onAnswer: (answer: Answer) => void): void {
-  results.on("message", onAnswer);
-  // Like the thread's own channel, it never keeps the process alive.
-  results.unref();
+/** A thread's result channel, with what reads its own channel before an answer. */
+interface ResultChannel {
+  port: MessagePort;
+  /** Delivers what waits on the thread's own channel (progress, logs). */
+  before(): void;
+  /** An answer as it arrives (streaming): what came before it, then the answer. */
+  onAnswer(answer: Answer): void;
 }
 
-function drain(port: MessagePort, onAnswer: (answer: Answer) => void): void {
+function listen(channel: ResultChannel): void {
+  channel.port.on("message", channel.onAnswer);
+  // Like the thread's own channel, it never keeps the process alive.
+  channel.port.unref();
+}
+
+function drainAnswers(channel: ResultChannel, onAnswer: (answer: Answer) => void): void {
+  const port = channel.port;
   for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
+    channel.before();
     onAnswer(m.message as Answer);
+  }
+}
+
+function drain(port: MessagePort, deliver: (data: unknown) => void): void {
+  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
+    deliver(m.message);
   }
 }
