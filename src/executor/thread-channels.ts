@@ -203,12 +203,17 @@ function listen(channel: ResultChannel): void {
   channel.port.unref();
 }
 
+/**
+ * The answers waiting on a result channel, read first; then what their
+ * thread sent before the last of them (one read of its own channel for
+ * all); then the answers, in order.
+ */
 function drainAnswers(channel: ResultChannel, onAnswer: (answer: Answer) => void): void {
-  const port = channel.port;
-  for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
-    channel.before();
-    onAnswer(m.message as Answer);
-  }
+  const answers: Answer[] = [];
+  drain(channel.port, (answer) => answers.push(answer as Answer));
+  if (answers.length === 0) return;
+  channel.before();
+  for (const answer of answers) onAnswer(answer);
 }
 
 function drain(port: MessagePort, deliver: (data: unknown) => void): void {
