@@ -6,6 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ErrorCode, type JobResult, move } from "rapidai/background";
 import "../fixtures/compute-tasks.js";
@@ -123,6 +126,44 @@ export function computeConformance(backend: Backend): void {
       }
       for (const [thread, jobs] of perThread)
         assert.ok(jobs <= 3, `thread ${thread} ran ${jobs} of these jobs`);
+    });
+
+    it("short jobs sent to a thread in one batch are each done as soon as they end, not when the last job of their batch does", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "rapidai-batch-"));
+      const open_ = join(dir, "open");
+      const release = join(dir, "release");
+      try {
+        writeFileSync(open_, "");
+        const q = await open({ threads: 1 });
+        // One at a time, so that each takes only its trip to the thread: the
+        // task is then known to be short, and its jobs are batched.
+        for (let n = 0; n < 100; n++)
+          await finished(q, await q.enqueue(id(), "compute.holdUntilFile", [open_, n]));
+        // Three in one call on one thread: one batch, whose last job holds
+        // the thread until the test lets it go.
+        const [a, b, c] = [id(), id(), id()];
+        const j = journal(q);
+        await q.enqueueMany([
+          { jobId: a, task: "compute.holdUntilFile", args: [open_, 0] },
+          { jobId: b, task: "compute.holdUntilFile", args: [open_, 1] },
+          { jobId: c, task: "compute.holdUntilFile", args: [release, 2] },
+        ]);
+        const first = await until(
+          "the first job's completed event",
+          () => j.named("completed", a)[0],
+        );
+        assert.equal(first.e.result, 0);
+        const last = await q.getResult(c);
+        assert.equal(last?.status, "running", "the batch's last job was still held");
+        writeFileSync(release, "");
+        const results = await Promise.all([a, b, c].map((jobId) => finished(q, jobId)));
+        assert.deepEqual(
+          results.map((r) => r.result),
+          [0, 1, 2],
+        );
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     });
 
     it("the failed event carries durationMs when the job ran", async () => {
